@@ -1,0 +1,381 @@
+/**
+ * The library surface: create, open, back up, list, browse, restore, check. The CLI (and later the
+ * mount and the web UI) are thin front ends over this class; it is the one place that wires the
+ * vault to the pipelines.
+ */
+import { hostname, userInfo } from "node:os";
+import { resolve as resolvePath } from "node:path";
+import ignore from "ignore";
+import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } from "../backup/backup.ts";
+import { ChunkPool } from "../backup/chunk-pool.ts";
+import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
+import { type CheckReport, checkVault } from "../check/check.ts";
+import type { BlobId } from "../core/ids.ts";
+import type { BlobStore } from "../core/ports.ts";
+import type { Node, Snapshot } from "../core/types.ts";
+import { type KdfParams, calibrateKdf } from "../crypto/kdf.ts";
+import { SuedeError } from "../errors/errors.ts";
+import { NodeSourceFs } from "../fs/node-source-fs.ts";
+import { NodeTargetFs } from "../fs/node-target-fs.ts";
+import { displayPath } from "../fs/display-path.ts";
+import { emptyRestoreProgress, type RestoreProgress, restoreTree } from "../restore/restore.ts";
+import { decodeSnapshot, encodeSnapshot } from "../snapshot/snapshot-codec.ts";
+import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { type Random, systemRandom } from "../util/random.ts";
+import { Vault } from "../vault/index.ts";
+
+export interface Deps {
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+export const defaultDeps: Deps = { clock: systemClock, random: systemRandom };
+
+/** What unlocks a vault: a passphrase (NFC-normalized UTF-8) or the bytes of a key file. */
+export type Secret = { readonly passphrase: string } | { readonly keyFile: Uint8Array };
+
+function secretBytes(secret: Secret): Uint8Array {
+  return "passphrase" in secret ? Buffer.from(secret.passphrase.normalize("NFC"), "utf8") : secret.keyFile;
+}
+
+export interface CreateOptions {
+  readonly secret: Secret;
+  /** Argon2id parameters; omitted = calibrated to about half a second, never below RFC 9106's floor. */
+  readonly kdf?: KdfParams;
+  readonly deps?: Deps;
+}
+
+export interface OpenOptions {
+  readonly secret: Secret;
+  /** Take the writer lock (needed for backup). */
+  readonly writable?: boolean;
+  readonly compressionLevel?: number;
+  readonly deps?: Deps;
+}
+
+export interface BackupOptions {
+  readonly paths: readonly string[];
+  readonly tags?: readonly string[];
+  /** gitignore-style patterns, matched against the absolute path. */
+  readonly excludes?: readonly string[];
+  readonly oneFileSystem?: boolean;
+  readonly dryRun?: boolean;
+  readonly onError?: (path: string, error: Error) => ErrorDecision;
+  readonly onWarning?: (path: string, message: string) => void;
+  readonly signal?: AbortSignal;
+  /** Live counters, updated as the backup runs (poll them for progress output). */
+  readonly progress?: BackupProgress;
+}
+
+export interface BackupResult {
+  /** The new snapshot's number (null on a dry run). */
+  readonly id: number | null;
+  readonly parent: number | null;
+  readonly filesNew: number;
+  readonly filesChanged: number;
+  readonly filesUnchanged: number;
+  readonly files: number;
+  readonly dirs: number;
+  readonly sizeBytes: number;
+  readonly bytesRead: number;
+  /** How much the vault file grew. */
+  readonly bytesAdded: number;
+  readonly skipped: readonly string[];
+  readonly warnings: readonly string[];
+  readonly durationMs: number;
+}
+
+export interface RestoreOptions {
+  readonly target: string;
+  /** Absolute snapshot paths to restore (with their ancestors); omitted = everything. */
+  readonly include?: readonly string[];
+  readonly overwrite?: boolean;
+  readonly signal?: AbortSignal;
+  readonly progress?: RestoreProgress;
+}
+
+export interface RestoreResult {
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytesWritten: number;
+  readonly failed: readonly { path: string; message: string }[];
+}
+
+export interface ListEntry {
+  /** Absolute path in the snapshot, as raw bytes. */
+  readonly path: Uint8Array;
+  readonly node: Node;
+}
+
+export type SnapshotRef = number | "latest";
+
+export class SuedeVault {
+  private constructor(
+    private readonly vault: Vault,
+    private readonly deps: Deps,
+  ) {}
+
+  static async create(path: string, options: CreateOptions): Promise<void> {
+    const deps = options.deps ?? defaultDeps;
+    const kdf = options.kdf ?? (await calibrateKdf(500, () => deps.clock.nowMs()));
+    await Vault.create(path, {
+      secret: secretBytes(options.secret),
+      slotKind: "passphrase" in options.secret ? "passphrase" : "key-file",
+      kdf,
+      deps,
+    });
+  }
+
+  static async open(path: string, options: OpenOptions): Promise<SuedeVault> {
+    const deps = options.deps ?? defaultDeps;
+    const vault = await Vault.open(path, {
+      secret: secretBytes(options.secret),
+      writable: options.writable ?? false,
+      deps,
+      ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
+    });
+    return new SuedeVault(vault, deps);
+  }
+
+  get warnings(): readonly string[] {
+    return this.vault.warnings;
+  }
+
+  get path(): string {
+    return this.vault.path;
+  }
+
+  async close(): Promise<void> {
+    await this.vault.close();
+  }
+
+  /** All snapshots, oldest first. */
+  async listSnapshots(): Promise<Snapshot[]> {
+    const snapshots: Snapshot[] = [];
+    for (const ref of this.vault.snapshots) snapshots.push(await this.readSnapshot(ref.number, ref.id));
+    return snapshots;
+  }
+
+  private async readSnapshot(number: number, id: BlobId): Promise<Snapshot> {
+    const bytes = await this.vault.getBlob(id);
+    try {
+      const snapshot = decodeSnapshot(bytes);
+      if (snapshot.number !== number) throw new Error(`record says snapshot ${snapshot.number}`);
+      return snapshot;
+    } catch (cause) {
+      throw new SuedeError("VAULT_CORRUPT", `snapshot ${number} record does not decode`, { cause });
+    }
+  }
+
+  async getSnapshot(ref: SnapshotRef): Promise<Snapshot> {
+    const refs = this.vault.snapshots;
+    const found = ref === "latest" ? refs[refs.length - 1] : refs.find((r) => r.number === ref);
+    if (found === undefined) {
+      throw new SuedeError("SNAPSHOT_NOT_FOUND", ref === "latest" ? "the vault has no snapshots yet" : `no snapshot ${ref} in this vault`);
+    }
+    return this.readSnapshot(found.number, found.id);
+  }
+
+  async backup(options: BackupOptions): Promise<BackupResult> {
+    const started = this.deps.clock.nowMs();
+    const sourceFs = new NodeSourceFs();
+    const sources = [...new Set(options.paths.map((p) => resolvePath(p)))].sort();
+    if (sources.length === 0) throw new SuedeError("USAGE", "name at least one path to back up");
+    for (const source of sources) {
+      try {
+        await sourceFs.lstat(Buffer.from(source));
+      } catch (cause) {
+        throw new SuedeError("PATH_NOT_FOUND", `cannot back up ${source}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
+      }
+    }
+    const host = hostname();
+    const parent = await this.findParent(host, sources);
+    const matcher = ignore().add([...(options.excludes ?? [])]);
+    const skipped: string[] = [];
+    const warnings: string[] = [];
+    const progress = options.progress ?? emptyProgress();
+    const store: BlobStore = options.dryRun === true ? new DryRunStore(this.vault) : this.vault;
+    const sizeBefore = this.vault.fileEnd;
+    const keys = this.vault.chunkingKeys();
+    const chunkPool = new ChunkPool({ chunkerKey: keys.chunker, blobIdKey: keys.blobId, params: CHUNKER_PARAMS_DEFAULT });
+    try {
+      const root = await backupTree(store, sourceFs, {
+        sources: sources.map((s) => Buffer.from(s)),
+        parentRoot: parent?.root ?? null,
+        isExcluded: (path, isDirectory) => {
+          const relative = path.toString("utf8").replace(/^\/+/, "");
+          return relative !== "" && matcher.ignores(isDirectory ? `${relative}/` : relative);
+        },
+        oneFileSystem: options.oneFileSystem ?? false,
+        onError: (path, error) => {
+          const shown = displayPath(path);
+          skipped.push(shown);
+          return options.onError?.(shown, error) ?? "skip";
+        },
+        onWarning: (path, message) => {
+          const shown = displayPath(path);
+          warnings.push(`${shown}: ${message}`);
+          options.onWarning?.(shown, message);
+        },
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        chunkPool,
+        progress,
+        smallFileMaxBytes: CHUNKER_PARAMS_DEFAULT.minSizeBytes,
+      });
+      let id: number | null = null;
+      if (options.dryRun !== true) {
+        id = this.vault.allocateSnapshotNumber();
+        const snapshot: Snapshot = {
+          number: id,
+          timeMs: started,
+          host,
+          user: userInfo().username,
+          paths: sources,
+          tags: [...new Set(options.tags ?? [])],
+          pinned: false,
+          parent: parent?.number ?? null,
+          root,
+          stats: {
+            files: progress.files,
+            dirs: progress.dirs,
+            sizeBytes: progress.sizeBytes,
+            filesNew: progress.filesNew,
+            filesChanged: progress.filesChanged,
+            filesUnchanged: progress.filesUnchanged,
+            bytesRead: progress.bytesRead,
+            bytesAdded: 0,
+            durationMs: this.deps.clock.nowMs() - started,
+            skipped: progress.skipped,
+          },
+        };
+        const bytes = encodeSnapshot(snapshot);
+        const snapshotId = this.vault.blobId(bytes);
+        await this.vault.putBlob("snapshot", snapshotId, bytes);
+        this.vault.setSnapshots([...this.vault.snapshots, { number: id, id: snapshotId }]);
+        if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "backup cancelled; the vault is unchanged");
+        await this.vault.commit();
+      }
+      return {
+        id,
+        parent: parent?.number ?? null,
+        filesNew: progress.filesNew,
+        filesChanged: progress.filesChanged,
+        filesUnchanged: progress.filesUnchanged,
+        files: progress.files,
+        dirs: progress.dirs,
+        sizeBytes: progress.sizeBytes,
+        bytesRead: progress.bytesRead,
+        bytesAdded: options.dryRun === true ? progress.bytesStored : this.vault.fileEnd - sizeBefore,
+        skipped,
+        warnings,
+        durationMs: this.deps.clock.nowMs() - started,
+      };
+    } finally {
+      await chunkPool.close();
+    }
+  }
+
+  /** The newest snapshot of the same host and source paths (restic's rule). */
+  private async findParent(host: string, sources: readonly string[]): Promise<Snapshot | null> {
+    const refs = this.vault.snapshots;
+    for (let i = refs.length - 1; i >= 0; i--) {
+      const snapshot = await this.readSnapshot(refs[i]!.number, refs[i]!.id);
+      if (snapshot.host === host && snapshot.paths.length === sources.length && snapshot.paths.every((p, j) => p === sources[j])) {
+        return snapshot;
+      }
+    }
+    return null;
+  }
+
+  /** The entries of a directory in a snapshot (recursively when asked), in name order. */
+  async *list(ref: SnapshotRef, options: { path?: string; recursive?: boolean } = {}): AsyncGenerator<ListEntry> {
+    const snapshot = await this.getSnapshot(ref);
+    const start = Buffer.from(options.path ?? "/");
+    const components = pathComponents(start);
+    let parts: readonly BlobId[] = snapshot.root;
+    if (components.length > 0) {
+      const node = await lookupPath(this.vault, snapshot.root, components);
+      if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${options.path}`);
+      if (node.type !== "dir") {
+        yield { path: joinComponents(components), node };
+        return;
+      }
+      parts = node.subtree ?? [];
+    }
+    yield* this.listParts(parts, joinComponents(components), options.recursive ?? false);
+  }
+
+  private async *listParts(parts: readonly BlobId[], dirPath: Uint8Array, recursive: boolean): AsyncGenerator<ListEntry> {
+    for await (const node of readTree(this.vault, parts)) {
+      const path = dirPath.byteLength === 1 ? Buffer.concat([dirPath, node.name]) : Buffer.concat([dirPath, Buffer.from("/"), node.name]);
+      yield { path, node };
+      if (recursive && node.type === "dir") yield* this.listParts(node.subtree ?? [], path, true);
+    }
+  }
+
+  async restore(ref: SnapshotRef, options: RestoreOptions): Promise<RestoreResult> {
+    const snapshot = await this.getSnapshot(ref);
+    const target = new NodeTargetFs();
+    const targetRoot = Buffer.from(resolvePath(options.target));
+    const existing = await target.existingType(targetRoot);
+    if (existing !== null && existing !== "dir") throw new SuedeError("TARGET_UNWRITABLE", `target ${options.target} is not a directory`);
+    if (existing === null) await mkdirRecursive(resolvePath(options.target));
+    else if (options.overwrite !== true && !(await isEmptyDirectory(resolvePath(options.target)))) {
+      throw new SuedeError("TARGET_NOT_EMPTY", `target directory ${options.target} is not empty (use --overwrite to restore into it)`);
+    }
+    const includes = options.include === undefined || options.include.length === 0 ? null : options.include.map((p) => pathComponents(Buffer.from(p)));
+    const progress = options.progress ?? emptyRestoreProgress();
+    const failed: { path: string; message: string }[] = [];
+    await restoreTree(this.vault, target, {
+      root: snapshot.root,
+      targetRoot,
+      includes,
+      overwrite: options.overwrite ?? false,
+      restoreOwner: process.getuid?.() === 0,
+      onError: (path, error) => failed.push({ path: displayPath(path), message: error.message }),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      progress,
+    });
+    return { files: progress.files, dirs: progress.dirs, bytesWritten: progress.bytesWritten, failed };
+  }
+
+  async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
+    return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+  }
+}
+
+function joinComponents(components: readonly Uint8Array[]): Uint8Array {
+  if (components.length === 0) return Buffer.from("/");
+  return Buffer.concat(components.flatMap((c) => [Buffer.from("/"), c]));
+}
+
+async function mkdirRecursive(path: string): Promise<void> {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(path, { recursive: true });
+}
+
+async function isEmptyDirectory(path: string): Promise<boolean> {
+  const { readdir } = await import("node:fs/promises");
+  return (await readdir(path)).length === 0;
+}
+
+/** A BlobStore that stores nothing: --dry-run sees what a backup would add. */
+class DryRunStore implements BlobStore {
+  private readonly seen = new Set<string>();
+  constructor(private readonly vault: Vault) {}
+  hasBlob(id: BlobId): boolean {
+    return this.vault.hasBlob(id) || this.seen.has(Buffer.from(id).toString("hex"));
+  }
+  async putBlob(_kind: string, id: BlobId, plaintext: Uint8Array): Promise<number> {
+    if (this.hasBlob(id)) return 0;
+    this.seen.add(Buffer.from(id).toString("hex"));
+    return plaintext.byteLength;
+  }
+  getBlob(id: BlobId): Promise<Uint8Array> {
+    return this.vault.getBlob(id);
+  }
+  blobId(plaintext: Uint8Array): BlobId {
+    return this.vault.blobId(plaintext);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The interfaces through which pipelines (backup, restore, snapshot) see storage and file systems.
+ * The vault implements BlobStore; fs/ implements SourceFs and TargetFs. Nothing here does I/O.
+ */
+import type { BlobId } from "./ids.ts";
+import type { NodeType } from "./types.ts";
+
+export type BlobKind = "data" | "tree" | "snapshot";
+
+export interface BlobStore {
+  /** True when a blob with this ID is stored or queued in this session. */
+  hasBlob(id: BlobId): boolean;
+  /** Stores a blob (compressed and encrypted by the store) unless it is present; resolves to the bytes the vault grew by. */
+  putBlob(kind: BlobKind, id: BlobId, plaintext: Uint8Array): Promise<number>;
+  /** Reads, authenticates and decompresses a blob; VaultCorruptError when it fails to. */
+  getBlob(id: BlobId): Promise<Uint8Array>;
+  /** The keyed hash that names blobs in this vault. */
+  blobId(plaintext: Uint8Array): BlobId;
+}
+
+/** lstat result with full precision. Paths everywhere in fs/ are raw bytes (Buffer). */
+export interface SourceStat {
+  readonly type: NodeType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly sizeBytes: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly inode: bigint;
+  readonly device: bigint;
+  readonly rdev: bigint;
+  readonly nlink: number;
+  /** Allocated 512-byte blocks; below sizeBytes/512 means the file has holes. */
+  readonly blocks: number;
+}
+
+export interface SourceFs {
+  lstat(path: Buffer): Promise<SourceStat>;
+  /** Entry names as raw bytes, unsorted, without "." and "..". */
+  readdir(path: Buffer): Promise<Buffer[]>;
+  readlink(path: Buffer): Promise<Buffer>;
+  userName(uid: number): string;
+  groupName(gid: number): string;
+}
+
+/** Metadata that restore applies to an entry after creating it. */
+export interface TargetMetadata {
+  readonly type: NodeType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeNs: bigint;
+}
+
+/** One piece of a file being restored: bytes, or a run of zeros (a hole when the file is sparse). */
+export type FilePiece = { readonly data: Uint8Array } | { readonly zeroBytes: number };
+
+/**
+ * Where restore writes. Every path is absolute raw bytes inside a target root chosen by the caller;
+ * implementations never follow a symlink that already exists in the target.
+ */
+export interface TargetFs {
+  /** The type of what exists at path (not following symlinks), or null. */
+  existingType(path: Buffer): Promise<NodeType | null>;
+  /** Creates a directory; an existing directory is kept. */
+  mkdir(path: Buffer): Promise<void>;
+  /** Creates or replaces a regular file with the pieces; zero runs become holes when sparse. */
+  writeFile(path: Buffer, pieces: AsyncIterable<FilePiece>, options: { sparse: boolean; sizeBytes: number }): Promise<void>;
+  symlink(path: Buffer, target: Buffer): Promise<void>;
+  /** A hard link to an entry restored earlier in the same run. */
+  link(existingPath: Buffer, path: Buffer): Promise<void>;
+  /** FIFOs, sockets and device nodes; devices need root. */
+  mknod(path: Buffer, type: "fifo" | "socket" | "chardev" | "blockdev", mode: number, rdev: bigint): Promise<void>;
+  /** Removes whatever is at path (recursively for directories), for --overwrite. */
+  remove(path: Buffer): Promise<void>;
+  /** Owner (when restoreOwner), mode (not for symlinks) and mtime, in that order. */
+  setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void>;
+}

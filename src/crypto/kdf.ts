@@ -1,0 +1,91 @@
+/**
+ * Passphrase → key-encryption key with Argon2id (RFC 9106). Parameters live in each key slot;
+ * caps are checked before any memory is allocated so a crafted header cannot exhaust the machine.
+ */
+import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
+import { assert } from "../util/assert.ts";
+
+export interface KdfParams {
+  /** Passes over memory (Argon2 t). */
+  readonly iterations: number;
+  /** Memory in KiB (Argon2 m). */
+  readonly memoryKiB: number;
+  /** Lanes (Argon2 p). */
+  readonly parallelism: number;
+}
+
+/** RFC 9106 §4 second recommended option: the floor for `init` without --insecure-kdf. */
+export const KDF_FLOOR: KdfParams = { iterations: 3, memoryKiB: 64 * 1024, parallelism: 4 };
+/** Refused when read from a header: bounds the work an attacker-supplied slot can demand. */
+export const KDF_MEMORY_MAX_KIB = 4 * 1024 * 1024;
+export const KDF_ITERATIONS_MAX = 64;
+export const KDF_PARALLELISM_MAX = 16;
+export const KDF_SALT_SIZE_BYTES = 32;
+export const KEY_SIZE_BYTES = 32;
+
+// The package declares these as const enums, which do not exist at run time.
+const ARGON2ID = 2 as NonNullable<Argon2Options["algorithm"]>;
+const ARGON2_VERSION_13 = 1 as NonNullable<Argon2Options["version"]>;
+
+export function kdfParamsProblem(params: KdfParams): string | null {
+  if (!Number.isInteger(params.iterations) || params.iterations < 1 || params.iterations > KDF_ITERATIONS_MAX) {
+    return `KDF iterations ${params.iterations} outside 1..${KDF_ITERATIONS_MAX}`;
+  }
+  if (!Number.isInteger(params.parallelism) || params.parallelism < 1 || params.parallelism > KDF_PARALLELISM_MAX) {
+    return `KDF parallelism ${params.parallelism} outside 1..${KDF_PARALLELISM_MAX}`;
+  }
+  const memoryMinKiB = 8 * params.parallelism;
+  if (!Number.isInteger(params.memoryKiB) || params.memoryKiB < memoryMinKiB || params.memoryKiB > KDF_MEMORY_MAX_KIB) {
+    return `KDF memory ${params.memoryKiB} KiB outside ${memoryMinKiB}..${KDF_MEMORY_MAX_KIB}`;
+  }
+  return null;
+}
+
+export function isBelowFloor(params: KdfParams): boolean {
+  return (
+    params.memoryKiB < KDF_FLOOR.memoryKiB ||
+    params.iterations < KDF_FLOOR.iterations ||
+    params.parallelism < KDF_FLOOR.parallelism
+  );
+}
+
+/** Passphrases are NFC-normalized so the same text typed on different systems opens the vault. */
+export function passphraseBytes(passphrase: string): Buffer {
+  return Buffer.from(passphrase.normalize("NFC"), "utf8");
+}
+
+export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
+  const problem = kdfParamsProblem(params);
+  assert(problem === null, problem ?? "");
+  assert(salt.byteLength === KDF_SALT_SIZE_BYTES, "KDF salt must be 32 bytes");
+  const key = await hashRaw(Buffer.from(secret), {
+    algorithm: ARGON2ID,
+    version: ARGON2_VERSION_13,
+    timeCost: params.iterations,
+    memoryCost: params.memoryKiB,
+    parallelism: params.parallelism,
+    outputLen: KEY_SIZE_BYTES,
+    salt: Buffer.from(salt),
+  });
+  return new Uint8Array(key);
+}
+
+/**
+ * Picks parameters at or above the floor that take about targetMs on this machine: memory grows
+ * first (up to 1 GiB, as cryptsetup does), then iterations.
+ */
+export async function calibrateKdf(targetMs: number, timeMs: () => number): Promise<KdfParams> {
+  const salt = new Uint8Array(KDF_SALT_SIZE_BYTES);
+  const probe = new Uint8Array([0x73]);
+  let params: KdfParams = KDF_FLOOR;
+  const started = timeMs();
+  await deriveKek(probe, salt, params);
+  const floorMs = Math.max(1, timeMs() - started);
+  const scale = targetMs / floorMs;
+  if (scale <= 1) return params;
+  const memoryKiB = Math.min(1024 * 1024, Math.floor((KDF_FLOOR.memoryKiB * scale) / 1024) * 1024);
+  const memoryScale = memoryKiB / KDF_FLOOR.memoryKiB;
+  const iterations = Math.min(KDF_ITERATIONS_MAX, Math.max(KDF_FLOOR.iterations, Math.floor((KDF_FLOOR.iterations * scale) / memoryScale)));
+  params = { iterations, memoryKiB, parallelism: KDF_FLOOR.parallelism };
+  return params;
+}

@@ -1,0 +1,416 @@
+/**
+ * TargetFs over node:fs/promises, for restore. Paths are raw bytes (Buffer) end to end. Nothing here
+ * follows a symlink that already exists at the path it creates: mkdir checks with lstat, files are
+ * opened with O_NOFOLLOW, symlink/link/mknod fail on any existing entry, owners use lchown and times
+ * use lutimes. OS errors become SuedeError TARGET_UNWRITABLE (NO_SPACE for ENOSPC/EDQUOT) with the
+ * path shown by displayPath; errors from the piece source given to writeFile pass through unchanged.
+ * No fsync per file (restore speed); callers that want durability use syncPath.
+ */
+import { spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, rename, rm, symlink, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { createServer } from "node:net";
+import type { Server } from "node:net";
+import type { FilePiece, TargetFs, TargetMetadata } from "../core/ports.ts";
+import type { NodeType } from "../core/types.ts";
+import { SuedeError, isErrno } from "../errors/errors.ts";
+import { assert } from "../util/assert.ts";
+import { toHex } from "../util/bytes.ts";
+import { systemRandom } from "../util/random.ts";
+import { displayPath } from "./display-path.ts";
+import { joinPath } from "./join.ts";
+import { nodeTypeFromMode } from "./node-source-fs.ts";
+
+const WRITE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** Mode of a file while it is written; setMetadata applies the real one. */
+const CREATE_MODE = 0o600;
+const ZERO_CHUNK_BYTES = 1024 * 1024;
+/** sun_path holds 108 bytes with the NUL; stay well below. */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+let zeroChunk: Buffer | null = null;
+
+/** One shared, never written, zero-filled buffer of 1 MiB for non-sparse zero runs. */
+function zeros(): Buffer {
+  zeroChunk ??= Buffer.alloc(ZERO_CHUNK_BYTES);
+  return zeroChunk;
+}
+
+/** Wraps an OS error on a target path: NO_SPACE for ENOSPC/EDQUOT, else TARGET_UNWRITABLE. SuedeErrors pass. */
+export function targetError(path: Uint8Array, cause: unknown): SuedeError {
+  if (cause instanceof SuedeError) return cause;
+  if (isErrno(cause, "ENOSPC", "EDQUOT")) {
+    return new SuedeError("NO_SPACE", `no space left on device while writing ${displayPath(path)}`, { cause });
+  }
+  return new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: ${errorReason(cause)}`, { cause });
+}
+
+/**
+ * The reason part of an error without the path Node puts into errno messages (it would show a Buffer
+ * path lossily): "ENOENT: no such file or directory, open '/x'" → "no such file or directory (ENOENT)".
+ */
+export function errorReason(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (typeof code === "string") {
+    const match = /^[A-Z0-9_]+: ([^,]+)/.exec(cause.message);
+    return match?.[1] !== undefined ? `${match[1]} (${code})` : code;
+  }
+  return cause.message;
+}
+
+/** Splits a Linux dev_t into major and minor numbers (glibc gnu_dev_major/gnu_dev_minor). */
+export function splitDevice(rdev: bigint): { major: bigint; minor: bigint } {
+  // The 32-bit masks matter with bigint: `~0xff` would pull the high major bits into the minor.
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n);
+  return { major, minor };
+}
+
+/** Joins major and minor into a Linux dev_t (glibc gnu_dev_makedev); the inverse of splitDevice. */
+export function makeDevice(major: bigint, minor: bigint): bigint {
+  return (
+    (minor & 0xffn) |
+    ((major & 0xfffn) << 8n) |
+    ((minor & 0xffffff00n) << 12n) |
+    ((major & 0xfffff000n) << 32n)
+  );
+}
+
+/**
+ * The seconds value to hand to Node's utimes family for a nanosecond timestamp. Node 20 takes times
+ * as doubles and libuv truncates them to whole microseconds, so nanoseconds below the microsecond can
+ * not be restored from Node. A plain `µs / 1e6` double may land a hair below the intended microsecond
+ * (a double near 1.7e9 has ~0.24 µs resolution) and then truncate to the one before; aiming half a
+ * microsecond past it, towards where libuv truncates from (up for times after 1970, down before),
+ * makes the restored microsecond exact. Use utimesArgument to pass the value to Node.
+ */
+export function utimesSeconds(mtimeNs: bigint): number {
+  let seconds = mtimeNs / 1_000_000_000n;
+  let rest = mtimeNs % 1_000_000_000n;
+  if (rest < 0n) {
+    seconds -= 1n;
+    rest += 1_000_000_000n;
+  }
+  const micros = Number(rest / 1000n);
+  return Number(seconds) + (micros + (seconds < 0n ? -0.5 : 0.5)) / 1e6;
+}
+
+/**
+ * The value to hand to fs.utimes/lutimes for a nanosecond timestamp. Node 20 replaces a negative
+ * number (a time before 1970) with the current time, but passes a numeric string through unchanged,
+ * so times before 1970 go as the string of the same double.
+ */
+export function utimesArgument(mtimeNs: bigint): number | string {
+  const seconds = utimesSeconds(mtimeNs);
+  return seconds < 0 ? String(seconds) : seconds;
+}
+
+/** fsyncs a file or directory by path (open read-only, fsync, close). EINVAL (sync unsupported) is ignored. */
+export async function syncPath(path: Buffer): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw targetError(path, error);
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!isErrno(error, "EINVAL")) throw targetError(path, error);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+export class NodeTargetFs implements TargetFs {
+  private readonly isRoot = process.getuid?.() === 0;
+
+  async existingType(path: Buffer): Promise<NodeType | null> {
+    let mode: number;
+    try {
+      mode = (await lstat(path)).mode;
+    } catch (error) {
+      if (isErrno(error, "ENOENT")) return null;
+      throw targetError(path, error);
+    }
+    const type = nodeTypeFromMode(mode);
+    if (type === null) {
+      throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: unsupported file type in the way`);
+    }
+    return type;
+  }
+
+  async mkdir(path: Buffer): Promise<void> {
+    try {
+      await mkdir(path);
+      return;
+    } catch (error) {
+      if (!isErrno(error, "EEXIST")) throw targetError(path, error);
+    }
+    // Only a real directory may stay; a symlink to one would lead restore outside the target.
+    const type = await this.existingType(path);
+    if (type !== "dir") {
+      throw new SuedeError(
+        "TARGET_UNWRITABLE",
+        `cannot create directory ${displayPath(path)}: ${type === null ? "it vanished" : `a ${type} is in the way`}`,
+      );
+    }
+  }
+
+  async writeFile(
+    path: Buffer,
+    pieces: AsyncIterable<FilePiece>,
+    options: { sparse: boolean; sizeBytes: number },
+  ): Promise<void> {
+    let handle: FileHandle;
+    try {
+      // O_NONBLOCK: an existing FIFO fails (ENXIO) or is caught below instead of hanging the restore.
+      handle = await open(path, WRITE_FLAGS, CREATE_MODE);
+    } catch (error) {
+      if (isErrno(error, "ELOOP")) {
+        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, {
+          cause: error,
+        });
+      }
+      throw targetError(path, error);
+    }
+    let needsClose = true;
+    try {
+      const stats = await guard(path, () => handle.stat());
+      if (!stats.isFile()) {
+        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
+      }
+      let position = 0;
+      // Errors thrown by the piece source itself (vault damage, cancellation) are not wrapped.
+      for await (const piece of pieces) {
+        if ("data" in piece) {
+          await guard(path, () => writeAll(handle, piece.data, position));
+          position += piece.data.byteLength;
+        } else {
+          const count = piece.zeroBytes;
+          assert(Number.isSafeInteger(count) && count >= 0, `bad zero run ${count}`);
+          if (!options.sparse) await guard(path, () => writeZeros(handle, count, position));
+          position += count;
+        }
+      }
+      // Makes a trailing hole real and cuts anything beyond the size.
+      await guard(path, () => handle.truncate(options.sizeBytes));
+      needsClose = false;
+      await guard(path, () => handle.close());
+    } finally {
+      if (needsClose) await handle.close().catch(() => undefined);
+    }
+  }
+
+  async symlink(path: Buffer, target: Buffer): Promise<void> {
+    await guard(path, () => symlink(target, path));
+  }
+
+  async link(existingPath: Buffer, path: Buffer): Promise<void> {
+    await guard(path, () => link(existingPath, path));
+  }
+
+  /**
+   * Creates a FIFO or device node with mkfifo/mknod, or a socket by binding one, at an ASCII temporary
+   * name in the same directory, applies mode there, then links it into place (failing with EEXIST like
+   * mknod(2) would; rename when the file system has no hard links). The tools take string arguments,
+   * so the directory is named by its path when that is valid UTF-8, and otherwise through the Linux
+   * magic link /proc/self/fd/N of an open directory handle (inherited by the tool as fd 3). Sockets
+   * always go through /proc when the path is too long for sun_path. A crash can leave a
+   * `.suede-tmp-<hex>` entry behind.
+   */
+  async mknod(path: Buffer, type: "fifo" | "socket" | "chardev" | "blockdev", mode: number, rdev: bigint): Promise<void> {
+    const parent = parentOf(path);
+    const tmpName = `.suede-tmp-${toHex(systemRandom.bytes(8))}`;
+    const tmpPath = joinPath(parent, Buffer.from(tmpName, "ascii"));
+    const parentText = exactUtf8(parent);
+    const directArg = parentText === null ? null : joinText(parentText, tmpName);
+    const direct =
+      directArg !== null && (type !== "socket" || Buffer.byteLength(directArg) <= MAX_SOCKET_PATH_BYTES);
+
+    let dir: FileHandle | null = null;
+    let server: Server | null = null;
+    let created = false;
+    try {
+      let tmpArg: string;
+      if (direct && directArg !== null) {
+        tmpArg = directArg;
+      } else {
+        dir = await guard(parent, () => open(parent, constants.O_RDONLY | constants.O_DIRECTORY));
+        tmpArg = `/proc/self/fd/${type === "socket" ? dir.fd : 3}/${tmpName}`;
+      }
+
+      if (type === "socket") {
+        server = await guard(path, () => listenUnix(tmpArg));
+      } else {
+        const argv =
+          type === "fifo"
+            ? ["mkfifo", "-m", "600", "--", tmpArg]
+            : (() => {
+                const { major, minor } = splitDevice(rdev);
+                return ["mknod", "-m", "600", "--", tmpArg, type === "chardev" ? "c" : "b", String(major), String(minor)];
+              })();
+        await runTool(path, type, argv, dir?.fd ?? null);
+      }
+      created = true;
+      await guard(path, () => chmod(tmpPath, mode & 0o7777));
+      await placeWithoutReplacing(tmpPath, path);
+    } finally {
+      if (created) await unlink(tmpPath).catch(() => undefined);
+      // Node unlinks a socket's bound name on close: the temporary name, already gone by now.
+      if (server !== null) {
+        const closing = server;
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+      }
+      if (dir !== null) await dir.close().catch(() => undefined);
+    }
+  }
+
+  async remove(path: Buffer): Promise<void> {
+    await guard(path, () => rm(path, { recursive: true, force: true }));
+  }
+
+  /**
+   * Owner (lchown; EPERM ignored unless running as root), then mode (after chown, which clears
+   * setuid/setgid; not for symlinks, whose mode Linux cannot change), then mtime by lutimes with
+   * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
+   * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
+   */
+  async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
+    if (options.restoreOwner) {
+      try {
+        await lchown(path, metadata.uid, metadata.gid);
+      } catch (error) {
+        if (this.isRoot || !isErrno(error, "EPERM")) throw targetError(path, error);
+      }
+    }
+    if (metadata.type !== "symlink") {
+      // chmod follows symlinks and Linux has no lchmod: refuse if a symlink took the entry's place.
+      if ((await this.existingType(path)) === "symlink") {
+        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`);
+      }
+      await guard(path, () => chmod(path, metadata.mode & 0o7777));
+    }
+    const time = utimesArgument(metadata.mtimeNs);
+    await guard(path, () => lutimes(path, time, time));
+  }
+}
+
+/** Runs an fs step and wraps its OS error for path. */
+async function guard<T>(path: Uint8Array, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw targetError(path, error);
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await handle.write(data, done, data.byteLength - done, position + done);
+    if (bytesWritten <= 0) throw new Error("write made no progress");
+    done += bytesWritten;
+  }
+}
+
+async function writeZeros(handle: FileHandle, count: number, position: number): Promise<void> {
+  const chunk = zeros();
+  let done = 0;
+  while (done < count) {
+    await writeAll(handle, chunk.subarray(0, Math.min(chunk.byteLength, count - done)), position + done);
+    done += Math.min(chunk.byteLength, count - done);
+  }
+}
+
+/** The directory part of a path: "/" for "/x", "." for a bare name. */
+function parentOf(path: Buffer): Buffer {
+  let end = path.byteLength;
+  while (end > 1 && path[end - 1] === 0x2f) end -= 1;
+  const slash = path.lastIndexOf(0x2f, end - 1);
+  assert(end > 0 && slash !== end - 1, `no entry name in ${displayPath(path)}`);
+  if (slash < 0) return Buffer.from(".");
+  if (slash === 0) return Buffer.from("/");
+  return path.subarray(0, slash);
+}
+
+/** The path as a string that Node encodes back to exactly the same bytes, or null. */
+function exactUtf8(path: Buffer): string | null {
+  const text = path.toString("utf8");
+  return Buffer.from(text, "utf8").equals(path) ? text : null;
+}
+
+function joinText(parent: string, name: string): string {
+  return parent.endsWith("/") ? parent + name : `${parent}/${name}`;
+}
+
+function listenUnix(path: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/** Runs mkfifo/mknod; dirFd, when given, becomes the tool's fd 3. Failures become SuedeErrors for path. */
+async function runTool(path: Buffer, type: string, argv: string[], dirFd: number | null): Promise<void> {
+  const [command, ...args] = argv;
+  assert(command !== undefined);
+  const stdio: ("ignore" | "pipe" | number)[] = ["ignore", "ignore", "pipe"];
+  if (dirFd !== null) stdio.push(dirFd);
+  let stderr = "";
+  let exitCode: number | null;
+  try {
+    exitCode = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(command, args, { stdio, env: { ...process.env, LC_ALL: "C" } });
+      child.stderr?.setEncoding("utf8");
+      child.stderr?.on("data", (text: string) => {
+        stderr += text;
+      });
+      child.once("error", reject);
+      child.once("close", (code) => resolve(code));
+    });
+  } catch (error) {
+    const reason = isErrno(error, "ENOENT") ? `${command} not found` : errorReason(error);
+    throw new SuedeError("TARGET_UNWRITABLE", `cannot create ${type} ${displayPath(path)}: ${reason}`, { cause: error });
+  }
+  if (exitCode === 0) return;
+  // Tool messages end in ": <strerror>" after the (temporary) name.
+  const message = stderr.trim();
+  const reason = message.slice(message.lastIndexOf(": ") + 2) || `${command} exited with ${exitCode}`;
+  if (/no space left|quota exceeded/i.test(reason)) {
+    throw new SuedeError("NO_SPACE", `no space left on device while writing ${displayPath(path)}`);
+  }
+  if (type !== "fifo" && /operation not permitted/i.test(reason)) {
+    throw new SuedeError("TARGET_UNWRITABLE", `cannot create device node ${displayPath(path)}: needs root`);
+  }
+  throw new SuedeError("TARGET_UNWRITABLE", `cannot create ${type} ${displayPath(path)}: ${reason}`);
+}
+
+/** Moves tmp to path unless something is at path (EEXIST), as mknod(2) would. tmp stays for the caller to remove. */
+async function placeWithoutReplacing(tmp: Buffer, path: Buffer): Promise<void> {
+  try {
+    await link(tmp, path);
+    return;
+  } catch (error) {
+    if (!isErrno(error, "EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK")) throw targetError(path, error);
+  }
+  // No hard links here: check, then rename (the check and the rename are not atomic together).
+  let exists = true;
+  try {
+    await lstat(path);
+  } catch (error) {
+    if (!isErrno(error, "ENOENT")) throw targetError(path, error);
+    exists = false;
+  }
+  if (exists) {
+    throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: file exists (EEXIST)`);
+  }
+  await guard(path, () => rename(tmp, path));
+}

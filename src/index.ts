@@ -1,0 +1,18 @@
+/** suede as a library: `import { SuedeVault } from "suede"`. */
+export {
+  SuedeVault,
+  type BackupOptions,
+  type BackupResult,
+  type CreateOptions,
+  type ListEntry,
+  type OpenOptions,
+  type RestoreOptions,
+  type RestoreResult,
+  type Secret,
+  type SnapshotRef,
+} from "./api/suede-vault.ts";
+export type { CheckProblem, CheckReport } from "./check/check.ts";
+export type { Node, NodeType, Snapshot, SnapshotStats, ChunkRef } from "./core/types.ts";
+export type { KdfParams } from "./crypto/kdf.ts";
+export { SuedeError, VaultCorruptError, type SuedeErrorCode } from "./errors/errors.ts";
+export { EXIT_CODES } from "./errors/exit-codes.ts";

@@ -1,0 +1,175 @@
+/**
+ * Restore: walk a snapshot's trees and recreate entries under a target root. Directories get
+ * their metadata after their children (creating children changes a directory's mtime). Hard links
+ * are recreated as links; zero runs of sparse files become holes. A damaged blob makes that one
+ * file fail (it is removed, reported, and the restore ends non-zero); everything else goes on.
+ */
+import { type BlobId, isHoleId } from "../core/ids.ts";
+import type { BlobStore, FilePiece, TargetFs } from "../core/ports.ts";
+import type { Node } from "../core/types.ts";
+import { SuedeError } from "../errors/errors.ts";
+import { displayPath } from "../fs/display-path.ts";
+import { isSafeName, joinPath } from "../fs/join.ts";
+import { readTree } from "../snapshot/tree-reader.ts";
+import { RESTORE_READ_AHEAD_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
+
+export interface RestoreProgress {
+  files: number;
+  dirs: number;
+  bytesWritten: number;
+  failed: number;
+  currentPath: string;
+}
+
+export function emptyRestoreProgress(): RestoreProgress {
+  return { files: 0, dirs: 0, bytesWritten: 0, failed: 0, currentPath: "" };
+}
+
+export interface RestoreOptions {
+  readonly root: readonly BlobId[];
+  /** Existing directory that receives the snapshot's absolute paths. */
+  readonly targetRoot: Buffer;
+  /** Snapshot paths (as components) to restore, with their ancestors; null restores everything. */
+  readonly includes: readonly (readonly Uint8Array[])[] | null;
+  readonly overwrite: boolean;
+  readonly restoreOwner: boolean;
+  /** An entry could not be restored; restore goes on and the caller reports it. */
+  readonly onError: (path: Buffer, error: Error) => void;
+  readonly signal?: AbortSignal;
+  readonly progress: RestoreProgress;
+}
+
+interface Context extends RestoreOptions {
+  readonly store: BlobStore;
+  readonly target: TargetFs;
+  readonly hardlinks: Map<string, Buffer>;
+}
+
+export async function restoreTree(store: BlobStore, target: TargetFs, options: RestoreOptions): Promise<void> {
+  const context: Context = { ...options, store, target, hardlinks: new Map() };
+  await restoreChildren(context, options.root, options.targetRoot, [], 0);
+}
+
+type Inclusion = "all" | "partial" | "none";
+
+function inclusion(includes: RestoreOptions["includes"], path: readonly Uint8Array[]): Inclusion {
+  if (includes === null) return "all";
+  let result: Inclusion = "none";
+  for (const include of includes) {
+    const common = Math.min(include.length, path.length);
+    let same = true;
+    for (let i = 0; i < common && same; i++) same = Buffer.compare(include[i]!, path[i]!) === 0;
+    if (!same) continue;
+    if (path.length >= include.length) return "all";
+    result = "partial";
+  }
+  return result;
+}
+
+async function restoreChildren(context: Context, parts: readonly BlobId[], dirPath: Buffer, components: readonly Uint8Array[], depth: number): Promise<void> {
+  if (depth > TREE_DEPTH_MAX) throw new SuedeError("VAULT_CORRUPT", "snapshot nests deeper than any backup makes");
+  for await (const node of readTree(context.store, parts)) {
+    if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
+    if (!isSafeName(node.name)) {
+      context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));
+      continue;
+    }
+    const path = [...components, node.name];
+    const included = inclusion(context.includes, path);
+    if (included === "none") continue;
+    const targetPath = joinPath(dirPath, node.name);
+    try {
+      await restoreNode(context, node, targetPath, path, included, depth);
+    } catch (error) {
+      if (error instanceof SuedeError && (error.code === "CANCELLED" || error.code === "NO_SPACE")) throw error;
+      context.progress.failed++;
+      context.onError(targetPath, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+async function prepare(context: Context, path: Buffer, wantDirectory: boolean): Promise<void> {
+  const existing = await context.target.existingType(path);
+  if (existing === null) return;
+  if (wantDirectory && existing === "dir") return;
+  if (!context.overwrite) throw new SuedeError("TARGET_NOT_EMPTY", `${displayPath(path)} exists (use --overwrite to replace it)`);
+  await context.target.remove(path);
+}
+
+async function restoreNode(context: Context, node: Node, path: Buffer, components: readonly Uint8Array[], included: Inclusion, depth: number): Promise<void> {
+  context.progress.currentPath = displayPath(path);
+  if (node.type === "dir") {
+    await prepare(context, path, true);
+    await context.target.mkdir(path);
+    context.progress.dirs++;
+    await restoreChildren(context, node.subtree ?? [], path, components, depth + 1);
+    if (included === "all") await context.target.setMetadata(path, node, { restoreOwner: context.restoreOwner });
+    return;
+  }
+  if (included !== "all") return;
+  if (node.unreadable !== undefined) {
+    throw new SuedeError("RESTORE_INCOMPLETE", `not restored: it could not be read at backup time (${node.unreadable})`);
+  }
+  await prepare(context, path, false);
+  switch (node.type) {
+    case "file":
+      await restoreFile(context, node, path);
+      break;
+    case "symlink":
+      await context.target.symlink(path, Buffer.from(node.linkTarget ?? new Uint8Array()));
+      break;
+    case "fifo":
+    case "socket":
+    case "chardev":
+    case "blockdev":
+      await context.target.mknod(path, node.type, node.mode, node.rdev ?? 0n);
+      break;
+  }
+  await context.target.setMetadata(path, node, { restoreOwner: context.restoreOwner });
+}
+
+async function restoreFile(context: Context, node: Node, path: Buffer): Promise<void> {
+  const linkKey = node.nlink > 1 ? `${node.device}:${node.inode}` : null;
+  const first = linkKey === null ? undefined : context.hardlinks.get(linkKey);
+  if (first !== undefined) {
+    await context.target.link(first, path);
+    return;
+  }
+  const chunks = node.chunks ?? [];
+  const total = chunks.reduce((sum, chunk) => sum + chunk.sizeBytes, 0);
+  if (total !== node.sizeBytes) throw new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
+  try {
+    await context.target.writeFile(path, filePieces(context, node), { sparse: node.sparse === true, sizeBytes: node.sizeBytes });
+  } catch (error) {
+    await context.target.remove(path).catch(() => undefined);
+    throw error;
+  }
+  context.progress.files++;
+  if (linkKey !== null) context.hardlinks.set(linkKey, path);
+}
+
+/** The file's bytes chunk by chunk, with up to RESTORE_READ_AHEAD_MAX blobs fetched ahead. */
+async function* filePieces(context: Context, node: Node): AsyncGenerator<FilePiece> {
+  const chunks = node.chunks ?? [];
+  const ahead: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < RESTORE_READ_AHEAD_MAX && next < chunks.length) {
+      const chunk = chunks[next++]!;
+      const pending = isHoleId(chunk.id) ? Promise.resolve(new Uint8Array(0)) : context.store.getBlob(chunk.id);
+      pending.catch(() => undefined);
+      ahead.push(pending);
+    }
+  };
+  for (const chunk of chunks) {
+    fill();
+    const data = await ahead.shift()!;
+    if (isHoleId(chunk.id)) {
+      yield { zeroBytes: chunk.sizeBytes };
+      continue;
+    }
+    if (data.byteLength !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
+    context.progress.bytesWritten += data.byteLength;
+    yield { data };
+  }
+}

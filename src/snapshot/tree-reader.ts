@@ -1,0 +1,58 @@
+/** Reading trees back through the BlobStore port: list a directory, find a path. */
+import type { BlobId } from "../core/ids.ts";
+import type { BlobStore } from "../core/ports.ts";
+import type { Node } from "../core/types.ts";
+import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
+import { decodeTreePart } from "./tree-codec.ts";
+
+export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]> {
+  const bytes = await store.getBlob(id);
+  try {
+    return decodeTreePart(bytes);
+  } catch (cause) {
+    throw new VaultCorruptError(0, `tree ${Buffer.from(id).toString("hex").slice(0, 16)}… does not decode`, { cause });
+  }
+}
+
+/** Entries of a directory in name order, one part at a time (memory stays one part). */
+export async function* readTree(store: BlobStore, parts: readonly BlobId[]): AsyncGenerator<Node> {
+  for (const id of parts) yield* await readTreePart(store, id);
+}
+
+/** Splits an absolute or relative path into raw name components ("" and "." dropped). */
+export function pathComponents(path: Uint8Array): Uint8Array[] {
+  const components: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= path.byteLength; i++) {
+    if (i === path.byteLength || path[i] === 0x2f) {
+      const part = path.subarray(start, i);
+      if (part.byteLength > 0 && !(part.byteLength === 1 && part[0] === 0x2e)) components.push(part);
+      start = i + 1;
+    }
+  }
+  return components;
+}
+
+/** The node at path below a root directory's parts, or null. Root itself has no node. */
+export async function lookupPath(store: BlobStore, root: readonly BlobId[], components: readonly Uint8Array[]): Promise<Node | null> {
+  let parts: readonly BlobId[] = root;
+  let found: Node | null = null;
+  for (const name of components) {
+    found = null;
+    for await (const node of readTree(store, parts)) {
+      if (Buffer.compare(node.name, name) === 0) {
+        found = node;
+        break;
+      }
+    }
+    if (found === null) return null;
+    parts = found.subtree ?? [];
+  }
+  return found;
+}
+
+export function requireDirectory(node: Node | null, shown: string): readonly BlobId[] {
+  if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in the snapshot: ${shown}`);
+  if (node.type !== "dir") throw new SuedeError("USAGE", `not a directory: ${shown}`);
+  return node.subtree ?? [];
+}

@@ -1,0 +1,166 @@
+/**
+ * The in-memory blob index: blob ID → where its record is. Stored in flat typed arrays (about 57
+ * bytes per blob, no object per blob) so millions of chunks stay cheap. Open addressing on the
+ * first four bytes of the ID, which is a keyed hash and therefore uniform.
+ */
+import { assert } from "../util/assert.ts";
+import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { INDEX_ENTRY_SIZE_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
+
+export interface BlobLocation {
+  readonly offset: number;
+  readonly recordLength: number;
+  readonly rawLength: number;
+  readonly kind: RecordKindCode;
+}
+
+export interface BlobEntry extends BlobLocation {
+  readonly id: Uint8Array;
+}
+
+const ID_BYTES = 32;
+const CAPACITY_MIN = 1024;
+
+export class BlobIndex {
+  private capacity = 0;
+  private ids = new Uint8Array(0);
+  private offsets = new Float64Array(0);
+  private recordLengths = new Uint32Array(0);
+  private rawLengths = new Uint32Array(0);
+  private kinds = new Uint8Array(0);
+  /** Entry index + 1 per slot; 0 is empty. Twice the capacity keeps probes short. */
+  private slots = new Int32Array(0);
+  private slotMask = 0;
+  private used = 0;
+
+  constructor(capacityHint = CAPACITY_MIN) {
+    this.grow(Math.max(CAPACITY_MIN, capacityHint));
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  /** Bytes held by the typed arrays (reported by `info`, checked in tests). */
+  get memoryBytes(): number {
+    return this.ids.byteLength + this.offsets.byteLength + this.recordLengths.byteLength + this.rawLengths.byteLength + this.kinds.byteLength + this.slots.byteLength;
+  }
+
+  private hashSlot(id: Uint8Array): number {
+    assert(id.byteLength === ID_BYTES, "blob id must be 32 bytes");
+    return ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) >>> 0) & this.slotMask;
+  }
+
+  private sameId(entry: number, id: Uint8Array): boolean {
+    const base = entry * ID_BYTES;
+    for (let i = 0; i < ID_BYTES; i++) if (this.ids[base + i] !== id[i]) return false;
+    return true;
+  }
+
+  private findEntry(id: Uint8Array): number {
+    let slot = this.hashSlot(id);
+    for (;;) {
+      const stored = this.slots[slot]!;
+      if (stored === 0) return -1;
+      if (this.sameId(stored - 1, id)) return stored - 1;
+      slot = (slot + 1) & this.slotMask;
+    }
+  }
+
+  has(id: Uint8Array): boolean {
+    return this.findEntry(id) >= 0;
+  }
+
+  get(id: Uint8Array): BlobLocation | undefined {
+    const entry = this.findEntry(id);
+    if (entry < 0) return undefined;
+    return this.locationAt(entry);
+  }
+
+  private locationAt(entry: number): BlobLocation {
+    return {
+      offset: this.offsets[entry]!,
+      recordLength: this.recordLengths[entry]!,
+      rawLength: this.rawLengths[entry]!,
+      kind: this.kinds[entry]! as RecordKindCode,
+    };
+  }
+
+  /** Adds or moves a blob (a relocated record replaces the old location). */
+  set(id: Uint8Array, location: BlobLocation): void {
+    const existing = this.findEntry(id);
+    const entry = existing >= 0 ? existing : this.append(id);
+    this.offsets[entry] = location.offset;
+    this.recordLengths[entry] = location.recordLength;
+    this.rawLengths[entry] = location.rawLength;
+    this.kinds[entry] = location.kind;
+  }
+
+  private append(id: Uint8Array): number {
+    if (this.used === this.capacity) this.grow(Math.ceil(this.capacity * 1.5));
+    const entry = this.used++;
+    this.ids.set(id, entry * ID_BYTES);
+    this.insertSlot(entry);
+    return entry;
+  }
+
+  private insertSlot(entry: number): void {
+    let slot = this.hashSlot(this.ids.subarray(entry * ID_BYTES, entry * ID_BYTES + ID_BYTES));
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
+    this.slots[slot] = entry + 1;
+  }
+
+  private grow(capacity: number): void {
+    const copy = <T extends Uint8Array | Float64Array | Uint32Array>(old: T, fresh: T): T => {
+      fresh.set(old.subarray(0, this.used) as never);
+      return fresh;
+    };
+    const ids = new Uint8Array(capacity * ID_BYTES);
+    ids.set(this.ids.subarray(0, this.used * ID_BYTES));
+    this.ids = ids;
+    this.offsets = copy(this.offsets, new Float64Array(capacity));
+    this.recordLengths = copy(this.recordLengths, new Uint32Array(capacity));
+    this.rawLengths = copy(this.rawLengths, new Uint32Array(capacity));
+    this.kinds = copy(this.kinds, new Uint8Array(capacity));
+    this.capacity = capacity;
+    let slotCount = 1;
+    while (slotCount < capacity * 2) slotCount *= 2;
+    this.slots = new Int32Array(slotCount);
+    this.slotMask = slotCount - 1;
+    for (let entry = 0; entry < this.used; entry++) this.insertSlot(entry);
+  }
+
+  *entries(): Generator<BlobEntry> {
+    for (let entry = 0; entry < this.used; entry++) {
+      yield { id: this.ids.subarray(entry * ID_BYTES, entry * ID_BYTES + ID_BYTES), ...this.locationAt(entry) };
+    }
+  }
+}
+
+const KIND_CODES = new Set<number>(Object.values(RecordKind));
+
+/** Index record body: entries of 52 bytes. FORMAT.md §7. */
+export function encodeIndexEntries(entries: readonly BlobEntry[]): Uint8Array {
+  const writer = new ByteWriter(entries.length * INDEX_ENTRY_SIZE_BYTES);
+  for (const entry of entries) {
+    writer.raw(entry.id).u64(entry.offset).u32(entry.recordLength).u32(entry.rawLength).u8(entry.kind).zeros(3);
+  }
+  return writer.finish(true);
+}
+
+export function decodeIndexEntries(body: Uint8Array): BlobEntry[] | string {
+  if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
+  const reader = new ByteReader(body);
+  const entries: BlobEntry[] = [];
+  while (reader.remaining > 0) {
+    const id = reader.bytesView(ID_BYTES);
+    const offset = reader.u64();
+    const recordLength = reader.u32();
+    const rawLength = reader.u32();
+    const kind = reader.u8();
+    reader.skip(3);
+    if (!KIND_CODES.has(kind)) return `index entry has unknown kind ${kind}`;
+    entries.push({ id, offset, recordLength, rawLength, kind: kind as RecordKindCode });
+  }
+  return entries;
+}

@@ -1,0 +1,162 @@
+/**
+ * Record framing and encryption. FORMAT.md §5: salt(16) ‖ sealed header(48+16) ‖ sealed body(L+16).
+ * Every byte of a record looks random: lengths, kinds and IDs are inside the encryption, and the
+ * body is padded (Padmé) so its length says little about the content.
+ */
+import { AEAD_TAG_SIZE_BYTES, open, sealInto } from "../crypto/aead.ts";
+import { recordKey } from "../crypto/keys.ts";
+import { assert } from "../util/assert.ts";
+import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import type { Random } from "../util/random.ts";
+import {
+  RECORD_BODY_SIZE_MAX_BYTES,
+  RECORD_HEADER_PLAIN_SIZE_BYTES,
+  RECORD_OVERHEAD_BYTES,
+  RECORD_PREFIX_SIZE_BYTES,
+  RECORD_SALT_SIZE_BYTES,
+  RecordKind,
+  type RecordKindCode,
+} from "./format.ts";
+
+export interface RecordKeys {
+  readonly vaultId: Uint8Array;
+  readonly recordBase: Uint8Array;
+}
+
+export interface RecordHeader {
+  readonly kind: RecordKindCode;
+  readonly flags: number;
+  readonly storedLength: number;
+  readonly paddedLength: number;
+  readonly rawLength: number;
+  readonly id: Uint8Array;
+}
+
+const NONCE_HEADER = new Uint8Array(12);
+const NONCE_BODY = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const AAD_HEADER_TAG = Buffer.from("SUEDE-RH", "ascii");
+const AAD_BODY_TAG = Buffer.from("SUEDE-RB", "ascii");
+const ZERO_ID = new Uint8Array(32);
+const KIND_CODES = new Set<number>(Object.values(RecordKind));
+
+/** Padmé (Nikitin et al., PURBs 2019): at most 12% overhead, leaks O(log log L) bits of length. */
+export function paddedLength(storedLength: number): number {
+  if (storedLength <= 32) return 32;
+  const e = Math.floor(Math.log2(storedLength));
+  const s = Math.floor(Math.log2(e)) + 1;
+  const lastBits = e - s;
+  const mask = 2 ** lastBits - 1;
+  return Math.ceil(storedLength / (mask + 1)) * (mask + 1);
+}
+
+export function recordSizeBytes(paddedBodyLength: number): number {
+  return RECORD_OVERHEAD_BYTES + paddedBodyLength;
+}
+
+function headerAad(keys: RecordKeys): Uint8Array {
+  return Buffer.concat([keys.vaultId, AAD_HEADER_TAG]);
+}
+
+function bodyAad(keys: RecordKeys, headerPlain: Uint8Array): Uint8Array {
+  return Buffer.concat([keys.vaultId, AAD_BODY_TAG, headerPlain]);
+}
+
+export function encodeRecordHeader(header: RecordHeader): Uint8Array {
+  assert(header.id.byteLength === 32, "record id must be 32 bytes");
+  return new ByteWriter(RECORD_HEADER_PLAIN_SIZE_BYTES)
+    .u8(header.kind)
+    .u8(header.flags)
+    .u16(0)
+    .u32(header.storedLength)
+    .u32(header.paddedLength)
+    .u32(header.rawLength)
+    .raw(header.id)
+    .finish(true);
+}
+
+/** Parses a decrypted header in the fixed order of STYLE §3; returns a problem string when invalid. */
+export function decodeRecordHeader(plain: Uint8Array): RecordHeader | string {
+  const reader = new ByteReader(plain);
+  const kind = reader.u8();
+  const flags = reader.u8();
+  const reserved = reader.u16();
+  const storedLength = reader.u32();
+  const paddedLength = reader.u32();
+  const rawLength = reader.u32();
+  const id = reader.bytesView(32);
+  if (!KIND_CODES.has(kind)) return `unknown record kind ${kind}`;
+  if (reserved !== 0 || (flags & ~1) !== 0) return "reserved header bits set";
+  if (paddedLength > RECORD_BODY_SIZE_MAX_BYTES) return `body length ${paddedLength} over the maximum`;
+  if (storedLength > paddedLength) return "stored length exceeds padded length";
+  if (rawLength > RECORD_BODY_SIZE_MAX_BYTES) return `raw length ${rawLength} over the maximum`;
+  return { kind: kind as RecordKindCode, flags, storedLength, paddedLength, rawLength, id };
+}
+
+export interface SealInput {
+  readonly kind: RecordKindCode;
+  readonly id?: Uint8Array;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+  readonly rawLength: number;
+}
+
+/** Builds one complete record in a single buffer (one copy of the payload, no Buffer.concat). */
+export function sealRecord(keys: RecordKeys, random: Random, input: SealInput): Uint8Array {
+  assert(input.payload.byteLength <= RECORD_BODY_SIZE_MAX_BYTES, "record payload over the maximum");
+  const padded = paddedLength(input.payload.byteLength);
+  const header: RecordHeader = {
+    kind: input.kind,
+    flags: input.flags,
+    storedLength: input.payload.byteLength,
+    paddedLength: padded,
+    rawLength: input.rawLength,
+    id: input.id ?? ZERO_ID,
+  };
+  const headerPlain = encodeRecordHeader(header);
+  const out = new Uint8Array(recordSizeBytes(padded));
+  const salt = random.bytes(RECORD_SALT_SIZE_BYTES);
+  out.set(salt, 0);
+  const key = recordKey(keys.recordBase, salt);
+  sealInto(key, NONCE_HEADER, headerAad(keys), headerPlain, out, RECORD_SALT_SIZE_BYTES);
+  let body = input.payload;
+  if (padded !== body.byteLength) {
+    body = new Uint8Array(padded);
+    body.set(input.payload, 0);
+  }
+  sealInto(key, NONCE_BODY, bodyAad(keys, headerPlain), body, out, RECORD_PREFIX_SIZE_BYTES);
+  return out;
+}
+
+export interface OpenedHeader {
+  readonly header: RecordHeader;
+  readonly key: Buffer;
+  readonly headerPlain: Uint8Array;
+}
+
+/** Opens the 80-byte prefix of a record; returns a problem string when it does not authenticate. */
+export function openRecordHeader(keys: RecordKeys, prefix: Uint8Array): OpenedHeader | string {
+  if (prefix.byteLength < RECORD_PREFIX_SIZE_BYTES) return "record prefix truncated";
+  const salt = prefix.subarray(0, RECORD_SALT_SIZE_BYTES);
+  const key = recordKey(keys.recordBase, salt);
+  let headerPlain: Uint8Array;
+  try {
+    headerPlain = open(key, NONCE_HEADER, headerAad(keys), prefix.subarray(RECORD_SALT_SIZE_BYTES, RECORD_PREFIX_SIZE_BYTES));
+  } catch {
+    return "record header fails authentication";
+  }
+  const header = decodeRecordHeader(headerPlain);
+  if (typeof header === "string") return header;
+  return { header, key, headerPlain };
+}
+
+/** Opens a record body (ciphertext ‖ tag); returns the stored payload or a problem string. */
+export function openRecordBody(keys: RecordKeys, opened: OpenedHeader, sealedBody: Uint8Array): Uint8Array | string {
+  if (sealedBody.byteLength !== opened.header.paddedLength + AEAD_TAG_SIZE_BYTES) return "record body truncated";
+  let body: Buffer;
+  try {
+    body = open(opened.key, NONCE_BODY, bodyAad(keys, opened.headerPlain), sealedBody);
+  } catch {
+    return "record body fails authentication";
+  }
+  return body.subarray(0, opened.header.storedLength);
+}

@@ -1,0 +1,266 @@
+/**
+ * Opening a vault: which header copy, superblock and checkpoint to trust. The cases, in the order
+ * they are decided (docs/DESIGN.md "Crash recovery" repeats this table):
+ *
+ *  header  | both copies valid                → the higher sequence (a key change torn between them)
+ *          | one valid                        → use it; warn that the other is damaged
+ *          | no magic in either               → NOT_A_VAULT
+ *          | magic but none valid             → VaultCorruptError "header destroyed"
+ *          | valid copy, unknown version      → UNSUPPORTED_FORMAT_VERSION
+ *  pointer | both superblocks valid           → the higher sequence, else the other
+ *          | one valid                        → use it (the other was torn mid-write: normal)
+ *          | none valid                       → scan the log for the newest checkpoint; warn
+ *          | checkpoint it names is invalid   → fall back to the other slot; DAMAGE (a durable
+ *          |                                    checkpoint was lost): open read-only, warn
+ *  tail    | valid chained checkpoints after  → roll forward over them (superblock write was lost)
+ *          | anything else after the commit   → torn tail of an interrupted writer: ignored, and
+ *          |                                    truncated when the next writer opens
+ *  index   | an index record is invalid       → rebuild the index by scanning every record; warn
+ */
+import { type KdfParams, deriveKek } from "../crypto/kdf.ts";
+import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
+import { BlobIndex, decodeIndexEntries } from "./blob-index.ts";
+import { type Checkpoint, type SuperblockPointer, decodeCheckpoint, decodeSuperblock } from "./checkpoint.ts";
+import {
+  HEADER_COPY_OFFSETS,
+  HEADER_COPY_SIZE_BYTES,
+  LOG_START_OFFSET,
+  RECORD_OVERHEAD_BYTES,
+  RECORD_PREFIX_SIZE_BYTES,
+  RecordKind,
+  type RecordKindCode,
+  SUPERBLOCK_SLOT_OFFSETS,
+  SUPERBLOCK_SLOT_SIZE_BYTES,
+} from "./format.ts";
+import { type HeaderProblem, type VaultHeader, decodeHeaderCopy, unwrapMasterKey } from "./header.ts";
+import { type OpenedHeader, type RecordKeys, openRecordBody, openRecordHeader } from "./record.ts";
+import type { VaultFile } from "./vault-file.ts";
+
+export interface CommittedState {
+  readonly checkpoint: Checkpoint;
+  readonly checkpointOffset: number;
+  /** End of the committed log: the end of the newest checkpoint record. */
+  readonly logEnd: number;
+  readonly index: BlobIndex;
+  readonly warnings: readonly string[];
+  /** True when committed data was found damaged (not merely a torn tail): writers must refuse. */
+  readonly damaged: boolean;
+}
+
+export async function readHeader(file: VaultFile): Promise<{ header: VaultHeader; warnings: string[] }> {
+  const results: (VaultHeader | HeaderProblem)[] = [];
+  for (const copyIndex of [0, 1] as const) {
+    const bytes = await file.readAt(HEADER_COPY_OFFSETS[copyIndex], HEADER_COPY_SIZE_BYTES);
+    results.push(decodeHeaderCopy(bytes, copyIndex));
+  }
+  const valid = results.filter((r): r is VaultHeader => "vaultId" in r);
+  const problems = results.filter((r): r is HeaderProblem => !("vaultId" in r));
+  const unsupported = problems.find((p) => p.kind === "unsupported-version");
+  if (unsupported !== undefined && unsupported.kind === "unsupported-version" && valid.length === 0) {
+    throw new SuedeError("UNSUPPORTED_FORMAT_VERSION", `vault format version ${unsupported.version} is not supported by this suede (it reads version 1)`);
+  }
+  if (valid.length === 0) {
+    if (problems.every((p) => p.kind === "not-a-vault")) throw new SuedeError("NOT_A_VAULT", `${file.path} is not a suede vault`);
+    const details = problems.map((p) => (p.kind === "damaged" ? p.detail : p.kind)).join("; ");
+    throw new VaultCorruptError(0, `both header copies are damaged (${details}); the vault cannot be unlocked without a header backup`);
+  }
+  valid.sort((a, b) => b.sequence - a.sequence);
+  const header = valid[0]!;
+  if (valid.length === 2 && valid[1]!.sequence === header.sequence && !sameVault(header, valid[1]!)) {
+    throw new VaultCorruptError(0, "header copies disagree at the same sequence");
+  }
+  const warnings = problems.map((p) => `header copy damaged: ${p.kind === "damaged" ? p.detail : p.kind} (the other copy is used)`);
+  return { header, warnings };
+}
+
+function sameVault(a: VaultHeader, b: VaultHeader): boolean {
+  return Buffer.compare(a.vaultId, b.vaultId) === 0 && Buffer.compare(a.mac, b.mac) === 0;
+}
+
+export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Promise<{ master: Uint8Array; slotIndex: number }> {
+  const tried = new Map<string, Uint8Array>();
+  for (let slotIndex = 0; slotIndex < header.slots.length; slotIndex++) {
+    const slot = header.slots[slotIndex];
+    if (slot === null || slot === undefined) continue;
+    const cacheKey = `${kdfKey(slot.kdf)}:${Buffer.from(slot.salt).toString("hex")}`;
+    let kek = tried.get(cacheKey);
+    if (kek === undefined) {
+      kek = await deriveKek(secret, slot.salt, slot.kdf);
+      tried.set(cacheKey, kek);
+    }
+    const unwrapped = unwrapMasterKey(kek, header.vaultId, slot);
+    if (unwrapped !== null) return { master: unwrapped.master, slotIndex };
+  }
+  throw new SuedeError("WRONG_PASSPHRASE", "wrong passphrase (no key slot of this vault opens with it)");
+}
+
+function kdfKey(kdf: KdfParams): string {
+  return `${kdf.iterations}/${kdf.memoryKiB}/${kdf.parallelism}`;
+}
+
+interface ReadRecord {
+  readonly opened: OpenedHeader;
+  readonly sizeBytes: number;
+}
+
+/** Reads and authenticates the header of the record at offset; null when none is there. */
+async function readRecordHeaderAt(file: VaultFile, keys: RecordKeys, offset: number): Promise<ReadRecord | null> {
+  const prefix = await file.readAt(offset, RECORD_PREFIX_SIZE_BYTES);
+  const opened = openRecordHeader(keys, prefix);
+  if (typeof opened === "string") return null;
+  return { opened, sizeBytes: RECORD_OVERHEAD_BYTES + opened.header.paddedLength };
+}
+
+/** Reads, authenticates and returns the body of a record of the expected kind, or a problem. */
+export async function readRecordBody(
+  file: VaultFile,
+  keys: RecordKeys,
+  offset: number,
+  expectedKind: RecordKindCode,
+  expectedSize?: number,
+): Promise<Uint8Array | string> {
+  const head = await readRecordHeaderAt(file, keys, offset);
+  if (head === null) return `no valid record at offset ${offset}`;
+  if (head.opened.header.kind !== expectedKind) return `record at offset ${offset} has kind ${head.opened.header.kind}, expected ${expectedKind}`;
+  if (expectedSize !== undefined && head.sizeBytes !== expectedSize) return `record at offset ${offset} has the wrong length`;
+  const sealed = await file.readAt(offset + RECORD_PREFIX_SIZE_BYTES, head.sizeBytes - RECORD_PREFIX_SIZE_BYTES);
+  const body = openRecordBody(keys, head.opened, sealed);
+  return typeof body === "string" ? `${body} (offset ${offset})` : body;
+}
+
+export async function readSuperblocks(file: VaultFile, keys: RecordKeys): Promise<SuperblockPointer[]> {
+  const pointers: SuperblockPointer[] = [];
+  for (const offset of SUPERBLOCK_SLOT_OFFSETS) {
+    const body = await readRecordBody(file, keys, offset, RecordKind.superblock);
+    if (typeof body === "string") continue;
+    const pointer = decodeSuperblock(body);
+    if (typeof pointer !== "string" && pointer.checkpointOffset >= LOG_START_OFFSET) pointers.push(pointer);
+  }
+  return pointers.sort((a, b) => b.sequence - a.sequence);
+}
+
+export async function readBestSuperblock(file: VaultFile, keys: RecordKeys): Promise<SuperblockPointer | null> {
+  return (await readSuperblocks(file, keys))[0] ?? null;
+}
+
+async function readCheckpointAt(file: VaultFile, keys: RecordKeys, offset: number, size?: number): Promise<{ checkpoint: Checkpoint; sizeBytes: number } | string> {
+  const head = await readRecordHeaderAt(file, keys, offset);
+  if (head === null) return `no valid checkpoint at offset ${offset}`;
+  const body = await readRecordBody(file, keys, offset, RecordKind.checkpoint, size ?? head.sizeBytes);
+  if (typeof body === "string") return body;
+  const checkpoint = decodeCheckpoint(body);
+  if (typeof checkpoint === "string") return `${checkpoint} (offset ${offset})`;
+  if (checkpoint.selfOffset !== offset) return `checkpoint at offset ${offset} claims offset ${checkpoint.selfOffset}`;
+  return { checkpoint, sizeBytes: head.sizeBytes };
+}
+
+/** Follows valid checkpoints chained after `from` (a commit whose superblock write was lost). */
+async function rollForward(file: VaultFile, keys: RecordKeys, start: { checkpoint: Checkpoint; offset: number; sizeBytes: number }) {
+  let current = start;
+  let position = start.offset + start.sizeBytes;
+  const fileSize = await file.sizeBytes();
+  while (position + RECORD_OVERHEAD_BYTES <= fileSize) {
+    const head = await readRecordHeaderAt(file, keys, position);
+    if (head === null || position + head.sizeBytes > fileSize) break;
+    if (head.opened.header.kind === RecordKind.checkpoint) {
+      const next = await readCheckpointAt(file, keys, position, head.sizeBytes);
+      if (typeof next === "string") break;
+      const chained = next.checkpoint.sequence === current.checkpoint.sequence + 1 && next.checkpoint.previousOffset === current.offset;
+      if (!chained) break;
+      current = { checkpoint: next.checkpoint, offset: position, sizeBytes: next.sizeBytes };
+    }
+    position += head.sizeBytes;
+  }
+  return current;
+}
+
+/** Scans every record from the start of the log; used when no pointer or index can be trusted. */
+export async function* scanLog(file: VaultFile, keys: RecordKeys): AsyncGenerator<{ offset: number; opened: OpenedHeader; sizeBytes: number }> {
+  const fileSize = await file.sizeBytes();
+  let position = LOG_START_OFFSET;
+  while (position + RECORD_OVERHEAD_BYTES <= fileSize) {
+    const head = await readRecordHeaderAt(file, keys, position);
+    if (head === null || position + head.sizeBytes > fileSize) return;
+    yield { offset: position, opened: head.opened, sizeBytes: head.sizeBytes };
+    position += head.sizeBytes;
+  }
+}
+
+async function findNewestCheckpointByScan(file: VaultFile, keys: RecordKeys) {
+  let best: { checkpoint: Checkpoint; offset: number; sizeBytes: number } | null = null;
+  for await (const record of scanLog(file, keys)) {
+    if (record.opened.header.kind !== RecordKind.checkpoint) continue;
+    const found = await readCheckpointAt(file, keys, record.offset, record.sizeBytes);
+    if (typeof found !== "string" && (best === null || found.checkpoint.sequence > best.checkpoint.sequence)) {
+      best = { checkpoint: found.checkpoint, offset: record.offset, sizeBytes: found.sizeBytes };
+    }
+  }
+  return best;
+}
+
+export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Promise<CommittedState> {
+  const warnings: string[] = [];
+  let damaged = false;
+  const pointers = await readSuperblocks(file, keys);
+  let start: { checkpoint: Checkpoint; offset: number; sizeBytes: number } | null = null;
+  for (const pointer of pointers) {
+    const found = await readCheckpointAt(file, keys, pointer.checkpointOffset, pointer.checkpointLength);
+    if (typeof found === "string") {
+      warnings.push(`checkpoint ${pointer.sequence} is damaged: ${found}`);
+      damaged = true;
+      continue;
+    }
+    if (found.checkpoint.sequence !== pointer.sequence) {
+      warnings.push(`superblock ${pointer.sequence} points at checkpoint ${found.checkpoint.sequence}`);
+      damaged = true;
+      continue;
+    }
+    start = { ...found, offset: pointer.checkpointOffset };
+    break;
+  }
+  if (start === null) {
+    warnings.push("no valid superblock or checkpoint pointer: scanned the log for the newest checkpoint");
+    start = await findNewestCheckpointByScan(file, keys);
+    if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault");
+  }
+  const newest = await rollForward(file, keys, start);
+  const index = new BlobIndex();
+  let indexOk = true;
+  for (const span of newest.checkpoint.indexRecords) {
+    const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
+    const entries = typeof body === "string" ? body : decodeIndexEntries(body);
+    if (typeof entries === "string") {
+      warnings.push(`index record damaged (${entries}); rebuilt the index by scanning the log`);
+      indexOk = false;
+      break;
+    }
+    for (const entry of entries) index.set(entry.id, entry);
+  }
+  const logEnd = newest.offset + newest.sizeBytes;
+  const fileSize = await file.sizeBytes();
+  if (fileSize < logEnd) {
+    warnings.push(`vault file is shorter (${fileSize} bytes) than its last commit (${logEnd} bytes): it was cut short`);
+    damaged = true;
+  }
+  const finalIndex = indexOk ? index : await rebuildIndex(file, keys, logEnd);
+  if (!indexOk) damaged = true;
+  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged };
+}
+
+/** The index as the records themselves describe it (every blob record before logEnd). */
+export async function rebuildIndex(file: VaultFile, keys: RecordKeys, logEnd: number): Promise<BlobIndex> {
+  const index = new BlobIndex();
+  for await (const record of scanLog(file, keys)) {
+    if (record.offset >= logEnd) break;
+    const { kind } = record.opened.header;
+    if (kind === RecordKind.data || kind === RecordKind.tree || kind === RecordKind.snapshot) {
+      index.set(Uint8Array.from(record.opened.header.id), {
+        offset: record.offset,
+        recordLength: record.sizeBytes,
+        rawLength: record.opened.header.rawLength,
+        kind,
+      });
+    }
+  }
+  return index;
+}

@@ -1,0 +1,489 @@
+/**
+ * A vault: one file, opened for reading or (under the lock) for writing. Implements the BlobStore
+ * port. Commit protocol (FORMAT.md §9): data records → fdatasync → index records + checkpoint →
+ * fdatasync → superblock slot (sequence mod 2) → fdatasync. Opening recovers per recover.ts.
+ */
+import { link, open as openFile, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { blobIdHasher, type BlobIdHasher } from "../crypto/blob-id.ts";
+import { type KdfParams, KDF_SALT_SIZE_BYTES, deriveKek } from "../crypto/kdf.ts";
+import { type VaultKeys, deriveVaultKeys } from "../crypto/keys.ts";
+import type { BlobId } from "../core/ids.ts";
+import type { BlobKind, BlobStore } from "../core/ports.ts";
+import { SuedeError, VaultCorruptError, ioError, isErrno } from "../errors/errors.ts";
+import { assert } from "../util/assert.ts";
+import { bytesEqual, toHex } from "../util/bytes.ts";
+import type { Clock } from "../util/clock.ts";
+import type { Random } from "../util/random.ts";
+import { BlobIndex, type BlobEntry, encodeIndexEntries } from "./blob-index.ts";
+import { type Checkpoint, type RecordSpan, type SnapshotRef, encodeCheckpoint, encodeSuperblock } from "./checkpoint.ts";
+import { COMPRESSION_LEVEL_DEFAULT, Codec } from "./compress.ts";
+import {
+  FORMAT_VERSION,
+  HEADER_COPY_OFFSETS,
+  INDEX_ENTRIES_PER_RECORD_MAX,
+  INDEX_RECORDS_MERGE_THRESHOLD,
+  KEY_SLOT_COUNT,
+  LOG_START_OFFSET,
+  RecordKind,
+  type RecordKindCode,
+  SUPERBLOCK_SLOT_OFFSETS,
+} from "./format.ts";
+import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, wrapMasterKey } from "./header.ts";
+import { VaultLock } from "./lock.ts";
+import { type RecordKeys, openRecordBody, openRecordHeader, sealRecord } from "./record.ts";
+import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
+import { sealBlob } from "./seal.ts";
+import { SealPool } from "./seal-pool.ts";
+import { VaultFile } from "./vault-file.ts";
+
+export interface VaultDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+export interface CreateVaultOptions {
+  readonly secret: Uint8Array;
+  readonly slotKind: SlotKind;
+  readonly kdf: KdfParams;
+  readonly deps: VaultDeps;
+}
+
+export interface OpenVaultOptions {
+  readonly secret: Uint8Array;
+  readonly writable: boolean;
+  readonly deps: VaultDeps;
+  readonly compressionLevel?: number;
+}
+
+const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
+  data: RecordKind.data,
+  tree: RecordKind.tree,
+  snapshot: RecordKind.snapshot,
+};
+
+/** Records are gathered into one positioned writev of about this size. */
+const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+
+export async function makeKeySlot(
+  secret: Uint8Array,
+  slotKind: SlotKind,
+  kdf: KdfParams,
+  vaultId: Uint8Array,
+  master: Uint8Array,
+  deps: VaultDeps,
+): Promise<KeySlot> {
+  const salt = deps.random.bytes(KDF_SALT_SIZE_BYTES);
+  const kek = await deriveKek(secret, salt, kdf);
+  return wrapMasterKey(kek, vaultId, { kind: slotKind, kdf, salt, nonce: deps.random.bytes(12) }, master, deps.clock.nowMs());
+}
+
+export class Vault implements BlobStore {
+  private readonly index: BlobIndex;
+  private readonly codec: Codec;
+  private readonly hashBlobId: BlobIdHasher;
+  private pool: SealPool | null = null;
+  /** IDs handed to the seal pool and not yet appended, so one blob is never stored twice. */
+  private readonly sealing = new Map<string, Promise<number>>();
+  private readonly newEntries: BlobEntry[] = [];
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private batchOffset: number;
+  private appendOffset: number;
+  private writeChain: Promise<void> = Promise.resolve();
+  private writeError: unknown = null;
+  private snapshotRefs: SnapshotRef[];
+  private nextSnapshot: number;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: VaultFile,
+    private readonly lock: VaultLock | null,
+    private header: VaultHeader,
+    readonly master: Uint8Array,
+    readonly unlockedSlot: number,
+    readonly keys: VaultKeys,
+    private committed: CommittedState,
+    private readonly deps: VaultDeps,
+    readonly compressionLevel: number,
+    /** Problems met while opening that did not stop it (a damaged header copy, a lost checkpoint). */
+    readonly warnings: readonly string[],
+  ) {
+    this.index = committed.index;
+    this.codec = new Codec(compressionLevel);
+    this.hashBlobId = blobIdHasher(keys.blobId);
+    this.batchOffset = committed.logEnd;
+    this.appendOffset = committed.logEnd;
+    this.snapshotRefs = [...committed.checkpoint.snapshots];
+    this.nextSnapshot = committed.checkpoint.nextSnapshotNumber;
+  }
+
+  get recordKeys(): RecordKeys {
+    return { vaultId: this.header.vaultId, recordBase: this.keys.record };
+  }
+
+  get vaultId(): Uint8Array {
+    return this.header.vaultId;
+  }
+
+  get vaultHeader(): VaultHeader {
+    return this.header;
+  }
+
+  get writable(): boolean {
+    return this.lock !== null;
+  }
+
+  /** Creates a vault atomically: written under a temporary name, then linked into place. */
+  static async create(path: string, options: CreateVaultOptions): Promise<void> {
+    const { deps } = options;
+    const vaultId = deps.random.bytes(16);
+    const master = deps.random.bytes(32);
+    const keys = deriveVaultKeys(master, vaultId);
+    const slot = await makeKeySlot(options.secret, options.slotKind, options.kdf, vaultId, master, deps);
+    const slots: (KeySlot | null)[] = Array.from({ length: KEY_SLOT_COUNT }, () => null);
+    slots[0] = slot;
+    const unsigned: VaultHeader = { formatVersion: FORMAT_VERSION, sequence: 1, vaultId, slots, mac: new Uint8Array(32) };
+    const header: VaultHeader = { ...unsigned, mac: headerMac(keys.headerMac, unsigned) };
+    const recordKeys: RecordKeys = { vaultId, recordBase: keys.record };
+    const checkpoint: Checkpoint = {
+      sequence: 1,
+      previousOffset: 0,
+      selfOffset: LOG_START_OFFSET,
+      timeMs: deps.clock.nowMs(),
+      nextSnapshotNumber: 1,
+      snapshots: [],
+      indexRecords: [],
+    };
+    const checkpointRecord = sealMeta(recordKeys, deps.random, RecordKind.checkpoint, encodeCheckpoint(checkpoint));
+    const superblock = sealMeta(recordKeys, deps.random, RecordKind.superblock, encodeSuperblock({
+      sequence: 1,
+      checkpointOffset: LOG_START_OFFSET,
+      checkpointLength: checkpointRecord.byteLength,
+    }));
+    try {
+      await openFile(path, "r").then((h) => h.close());
+      throw new SuedeError("VAULT_EXISTS", `refusing to overwrite existing file ${path}`);
+    } catch (error) {
+      if (!isErrno(error, "ENOENT")) throw error;
+    }
+    const temporary = `${path}.${toHex(deps.random.bytes(6))}.tmp`;
+    const file = await VaultFile.open(temporary, { writable: true, create: true });
+    try {
+      await file.writeAt(HEADER_COPY_OFFSETS[0], [encodeHeaderCopy(header, 0)]);
+      await file.writeAt(HEADER_COPY_OFFSETS[1], [encodeHeaderCopy(header, 1)]);
+      await file.writeAt(SUPERBLOCK_SLOT_OFFSETS[1], [superblock]);
+      await file.writeAt(LOG_START_OFFSET, [checkpointRecord]);
+      await file.sync();
+      await file.close();
+      try {
+        await link(temporary, path);
+      } catch (error) {
+        if (isErrno(error, "EEXIST")) throw new SuedeError("VAULT_EXISTS", `refusing to overwrite existing file ${path}`);
+        throw ioError(`creating ${path}`, error);
+      }
+      await syncDirectory(dirname(path));
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+
+  static async open(path: string, options: OpenVaultOptions): Promise<Vault> {
+    const { deps } = options;
+    const lock = options.writable ? await VaultLock.acquire(path, deps.clock.nowMs()) : null;
+    let file: VaultFile | null = null;
+    try {
+      file = await VaultFile.open(path, { writable: options.writable });
+      const { header, warnings: headerWarnings } = await readHeader(file);
+      const unlocked = await unlockHeader(header, options.secret);
+      const keys = deriveVaultKeys(unlocked.master, header.vaultId);
+      if (!bytesEqual(headerMac(keys.headerMac, header), header.mac)) {
+        throw new VaultCorruptError(0, "header parameters were changed (MAC mismatch): the header was tampered with");
+      }
+      const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: keys.record };
+      const committed = await loadCommittedState(file, recordKeys);
+      const warnings = [...headerWarnings, ...committed.warnings];
+      if (options.writable) {
+        if (committed.damaged) {
+          throw new VaultCorruptError(committed.logEnd, `${committed.warnings.join("; ")}; refusing to write (run suede check)`);
+        }
+        // Whatever follows the last commit is an interrupted session's tail: drop it.
+        if ((await file.sizeBytes()) > committed.logEnd) await file.truncate(committed.logEnd);
+      }
+      return new Vault(
+        path,
+        file,
+        lock,
+        header,
+        unlocked.master,
+        unlocked.slotIndex,
+        keys,
+        committed,
+        deps,
+        options.compressionLevel ?? COMPRESSION_LEVEL_DEFAULT,
+        warnings,
+      );
+    } catch (error) {
+      await file?.close();
+      await lock?.release();
+      throw error;
+    }
+  }
+
+  // ---- BlobStore ----
+
+  blobId(plaintext: Uint8Array): BlobId {
+    return this.hashBlobId(plaintext);
+  }
+
+  hasBlob(id: BlobId): boolean {
+    return this.index.has(id) || this.sealing.has(toHex(id));
+  }
+
+  chunkingKeys(): { chunker: Uint8Array; blobId: Uint8Array } {
+    return { chunker: this.keys.chunker, blobId: this.keys.blobId };
+  }
+
+  /** Small blobs (trees, snapshots) are sealed here; data blobs go to the worker pool. */
+  async putBlob(kind: BlobKind, id: BlobId, plaintext: Uint8Array): Promise<number> {
+    this.assertWritable();
+    if (this.index.has(id)) return 0;
+    const key = toHex(id);
+    const inFlight = this.sealing.get(key);
+    if (inFlight !== undefined) return inFlight.then(() => 0);
+    const kindCode = KIND_CODE[kind];
+    const sealed =
+      kind === "data" && plaintext.byteLength >= 4096
+        ? this.sealPool().seal(kindCode, id, plaintext)
+        : Promise.resolve(sealBlob(this.recordKeys, this.deps.random, this.codec, kindCode, id, plaintext));
+    const appended = sealed.then((s) => {
+      this.sealing.delete(key);
+      return this.append(kindCode, id, s.record, s.rawLength);
+    });
+    this.sealing.set(key, appended);
+    appended.catch(() => this.sealing.delete(key));
+    return appended;
+  }
+
+  private sealPool(): SealPool {
+    this.pool ??= new SealPool({ keys: this.recordKeys, compressionLevel: this.compressionLevel });
+    return this.pool;
+  }
+
+  private append(kind: RecordKindCode, id: Uint8Array, record: Uint8Array, rawLength: number): number {
+    const offset = this.appendOffset;
+    this.appendOffset += record.byteLength;
+    this.batch.push(record);
+    this.batchBytes += record.byteLength;
+    const entry: BlobEntry = { id: Uint8Array.from(id), offset, recordLength: record.byteLength, rawLength, kind };
+    this.index.set(entry.id, entry);
+    this.newEntries.push(entry);
+    if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
+    return record.byteLength;
+  }
+
+  /** Starts writing the current batch; writes are chained so the log stays in order. */
+  private flush(): Promise<void> {
+    if (this.batch.length > 0) {
+      const buffers = this.batch;
+      const offset = this.batchOffset;
+      this.batch = [];
+      this.batchOffset += this.batchBytes;
+      this.batchBytes = 0;
+      this.writeChain = this.writeChain.then(async () => {
+        if (this.writeError !== null) throw this.writeError;
+        try {
+          await this.file.writeAt(offset, buffers);
+        } catch (error) {
+          this.writeError = error;
+          throw error;
+        }
+      });
+    }
+    return this.writeChain;
+  }
+
+  /** Bytes written to the log but not yet committed, plus what is queued for writing. */
+  get pendingBytes(): number {
+    return this.appendOffset - this.committed.logEnd;
+  }
+
+  /** Waits until queued blob writes drained below maxBytes (backpressure for the pipeline). */
+  async drainWrites(): Promise<void> {
+    await this.flush();
+  }
+
+  async getBlob(id: BlobId): Promise<Uint8Array> {
+    const location = this.index.get(id);
+    if (location === undefined) {
+      throw new VaultCorruptError(0, `blob ${toHex(id).slice(0, 16)}… is referenced but not in the index`);
+    }
+    if (location.offset + location.recordLength > this.batchOffset) await this.flush();
+    else if (location.offset >= this.committed.logEnd) await this.writeChain;
+    const record = await this.file.readAt(location.offset, location.recordLength);
+    return this.openBlobRecord(record, location.offset, id, location.kind);
+  }
+
+  /** Authenticates a record read from offset and checks it is the blob the index promised. */
+  openBlobRecord(record: Uint8Array, offset: number, id: Uint8Array, kind: RecordKindCode): Uint8Array {
+    const opened = openRecordHeader(this.recordKeys, record);
+    if (typeof opened === "string") throw new VaultCorruptError(offset, opened);
+    if (!bytesEqual(opened.header.id, id) || opened.header.kind !== kind) {
+      throw new VaultCorruptError(offset, "record holds a different blob than the index says (swapped or misplaced)");
+    }
+    const body = openRecordBody(this.recordKeys, opened, record.subarray(80));
+    if (typeof body === "string") throw new VaultCorruptError(offset, body);
+    try {
+      const raw = this.codec.decompress(opened.header.flags, body, opened.header.rawLength);
+      if (raw.byteLength !== opened.header.rawLength) throw new Error("length mismatch");
+      return raw;
+    } catch (cause) {
+      throw new VaultCorruptError(offset, "record payload does not decompress", { cause });
+    }
+  }
+
+  // ---- snapshots list ----
+
+  get snapshots(): readonly SnapshotRef[] {
+    return this.snapshotRefs;
+  }
+
+  allocateSnapshotNumber(): number {
+    this.assertWritable();
+    return this.nextSnapshot++;
+  }
+
+  setSnapshots(refs: readonly SnapshotRef[]): void {
+    this.assertWritable();
+    this.snapshotRefs = [...refs].sort((a, b) => a.number - b.number);
+  }
+
+  get committedSequence(): number {
+    return this.committed.checkpoint.sequence;
+  }
+
+  get fileEnd(): number {
+    return this.committed.logEnd;
+  }
+
+  get blobIndex(): BlobIndex {
+    return this.index;
+  }
+
+  get indexRecordSpans(): readonly RecordSpan[] {
+    return this.committed.checkpoint.indexRecords;
+  }
+
+  get checkpointOffset(): number {
+    return this.committed.checkpointOffset;
+  }
+
+  /** Raw bytes of the file, for check and salvage. */
+  readRaw(offset: number, length: number): Promise<Buffer> {
+    return this.file.readAt(offset, length);
+  }
+
+  private assertWritable(): void {
+    assert(!this.closed, "vault is closed");
+    if (this.lock === null) throw new SuedeError("FAILED", "vault was opened read-only");
+  }
+
+  /**
+   * Makes everything appended so far durable and current. Returns only after the superblock is
+   * on disk: a caller may then report "saved".
+   */
+  async commit(): Promise<void> {
+    this.assertWritable();
+    await Promise.all(this.sealing.values());
+    await this.flush();
+    await this.file.sync();
+    const onDisk = await readBestSuperblock(this.file, this.recordKeys);
+    if (onDisk === null || onDisk.sequence !== this.committed.checkpoint.sequence) {
+      throw new SuedeError(
+        "VAULT_CHANGED",
+        `vault changed underneath this writer (sequence ${this.committed.checkpoint.sequence} → ${onDisk?.sequence ?? "unreadable"}); nothing was committed`,
+      );
+    }
+    const indexRecords = await this.writeIndexRecords();
+    const sequence = this.committed.checkpoint.sequence + 1;
+    const checkpointOffset = this.appendOffset;
+    const checkpoint: Checkpoint = {
+      sequence,
+      previousOffset: this.committed.checkpointOffset,
+      selfOffset: checkpointOffset,
+      timeMs: this.deps.clock.nowMs(),
+      nextSnapshotNumber: this.nextSnapshot,
+      snapshots: this.snapshotRefs,
+      indexRecords,
+    };
+    const checkpointRecord = sealMeta(this.recordKeys, this.deps.random, RecordKind.checkpoint, encodeCheckpoint(checkpoint));
+    this.appendOffset += checkpointRecord.byteLength;
+    this.batch.push(checkpointRecord);
+    this.batchBytes += checkpointRecord.byteLength;
+    await this.flush();
+    await this.file.sync();
+    const superblock = sealMeta(this.recordKeys, this.deps.random, RecordKind.superblock, encodeSuperblock({
+      sequence,
+      checkpointOffset,
+      checkpointLength: checkpointRecord.byteLength,
+    }));
+    await this.file.writeAt(SUPERBLOCK_SLOT_OFFSETS[sequence % 2]!, [superblock]);
+    await this.file.sync();
+    this.committed = {
+      ...this.committed,
+      checkpoint,
+      checkpointOffset,
+      logEnd: this.appendOffset,
+    };
+    this.newEntries.length = 0;
+  }
+
+  private async writeIndexRecords(): Promise<RecordSpan[]> {
+    const spans = [...this.committed.checkpoint.indexRecords];
+    let entries: readonly BlobEntry[] = this.newEntries;
+    const added = Math.ceil(entries.length / INDEX_ENTRIES_PER_RECORD_MAX);
+    if (spans.length + added > INDEX_RECORDS_MERGE_THRESHOLD) {
+      spans.length = 0;
+      entries = [...this.index.entries()];
+    }
+    for (let start = 0; start < entries.length; start += INDEX_ENTRIES_PER_RECORD_MAX) {
+      const body = encodeIndexEntries(entries.slice(start, start + INDEX_ENTRIES_PER_RECORD_MAX));
+      const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, body);
+      spans.push({ offset: this.appendOffset, length: record.byteLength });
+      this.appendOffset += record.byteLength;
+      this.batch.push(record);
+      this.batchBytes += record.byteLength;
+    }
+    return spans;
+  }
+
+  /** Drops everything appended since the last commit (the tail is truncated at the next writer open). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.sealing.values());
+    await this.writeChain.catch(() => undefined);
+    await this.pool?.close();
+    await this.file.close();
+    await this.lock?.release();
+  }
+}
+
+function sealMeta(keys: RecordKeys, random: Random, kind: RecordKindCode, body: Uint8Array): Uint8Array {
+  return sealRecord(keys, random, { kind, flags: 0, payload: body, rawLength: body.byteLength });
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  try {
+    const handle = await openFile(path, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw ioError(`syncing directory ${path}`, error);
+  }
+}
+
