@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { emptyRestoreProgress } from "../../restore/restore.ts";
+import { SuedeError, UsageError } from "../../errors/errors.ts";
+import { addSecretOptions, cancellation, collect, parseSnapshotRef, withVault } from "../common.ts";
+import { formatBytes, ProgressLine } from "../output.ts";
+
+export function registerRestore(program: Command): void {
+  addSecretOptions(program.command("restore").argument("<vault>").argument("<snapshot>", "snapshot number or latest"))
+    .description("recreate a snapshot's files under a target directory, by their absolute paths")
+    .option("--target <dir>", "directory to restore into (created if missing, must be empty)")
+    .option("--include <path>", "restore only this absolute path from the snapshot (repeatable)", collect, [])
+    .option("--overwrite", "restore into a non-empty directory, replacing what is in the way")
+    .option("--json", "print the result as JSON")
+    .action(async (vaultPath: string, snapshotText: string, options) => {
+      if (options.target === undefined) throw new UsageError("restore needs --target DIR");
+      const ref = parseSnapshotRef(snapshotText);
+      const progress = emptyRestoreProgress();
+      const line = new ProgressLine();
+      const { signal, dispose } = cancellation();
+      const result = await withVault(vaultPath, options, async (vault) => {
+        line.start(() => `${progress.files} files, ${formatBytes(progress.bytesWritten)} written  ${progress.currentPath}`);
+        try {
+          return await vault.restore(ref, { target: options.target, include: options.include, overwrite: options.overwrite === true, signal, progress });
+        } finally {
+          line.stop();
+          dispose();
+        }
+      });
+      for (const failure of result.failed) process.stderr.write(`suede: error: ${failure.path}: ${failure.message}\n`);
+      if (options.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else process.stdout.write(`restored ${result.files} files and ${result.dirs} directories, ${formatBytes(result.bytesWritten)}\n`);
+      if (result.failed.length > 0) {
+        throw new SuedeError("RESTORE_INCOMPLETE", `${result.failed.length} entr${result.failed.length === 1 ? "y was" : "ies were"} not restored (listed above)`);
+      }
+    });
+}

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { addSecretOptions, printJson, withVault } from "../common.ts";
+import { formatBytes, formatTime, table } from "../output.ts";
+
+export function registerSnapshots(program: Command): void {
+  addSecretOptions(program.command("snapshots").argument("<vault>"))
+    .description("list the snapshots in a vault")
+    .option("--json", "print a JSON array")
+    .action(async (vaultPath: string, options) => {
+      const snapshots = await withVault(vaultPath, options, (vault) => vault.listSnapshots());
+      if (options.json === true) {
+        printJson(
+          snapshots.map((s) => ({
+            id: s.number,
+            time: new Date(s.timeMs).toISOString(),
+            host: s.host,
+            user: s.user,
+            paths: s.paths,
+            tags: s.tags,
+            pinned: s.pinned,
+            parent: s.parent,
+            files: s.stats.files,
+            dirs: s.stats.dirs,
+            sizeBytes: s.stats.sizeBytes,
+          })),
+        );
+        return;
+      }
+      if (snapshots.length === 0) {
+        process.stdout.write("no snapshots yet\n");
+        return;
+      }
+      const rows = snapshots.map((s) => [
+        String(s.number),
+        formatTime(s.timeMs),
+        s.host,
+        s.tags.join(","),
+        String(s.stats.files),
+        formatBytes(s.stats.sizeBytes),
+        s.paths.join(" "),
+      ]);
+      process.stdout.write(`${table(["ID", "Time", "Host", "Tags", "Files", "Size", "Paths"], rows)}\n`);
+    });
+}

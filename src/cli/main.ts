@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/** The suede command: parses arguments, runs one command, maps errors to exit codes (the only process.exit). */
+import { Command, CommanderError } from "commander";
+import { SuedeError } from "../errors/errors.ts";
+import { EXIT_CODES } from "../errors/exit-codes.ts";
+import { config } from "../util/config.ts";
+import { registerBackup } from "./commands/backup.ts";
+import { registerCheck } from "./commands/check.ts";
+import { registerInit } from "./commands/init.ts";
+import { registerLs } from "./commands/ls.ts";
+import { registerRestore } from "./commands/restore.ts";
+import { registerSnapshots } from "./commands/snapshots.ts";
+
+function buildProgram(): Command {
+  const program = new Command("suede")
+    .description("snapshot backups into one encrypted, deduplicated vault file")
+    .version("0.1.0")
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerInit(program);
+  registerBackup(program);
+  registerSnapshots(program);
+  registerLs(program);
+  registerRestore(program);
+  registerCheck(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.exitCode === 0) return 0;
+      return EXIT_CODES.USAGE;
+    }
+    if (error instanceof SuedeError) {
+      process.stderr.write(`suede: ${error.message}\n`);
+      if (config.debug() && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+      return EXIT_CODES[error.code];
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`suede: internal error (a bug, please report it): ${message}\n`);
+    if (config.debug() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
+// Worker threads and handles are closed by the commands; exit explicitly so a stray handle cannot hang.
+process.exit(process.exitCode);
