@@ -244,7 +244,7 @@ export class SuedeVault {
             filesChanged: progress.filesChanged,
             filesUnchanged: progress.filesUnchanged,
             bytesRead: progress.bytesRead,
-            bytesAdded: 0,
+            bytesAdded: this.vault.pendingBytes,
             durationMs: this.deps.clock.nowMs() - started,
             skipped: progress.skipped,
           },

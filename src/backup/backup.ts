@@ -15,9 +15,9 @@ import { readTree } from "../snapshot/tree-reader.ts";
 import { compareNames, encodeTreePart, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
-import { type ChunkPool, FileReadError } from "./chunk-pool.ts";
+import { type ChunkPool, type ChunkedFile, FileReadError } from "./chunk-pool.ts";
 import type { ChunkMessage } from "./chunk-worker.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../util/semaphore.ts";
 
 export type ErrorDecision = "skip" | "abort";
 
@@ -62,7 +62,7 @@ interface Context extends BackupOptions {
   readonly files: Semaphore;
   readonly bytes: Semaphore;
   /** Hard links seen in this run: (device, inode) → the chunks stored for the first name. */
-  readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes">>>;
+  readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
 }
 
 /** The synthetic root: the sources by absolute path, with the directories above them. */
@@ -102,7 +102,23 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     bytes: new Semaphore(CHUNK_BYTES_IN_FLIGHT_MAX),
     hardlinks: new Map(),
   };
-  return backupVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot);
+  return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
+}
+
+/*
+ * The walk and the work are decoupled: each walk function returns once everything below it has been
+ * started, handing back a promise of the finished node. So the walk keeps going while files are read,
+ * and it only waits when FILES_IN_FLIGHT_MAX files are being read (the files semaphore).
+ */
+interface Later<T> {
+  readonly done: Promise<T>;
+}
+
+/** Wraps a promise so an async function can return it without awaiting it (promises flatten). */
+function later<T>(value: T | Promise<T>): Later<T> {
+  const done = Promise.resolve(value);
+  done.catch(() => undefined); // handled by whoever awaits .done; no unhandled-rejection noise meanwhile
+  return { done };
 }
 
 async function parentEntries(context: Context, parts: readonly BlobId[] | null): Promise<Map<string, Node>> {
@@ -112,28 +128,28 @@ async function parentEntries(context: Context, parts: readonly BlobId[] | null):
   return map;
 }
 
-async function backupVirtualDir(context: Context, dir: VirtualDir, path: Buffer, parentParts: readonly BlobId[] | null): Promise<BlobId[]> {
+function previousDir(before: Node | null | undefined): readonly BlobId[] | null {
+  return before?.type === "dir" ? (before.subtree ?? []) : null;
+}
+
+async function walkVirtualDir(context: Context, dir: VirtualDir, path: Buffer, parentParts: readonly BlobId[] | null): Promise<Later<BlobId[]>> {
   const previous = await parentEntries(context, parentParts);
-  const nodes: Promise<Node | null>[] = [];
-  const names = [...dir.children.keys()].sort((a, b) => compareNames(Buffer.from(a, "latin1"), Buffer.from(b, "latin1")));
+  const children: Promise<Node | null>[] = [];
+  const names = [...dir.children.keys()].map((n) => Buffer.from(n, "latin1")).sort(compareNames);
   for (const name of names) {
-    const child = dir.children.get(name)!;
-    const childPath = joinPath(path, Buffer.from(name, "latin1"));
-    const before = previous.get(name) ?? null;
+    const child = dir.children.get(name.toString("latin1"))!;
+    const childPath = joinPath(path, name);
+    const before = previous.get(name.toString("latin1")) ?? null;
+    const stat = await lstatOrReport(context, childPath);
+    if (stat === null) continue;
     if (child === "source") {
-      nodes.push(backupEntry(context, childPath, Buffer.from(name, "latin1"), before, null, 1));
+      if (!context.isExcluded(childPath, stat.type === "dir")) children.push((await walkEntry(context, childPath, name, stat, before, stat.device, 1)).done);
       continue;
     }
-    nodes.push(
-      (async () => {
-        const stat = await lstatOrReport(context, childPath);
-        if (stat === null) return null;
-        const subtree = await backupVirtualDir(context, child, childPath, before?.type === "dir" ? (before.subtree ?? []) : null);
-        return nodeFromStat(context, Buffer.from(name, "latin1"), stat, { subtree });
-      })(),
-    );
+    const subtree = await walkVirtualDir(context, child, childPath, previousDir(before));
+    children.push(later(subtree.done.then((parts) => nodeFromStat(context, name, stat, { subtree: parts }))).done);
   }
-  return storeTree(context, await settleNodes(nodes));
+  return later(settleNodes(children).then((nodes) => storeTree(context, nodes)));
 }
 
 async function lstatOrReport(context: Context, path: Buffer): Promise<SourceStat | null> {
@@ -183,22 +199,8 @@ function checkCancelled(context: Context): void {
   if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "backup cancelled; the vault is unchanged");
 }
 
-/** Backs up one entry (any type); resolves to its node, or null when skipped or excluded. */
-async function backupEntry(
-  context: Context,
-  path: Buffer,
-  name: Uint8Array,
-  before: Node | null,
-  rootDevice: bigint | null,
-  depth: number,
-): Promise<Node | null> {
-  checkCancelled(context);
-  const stat = await lstatOrReport(context, path);
-  if (stat === null || context.isExcluded(path, stat.type === "dir")) return null;
-  return backupStatted(context, path, name, stat, before, rootDevice ?? stat.device, depth);
-}
-
-function backupStatted(
+/** Starts the backup of one entry of any type; resolves once it (and all below it) is started. */
+async function walkEntry(
   context: Context,
   path: Buffer,
   name: Uint8Array,
@@ -206,28 +208,32 @@ function backupStatted(
   before: Node | null,
   rootDevice: bigint,
   depth: number,
-): Promise<Node | null> {
+): Promise<Later<Node | null>> {
   switch (stat.type) {
     case "dir":
-      return backupDirectory(context, path, name, stat, before, rootDevice, depth);
+      return walkDirectory(context, path, name, stat, before, rootDevice, depth);
     case "file":
-      return backupFile(context, path, name, stat, before);
+      return walkFile(context, path, name, stat, before);
     case "symlink":
-      return context.fs.readlink(path).then(
-        (target) => nodeFromStat(context, name, stat, { linkTarget: Uint8Array.from(target) }),
-        (error: unknown) => {
-          report(context, path, error);
-          return null;
-        },
+      return later(
+        context.fs.readlink(path).then(
+          (target) => nodeFromStat(context, name, stat, { linkTarget: Uint8Array.from(target) }),
+          (error: unknown) => {
+            report(context, path, error);
+            return null;
+          },
+        ),
       );
     case "chardev":
     case "blockdev":
-      return Promise.resolve(nodeFromStat(context, name, stat, { rdev: stat.rdev }));
+      return later(nodeFromStat(context, name, stat, { rdev: stat.rdev }));
     case "fifo":
     case "socket":
-      return Promise.resolve(nodeFromStat(context, name, stat, {}));
+      return later(nodeFromStat(context, name, stat, {}));
   }
 }
+
+const LSTAT_IN_FLIGHT_MAX = 32;
 
 /** lstat of many names with a bounded number of calls in flight. */
 async function lstatAll(context: Context, paths: readonly Buffer[]): Promise<(SourceStat | null)[]> {
@@ -243,9 +249,7 @@ async function lstatAll(context: Context, paths: readonly Buffer[]): Promise<(So
   return stats;
 }
 
-const LSTAT_IN_FLIGHT_MAX = 32;
-
-async function backupDirectory(
+async function walkDirectory(
   context: Context,
   path: Buffer,
   name: Uint8Array,
@@ -253,53 +257,39 @@ async function backupDirectory(
   before: Node | null,
   rootDevice: bigint,
   depth: number,
-): Promise<Node | null> {
+): Promise<Later<Node | null>> {
   checkCancelled(context);
   context.progress.dirs++;
+  const finish = (children: Promise<Node | null>[], unreadable?: string): Later<Node> =>
+    later(
+      settleNodes(children)
+        .then((nodes) => storeTree(context, nodes))
+        .then((subtree) => nodeFromStat(context, name, stat, { subtree, ...(unreadable !== undefined ? { unreadable } : {}) })),
+    );
   if (depth > TREE_DEPTH_MAX) {
     report(context, path, new Error(`directory nesting deeper than ${TREE_DEPTH_MAX}`));
-    return nodeFromStat(context, name, stat, { subtree: [], unreadable: "too deep" });
+    return finish([], "too deep");
   }
-  if (context.oneFileSystem && stat.device !== rootDevice) {
-    return nodeFromStat(context, name, stat, { subtree: await storeTree(context, []) });
-  }
+  if (context.oneFileSystem && stat.device !== rootDevice) return finish([]);
   let names: Buffer[];
   try {
     names = await context.fs.readdir(path);
   } catch (error) {
     report(context, path, error);
-    return nodeFromStat(context, name, stat, { subtree: await storeTree(context, []), unreadable: reason(error) });
+    return finish([], reason(error));
   }
   names.sort(compareNames);
-  const previous = await parentEntries(context, before?.type === "dir" ? (before.subtree ?? []) : null);
+  const previous = await parentEntries(context, previousDir(before));
   const paths = names.map((childName) => joinPath(path, childName));
   const stats = await lstatAll(context, paths);
-  // Files, links and specials start now (their reads are bounded by semaphores); subdirectories go
-  // one at a time, depth first, so only the directories on the current path are held in memory.
   const children: Promise<Node | null>[] = [];
-  const subdirectories: number[] = [];
   for (let i = 0; i < names.length; i++) {
-    const stat = stats[i];
-    if (stat === null || stat === undefined || context.isExcluded(paths[i]!, stat.type === "dir")) continue;
-    if (stat.type === "dir") {
-      subdirectories.push(children.length);
-      children.push(Promise.resolve(null));
-      continue;
-    }
+    const childStat = stats[i];
+    if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat.type === "dir")) continue;
     const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
-    const pending = backupStatted(context, paths[i]!, names[i]!, stat, childBefore, rootDevice, depth + 1);
-    pending.catch(() => undefined);
-    children.push(pending);
+    children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore, rootDevice, depth + 1)).done);
   }
-  let slot = 0;
-  for (let i = 0; i < names.length; i++) {
-    const stat = stats[i];
-    if (stat === null || stat === undefined || stat.type !== "dir" || context.isExcluded(paths[i]!, true)) continue;
-    const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
-    children[subdirectories[slot++]!] = Promise.resolve(await backupDirectory(context, paths[i]!, names[i]!, stat, childBefore, rootDevice, depth + 1));
-  }
-  const subtree = await storeTree(context, await settleNodes(children));
-  return nodeFromStat(context, name, stat, { subtree });
+  return finish(children);
 }
 
 function reason(error: unknown): string {
@@ -319,48 +309,56 @@ function isUnchanged(stat: SourceStat, before: Node | null): before is Node & { 
   );
 }
 
-async function backupFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Node | null> {
+async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Later<Node | null>> {
   const { progress } = context;
   progress.files++;
   progress.sizeBytes += stat.sizeBytes;
-  const sparse = stat.blocks * 512 < stat.sizeBytes;
+  const sparse = stat.blocks * 512 < stat.sizeBytes ? { sparse: true } : {};
   if (isUnchanged(stat, before)) {
     progress.filesUnchanged++;
-    return nodeFromStat(context, name, stat, { chunks: before.chunks, ...(sparse ? { sparse } : {}) });
+    return later(nodeFromStat(context, name, stat, { chunks: before.chunks, ...sparse }));
   }
   if (before === null) progress.filesNew++;
   else progress.filesChanged++;
   const linkKey = stat.nlink > 1 ? `${stat.device}:${stat.inode}` : null;
   const linked = linkKey === null ? undefined : context.hardlinks.get(linkKey);
-  if (linked !== undefined) {
-    const content = await linked;
-    return nodeFromStat(context, name, stat, { ...content, ...(sparse ? { sparse } : {}) });
+  if (linked !== undefined) return later(linked.then((content) => nodeFromStat(context, name, stat, { ...content, ...sparse })));
+  checkCancelled(context);
+  const release = await context.files.acquire(1);
+  const reading = later(readFileChunks(context, path, stat).finally(release)).done;
+  if (linkKey !== null) {
+    const content = reading.then((r) => (r === null ? { chunks: [], sizeBytes: 0, unreadable: "unreadable" } : { chunks: r.chunks, sizeBytes: r.sizeBytes }));
+    context.hardlinks.set(linkKey, later(content).done);
   }
-  const reading = readFileChunks(context, path, stat);
-  if (linkKey !== null) context.hardlinks.set(linkKey, reading.then((r) => ({ chunks: r?.chunks ?? [], sizeBytes: r?.sizeBytes ?? 0 })));
-  const read = await reading;
-  if (read === null) return nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" });
-  return nodeFromStat(context, name, { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...(sparse ? { sparse } : {}) });
+  return later(
+    reading.then((read) =>
+      read === null
+        ? nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" })
+        : nodeFromStat(context, name, { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse }),
+    ),
+  );
 }
 
 async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<{ chunks: ChunkRef[]; sizeBytes: number } | null> {
-  const release = await context.files.acquire(1);
-  try {
-    checkCancelled(context);
-    context.progress.currentPath = displayPath(path);
-    const chunks: ChunkRef[] = [];
-    const onChunks = async (messages: ChunkMessage[]): Promise<void> => {
-      for (const message of messages) {
-        context.progress.bytesRead += message.sizeBytes;
-        if (message.id === null || message.data === null) {
-          chunks.push({ id: HOLE_ID, sizeBytes: message.sizeBytes });
-          continue;
-        }
-        chunks.push({ id: message.id, sizeBytes: message.sizeBytes });
-        await storeChunk(context, message.id, message.data);
+  checkCancelled(context);
+  context.progress.currentPath = displayPath(path);
+  const chunks: ChunkRef[] = [];
+  const onChunks = async (messages: ChunkMessage[]): Promise<void> => {
+    for (const message of messages) {
+      context.progress.bytesRead += message.sizeBytes;
+      if (message.id === null || message.data === null) {
+        chunks.push({ id: HOLE_ID, sizeBytes: message.sizeBytes });
+        continue;
       }
-    };
-    const result = await context.chunkPool.chunkFile(path, onChunks);
+      chunks.push({ id: message.id, sizeBytes: message.sizeBytes });
+      await storeChunk(context, message.id, message.data);
+    }
+  };
+  try {
+    const result =
+      stat.sizeBytes < context.smallFileMaxBytes
+        ? await readSmallFile(context, path, onChunks)
+        : await context.chunkPool.chunkFile(path, onChunks);
     if (result.sizeBytes !== stat.sizeBytes || result.mtimeNs !== stat.mtimeNs || result.ctimeNs !== stat.ctimeNs) {
       context.onWarning(path, "file changed while it was read; the snapshot holds the bytes as read");
     }
@@ -373,9 +371,25 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
     }
     report(context, path, error);
     return null;
-  } finally {
-    release();
   }
+}
+
+/** A file below the minimum chunk size is one chunk: read it here, no worker round trip. */
+async function readSmallFile(context: Context, path: Buffer, onChunks: (chunks: ChunkMessage[]) => Promise<void>): Promise<ChunkedFile> {
+  let file: { data: Buffer; mtimeNs: bigint; ctimeNs: bigint };
+  try {
+    file = await context.fs.readSmallFile(path, context.smallFileMaxBytes);
+  } catch (error) {
+    throw new FileReadError((error as NodeJS.ErrnoException).code ?? "EIO", error instanceof Error ? error.message : String(error));
+  }
+  const data = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength);
+  // Read the length now: storing may transfer (detach) the buffer to a seal worker.
+  const sizeBytes = data.byteLength;
+  if (sizeBytes > 0) {
+    const isZero = data.every((b) => b === 0);
+    await onChunks([{ id: isZero ? null : context.store.blobId(data), sizeBytes, data: isZero ? null : data }]);
+  }
+  return { sizeBytes, mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs };
 }
 
 async function storeChunk(context: Context, id: BlobId, data: Uint8Array): Promise<void> {

@@ -47,6 +47,8 @@ const data = workerData as ChunkWorkerData;
 const chunker = new Chunker(data.params, gearTableFromKey(data.chunkerKey));
 const hashBlobId = blobIdHasher(data.blobIdKey);
 const zeros = new Uint8Array(data.params.maxSizeBytes);
+/** Read buffers reused across files (one per file in progress): allocating 4 MiB per file dominated small files. */
+const spareBuffers: Uint8Array[] = [];
 
 const credits = new Map<number, { available: number; wake: (() => void) | null }>();
 const queue: { taskId: number; path: Uint8Array }[] = [];
@@ -66,9 +68,11 @@ async function waitForCredit(taskId: number): Promise<void> {
 
 async function chunkFile(taskId: number, path: Uint8Array): Promise<void> {
   credits.set(taskId, { available: CHUNK_WORKER_BLOCKS_AHEAD, wake: null });
+  const buffers: Uint8Array[] = [];
   const handle = await open(Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
-    const buffer = new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
+    const buffer = spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
+    buffers.push(buffer);
     let filled = 0;
     let total = 0;
     let eof = false;
@@ -114,6 +118,7 @@ async function chunkFile(taskId: number, path: Uint8Array): Promise<void> {
     } satisfies ChunkResponse);
   } finally {
     credits.delete(taskId);
+    spareBuffers.push(...buffers);
     await handle.close();
   }
 }

@@ -11,7 +11,7 @@ import { joinPath } from "../fs/join.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
 import { readTreePart } from "../snapshot/tree-reader.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
-import { RECORD_PREFIX_SIZE_BYTES } from "../vault/format.ts";
+import { RECORD_OVERHEAD_BYTES, RECORD_PREFIX_SIZE_BYTES } from "../vault/format.ts";
 import { openRecordHeader } from "../vault/record.ts";
 import type { Vault } from "../vault/vault.ts";
 
@@ -69,8 +69,8 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
       const prefix = await vault.readRaw(location.offset, RECORD_PREFIX_SIZE_BYTES);
       const opened = openRecordHeader(vault.recordKeys, prefix);
       if (typeof opened === "string") verdict = `${opened} (offset ${location.offset})`;
-      else if (!bytesEqual(opened.header.id, id)) verdict = `record at offset ${location.offset} holds another blob`;
-      else if (opened.header.paddedLength + 96 !== location.recordLength) verdict = `record at offset ${location.offset} has the wrong length`;
+      else if (!bytesEqual(opened.header.id, id) || opened.header.kind !== location.kind) verdict = `record at offset ${location.offset} holds another blob`;
+      else if (opened.header.paddedLength + RECORD_OVERHEAD_BYTES !== location.recordLength) verdict = `record at offset ${location.offset} has the wrong length`;
     }
     verdicts.set(key, verdict);
     return verdict;

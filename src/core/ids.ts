@@ -1,4 +1,4 @@
-/** Blob IDs: 32-byte keyed BLAKE3 of the plaintext (FORMAT.md §5). */
+/** Blob IDs: 32-byte keyed BLAKE3 of the plaintext (FORMAT.md §13). */
 import { toHex } from "../util/bytes.ts";
 
 export const BLOB_ID_SIZE_BYTES = 32;

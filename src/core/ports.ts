@@ -40,6 +40,8 @@ export interface SourceFs {
   /** Entry names as raw bytes, unsorted, without "." and "..". */
   readdir(path: Buffer): Promise<Buffer[]>;
   readlink(path: Buffer): Promise<Buffer>;
+  /** Whole content of a file known to be small (never follows a symlink), with its ctime/mtime after reading. */
+  readSmallFile(path: Buffer, maxBytes: number): Promise<{ data: Buffer; mtimeNs: bigint; ctimeNs: bigint }>;
   userName(uid: number): string;
   groupName(gid: number): string;
 }

@@ -1,4 +1,4 @@
-/** The data model shared by every layer: nodes, trees and snapshots. DESIGN.md glossary. */
+/** The data model shared by every layer: nodes, trees and snapshots. docs/ARCHITECTURE.md glossary. */
 import type { BlobId } from "./ids.ts";
 
 export type NodeType = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";

@@ -36,8 +36,9 @@ export function deriveVaultKeys(master: Uint8Array, vaultId: Uint8Array): VaultK
 
 /**
  * The key of one record: HMAC-SHA256(recordBase, salt) with a fresh random 16-byte salt per
- * record, so every record has its own AES key and nonces never repeat — whatever happens to
- * the file (rollback, two writers) — until 2^64 records (birthday bound on 128-bit salts).
+ * record, so every record has its own AES key and a (key, nonce) pair never repeats whatever
+ * happens to the file (rollback, two writers). The chance that any two of n records share a salt
+ * is about n²/2^129: 2^-33 after 2^48 records (FORMAT.md §4).
  */
 export function recordKey(recordBase: Uint8Array, salt: Uint8Array): Buffer {
   return createHmac("sha256", recordBase).update(salt).digest();

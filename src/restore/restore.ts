@@ -11,7 +11,8 @@ import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { isSafeName, joinPath } from "../fs/join.ts";
 import { readTree } from "../snapshot/tree-reader.ts";
-import { RESTORE_READ_AHEAD_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
+import { Semaphore } from "../util/semaphore.ts";
+import { RESTORE_LEAVES_IN_FLIGHT_MAX, RESTORE_READ_AHEAD_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 
 export interface RestoreProgress {
   files: number;
@@ -42,12 +43,23 @@ export interface RestoreOptions {
 interface Context extends RestoreOptions {
   readonly store: BlobStore;
   readonly target: TargetFs;
-  readonly hardlinks: Map<string, Buffer>;
+  /** Hard links: (device, inode) → the restored first name, once it is written. */
+  readonly hardlinks: Map<string, Promise<Buffer | null>>;
+  readonly leaves: Semaphore;
+}
+
+/*
+ * The walk goes depth first and starts files, links and specials as it meets them (at most
+ * RESTORE_LEAVES_IN_FLIGHT_MAX at once); each directory gets its metadata when everything in it is
+ * done. Walk functions return { done } so the walk never waits for a directory's files.
+ */
+interface Later {
+  readonly done: Promise<void>;
 }
 
 export async function restoreTree(store: BlobStore, target: TargetFs, options: RestoreOptions): Promise<void> {
-  const context: Context = { ...options, store, target, hardlinks: new Map() };
-  await restoreChildren(context, options.root, options.targetRoot, [], 0);
+  const context: Context = { ...options, store, target, hardlinks: new Map(), leaves: new Semaphore(RESTORE_LEAVES_IN_FLIGHT_MAX) };
+  await (await restoreChildren(context, options.root, options.targetRoot, [], 0)).done;
 }
 
 type Inclusion = "all" | "partial" | "none";
@@ -66,11 +78,32 @@ function inclusion(includes: RestoreOptions["includes"], path: readonly Uint8Arr
   return result;
 }
 
-async function restoreChildren(context: Context, parts: readonly BlobId[], dirPath: Buffer, components: readonly Uint8Array[], depth: number): Promise<void> {
+function isFatal(error: unknown): boolean {
+  return error instanceof SuedeError && (error.code === "CANCELLED" || error.code === "NO_SPACE");
+}
+
+/** Runs one entry's restore; a failure is reported and counted unless it must stop everything. */
+async function guarded(context: Context, path: Buffer, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (isFatal(error)) throw error;
+    context.progress.failed++;
+    context.onError(path, error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function restoreChildren(context: Context, parts: readonly BlobId[], dirPath: Buffer, components: readonly Uint8Array[], depth: number): Promise<Later> {
   if (depth > TREE_DEPTH_MAX) throw new SuedeError("VAULT_CORRUPT", "snapshot nests deeper than any backup makes");
+  const pending: Promise<void>[] = [];
+  const track = (promise: Promise<void>) => {
+    promise.catch(() => undefined);
+    pending.push(promise);
+  };
   for await (const node of readTree(context.store, parts)) {
     if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
     if (!isSafeName(node.name)) {
+      context.progress.failed++;
       context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));
       continue;
     }
@@ -78,42 +111,47 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
     const included = inclusion(context.includes, path);
     if (included === "none") continue;
     const targetPath = joinPath(dirPath, node.name);
-    try {
-      await restoreNode(context, node, targetPath, path, included, depth);
-    } catch (error) {
-      if (error instanceof SuedeError && (error.code === "CANCELLED" || error.code === "NO_SPACE")) throw error;
-      context.progress.failed++;
-      context.onError(targetPath, error instanceof Error ? error : new Error(String(error)));
+    if (node.type === "dir") {
+      let below: Later = { done: Promise.resolve() };
+      await guarded(context, targetPath, async () => {
+        await prepare(context, targetPath, true);
+        await context.target.mkdir(targetPath);
+        context.progress.dirs++;
+        below = await restoreChildren(context, node.subtree ?? [], targetPath, path, depth + 1);
+      });
+      track(
+        below.done.then(() =>
+          included === "all" ? guarded(context, targetPath, () => context.target.setMetadata(targetPath, node, { restoreOwner: context.restoreOwner })) : undefined,
+        ),
+      );
+      continue;
     }
+    if (included !== "all") continue;
+    const release = await context.leaves.acquire(1);
+    track(guarded(context, targetPath, () => restoreLeaf(context, node, targetPath)).finally(release));
   }
+  const done = Promise.all(pending).then(() => undefined);
+  done.catch(() => undefined);
+  return { done };
 }
 
+/** With --overwrite, clears what is in the way; without it the target was checked empty up front. */
 async function prepare(context: Context, path: Buffer, wantDirectory: boolean): Promise<void> {
+  if (!context.overwrite) return;
   const existing = await context.target.existingType(path);
-  if (existing === null) return;
-  if (wantDirectory && existing === "dir") return;
-  if (!context.overwrite) throw new SuedeError("TARGET_NOT_EMPTY", `${displayPath(path)} exists (use --overwrite to replace it)`);
+  if (existing === null || (wantDirectory && existing === "dir")) return;
   await context.target.remove(path);
 }
 
-async function restoreNode(context: Context, node: Node, path: Buffer, components: readonly Uint8Array[], included: Inclusion, depth: number): Promise<void> {
+async function restoreLeaf(context: Context, node: Node, path: Buffer): Promise<void> {
   context.progress.currentPath = displayPath(path);
-  if (node.type === "dir") {
-    await prepare(context, path, true);
-    await context.target.mkdir(path);
-    context.progress.dirs++;
-    await restoreChildren(context, node.subtree ?? [], path, components, depth + 1);
-    if (included === "all") await context.target.setMetadata(path, node, { restoreOwner: context.restoreOwner });
-    return;
-  }
-  if (included !== "all") return;
   if (node.unreadable !== undefined) {
     throw new SuedeError("RESTORE_INCOMPLETE", `not restored: it could not be read at backup time (${node.unreadable})`);
   }
   await prepare(context, path, false);
   switch (node.type) {
     case "file":
-      await restoreFile(context, node, path);
+      if (await restoreFile(context, node, path)) return;
       break;
     case "symlink":
       await context.target.symlink(path, Buffer.from(node.linkTarget ?? new Uint8Array()));
@@ -124,28 +162,43 @@ async function restoreNode(context: Context, node: Node, path: Buffer, component
     case "blockdev":
       await context.target.mknod(path, node.type, node.mode, node.rdev ?? 0n);
       break;
+    case "dir":
+      throw new SuedeError("VAULT_CORRUPT", "directory handled as a leaf");
   }
   await context.target.setMetadata(path, node, { restoreOwner: context.restoreOwner });
 }
 
-async function restoreFile(context: Context, node: Node, path: Buffer): Promise<void> {
+/** Writes a file, or links it to its first name; true when it became a hard link (metadata is shared). */
+async function restoreFile(context: Context, node: Node, path: Buffer): Promise<boolean> {
   const linkKey = node.nlink > 1 ? `${node.device}:${node.inode}` : null;
   const first = linkKey === null ? undefined : context.hardlinks.get(linkKey);
   if (first !== undefined) {
-    await context.target.link(first, path);
-    return;
+    const firstPath = await first;
+    if (firstPath !== null) {
+      await context.target.link(firstPath, path);
+      context.progress.files++;
+      return true;
+    }
   }
-  const chunks = node.chunks ?? [];
-  const total = chunks.reduce((sum, chunk) => sum + chunk.sizeBytes, 0);
-  if (total !== node.sizeBytes) throw new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
+  let written: (value: Buffer | null) => void = () => undefined;
+  if (linkKey !== null && first === undefined) context.hardlinks.set(linkKey, new Promise((resolve) => (written = resolve)));
   try {
-    await context.target.writeFile(path, filePieces(context, node), { sparse: node.sparse === true, sizeBytes: node.sizeBytes });
+    const chunks = node.chunks ?? [];
+    const total = chunks.reduce((sum, chunk) => sum + chunk.sizeBytes, 0);
+    if (total !== node.sizeBytes) throw new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
+    try {
+      await context.target.writeFile(path, filePieces(context, node), { sparse: node.sparse === true, sizeBytes: node.sizeBytes });
+    } catch (error) {
+      await context.target.remove(path).catch(() => undefined);
+      throw error;
+    }
+    context.progress.files++;
+    written(path);
+    return false;
   } catch (error) {
-    await context.target.remove(path).catch(() => undefined);
+    written(null);
     throw error;
   }
-  context.progress.files++;
-  if (linkKey !== null) context.hardlinks.set(linkKey, path);
 }
 
 /** The file's bytes chunk by chunk, with up to RESTORE_READ_AHEAD_MAX blobs fetched ahead. */

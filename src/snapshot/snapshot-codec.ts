@@ -1,4 +1,4 @@
-/** Snapshot blobs (FORMAT.md §11): one msgpack array per snapshot. */
+/** Snapshot blobs (FORMAT.md §12): one msgpack array per snapshot. */
 import { decode, encode } from "@msgpack/msgpack";
 import type { Snapshot, SnapshotStats } from "../core/types.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Trees (FORMAT.md §10): a directory's entries, sorted by name bytes, encoded as msgpack arrays
+ * Trees (FORMAT.md §11): a directory's entries, sorted by name bytes, encoded as msgpack arrays
  * with a fixed field order so equal directories encode to equal bytes (and so dedup to one blob).
  * Large directories are split into parts at content-defined entry boundaries (partBoundary), so an
  * edit in a huge directory rewrites only the part it touches.
@@ -73,6 +73,11 @@ function numberField(value: unknown): number {
   return value;
 }
 
+function stringField(value: unknown): string {
+  if (typeof value !== "string") throw new Error("bad string field");
+  return value;
+}
+
 function bytesField(value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new Error("bad bytes field");
   return value;
@@ -93,8 +98,8 @@ function decodeNode(value: unknown): Node {
     mode: numberField(value[2]),
     uid: numberField(value[3]),
     gid: numberField(value[4]),
-    user: String(value[5]),
-    group: String(value[6]),
+    user: stringField(value[5]),
+    group: stringField(value[6]),
     mtimeNs: bigintField(value[7]),
     ctimeNs: bigintField(value[8]),
     inode: bigintField(value[9]),
@@ -127,7 +132,7 @@ function decodeNode(value: unknown): Node {
     });
   }
   const unreadable = opt[OPT.unreadable];
-  if (typeof unreadable === "string") node.unreadable = unreadable;
+  if (unreadable !== undefined) node.unreadable = stringField(unreadable);
   return node;
 }
 

@@ -137,7 +137,7 @@ export class BlobIndex {
   }
 }
 
-const KIND_CODES = new Set<number>(Object.values(RecordKind));
+const BLOB_KIND_CODES = new Set<number>([RecordKind.data, RecordKind.tree, RecordKind.snapshot]);
 
 /** Index record body: entries of 52 bytes. FORMAT.md §7. */
 export function encodeIndexEntries(entries: readonly BlobEntry[]): Uint8Array {
@@ -158,8 +158,9 @@ export function decodeIndexEntries(body: Uint8Array): BlobEntry[] | string {
     const recordLength = reader.u32();
     const rawLength = reader.u32();
     const kind = reader.u8();
-    reader.skip(3);
-    if (!KIND_CODES.has(kind)) return `index entry has unknown kind ${kind}`;
+    const reserved = reader.bytesView(3);
+    if (!BLOB_KIND_CODES.has(kind)) return `index entry has kind ${kind}, not a blob kind`;
+    if (reserved.some((b) => b !== 0)) return "index entry reserved bytes are not zero";
     entries.push({ id, offset, recordLength, rawLength, kind: kind as RecordKindCode });
   }
   return entries;

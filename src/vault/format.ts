@@ -54,5 +54,5 @@ export const SUPERBLOCK_BODY_SIZE_BYTES = 32;
 export const INDEX_ENTRY_SIZE_BYTES = 32 + 8 + 4 + 4 + 4; // id, offset, record length, raw length, kind
 export const INDEX_ENTRIES_PER_RECORD_MAX = 65536;
 assert(INDEX_ENTRY_SIZE_BYTES * INDEX_ENTRIES_PER_RECORD_MAX <= RECORD_BODY_SIZE_MAX_BYTES);
-/** When this many index records have accumulated, the next commit writes one merged index. */
+/** When delta index records exceed this many beyond a merged index's own, the commit writes a merged index. */
 export const INDEX_RECORDS_MERGE_THRESHOLD = 64;

@@ -110,18 +110,19 @@ export function headerMac(headerMacKey: Uint8Array, header: VaultHeader): Uint8A
 function decodeSlot(reader: ByteReader): KeySlot | null | string {
   const state = reader.u8();
   if (state === 0) {
-    reader.skip(KEY_SLOT_SIZE_BYTES - 1);
+    if (reader.bytesView(KEY_SLOT_SIZE_BYTES - 1).some((b) => b !== 0)) return "empty key slot is not all zero";
     return null;
   }
   if (state !== 1) return `key slot state ${state} is invalid`;
   const kindCode = reader.u8();
   const kdfCode = reader.u8();
-  reader.skip(1);
+  const reservedByte = reader.u8();
   const kdf: KdfParams = { iterations: reader.u32(), memoryKiB: reader.u32(), parallelism: reader.u32() };
   const salt = Uint8Array.from(reader.bytesView(32));
   const nonce = Uint8Array.from(reader.bytesView(12));
   const wrapped = Uint8Array.from(reader.bytesView(SLOT_WRAPPED_PLAINTEXT_SIZE_BYTES + 16));
-  reader.skip(KEY_SLOT_SIZE_BYTES - 116);
+  const reservedTail = reader.bytesView(KEY_SLOT_SIZE_BYTES - 116);
+  if (reservedByte !== 0 || reservedTail.some((b) => b !== 0)) return "key slot reserved bytes are not zero";
   if (kindCode !== SLOT_KIND_PASSPHRASE && kindCode !== SLOT_KIND_KEY_FILE) return `key slot kind ${kindCode} is invalid`;
   if (kdfCode !== KDF_ARGON2ID) return `key slot KDF ${kdfCode} is unknown`;
   const problem = kdfParamsProblem(kdf);
@@ -142,7 +143,7 @@ export function decodeHeaderCopy(bytes: Uint8Array, copyIndex: 0 | 1): VaultHead
   const formatVersion = reader.u16();
   if (formatVersion !== FORMAT_VERSION) return { kind: "unsupported-version", version: formatVersion };
   const storedCopyIndex = reader.u8();
-  reader.skip(5);
+  const reserved = reader.bytesView(5);
   const selfOffset = reader.u64();
   if (storedCopyIndex !== copyIndex || selfOffset !== HEADER_COPY_OFFSETS[copyIndex]) {
     return { kind: "damaged", detail: `header copy ${copyIndex} is misplaced` };
@@ -153,7 +154,10 @@ export function decodeHeaderCopy(bytes: Uint8Array, copyIndex: 0 | 1): VaultHead
   const idHash = reader.u8();
   const compression = reader.u8();
   const slotCount = reader.u8();
-  reader.skip(12);
+  const reserved2 = reader.bytesView(12);
+  if (reserved.some((b) => b !== 0) || reserved2.some((b) => b !== 0)) {
+    return { kind: "damaged", detail: `header copy ${copyIndex} has non-zero reserved bytes` };
+  }
   if (cipher !== CIPHER_AES256GCM_RECORD_KEYS || idHash !== ID_HASH_BLAKE3_KEYED || compression !== 1 || slotCount !== KEY_SLOT_COUNT) {
     return { kind: "damaged", detail: `header copy ${copyIndex} names unknown algorithms` };
   }

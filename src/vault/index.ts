@@ -1,3 +1,3 @@
-/** The vault's public entry: what api/ and check/ may use. */
+/** The vault's public entry for api/. check/ may also read vault internals (format, record) to verify them. */
 export { Vault, type VaultDeps, type CreateVaultOptions, type OpenVaultOptions } from "./vault.ts";
 export type { SnapshotRef as VaultSnapshotRef } from "./checkpoint.ts";

@@ -2,8 +2,8 @@
  * One writer at a time: a sidecar lock file `VAULT.lock` created with O_EXCL, holding the owner's
  * host, pid and process start time. Node has no flock, so a lock left by a killed process is
  * recognised as stale (same host, process gone or pid reused) and replaced. The commit also
- * compares the superblock sequence before writing (vault.ts), so even a bypassed lock cannot make
- * two writers both commit.
+ * compares the superblock sequence before writing (vault.ts): a second writer that bypassed the
+ * lock usually fails at commit, but that check is not atomic, so the lock is the real protection.
  */
 import { readFileSync } from "node:fs";
 import { open, readFile, unlink } from "node:fs/promises";

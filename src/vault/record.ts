@@ -41,6 +41,10 @@ const KIND_CODES = new Set<number>(Object.values(RecordKind));
 
 /** Padmé (Nikitin et al., PURBs 2019): at most 12% overhead, leaks O(log log L) bits of length. */
 export function paddedLength(storedLength: number): number {
+  return paddedLength_(storedLength);
+}
+
+function paddedLength_(storedLength: number): number {
   if (storedLength <= 32) return 32;
   const e = Math.floor(Math.log2(storedLength));
   const s = Math.floor(Math.log2(e)) + 1;
@@ -88,6 +92,7 @@ export function decodeRecordHeader(plain: Uint8Array): RecordHeader | string {
   if (reserved !== 0 || (flags & ~1) !== 0) return "reserved header bits set";
   if (paddedLength > RECORD_BODY_SIZE_MAX_BYTES) return `body length ${paddedLength} over the maximum`;
   if (storedLength > paddedLength) return "stored length exceeds padded length";
+  if (paddedLength !== paddedLength_(storedLength)) return "padded length is not the Padmé length of the stored length";
   if (rawLength > RECORD_BODY_SIZE_MAX_BYTES) return `raw length ${rawLength} over the maximum`;
   return { kind: kind as RecordKindCode, flags, storedLength, paddedLength, rawLength, id };
 }

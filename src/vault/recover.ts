@@ -1,8 +1,9 @@
 /**
  * Opening a vault: which header copy, superblock and checkpoint to trust. The cases, in the order
- * they are decided (docs/DESIGN.md "Crash recovery" repeats this table):
+ * they are decided (docs/FORMAT.md §10 repeats this table):
  *
- *  header  | both copies valid                → the higher sequence (a key change torn between them)
+ *  header  | both copies valid                → the higher sequence whose MAC verifies (a key change
+ *          |                                    torn between them; a copy forged without the key)
  *          | one valid                        → use it; warn that the other is damaged
  *          | no magic in either               → NOT_A_VAULT
  *          | magic but none valid             → VaultCorruptError "header destroyed"
@@ -15,7 +16,8 @@
  *  tail    | valid chained checkpoints after  → roll forward over them (superblock write was lost)
  *          | anything else after the commit   → torn tail of an interrupted writer: ignored, and
  *          |                                    truncated when the next writer opens
- *  index   | an index record is invalid       → rebuild the index by scanning every record; warn
+ *  index   | an index record is invalid       → rebuild the index by scanning every record; warn;
+ *          |                                    open read-only until `check` repairs it
  */
 import { type KdfParams, deriveKek } from "../crypto/kdf.ts";
 import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
@@ -47,7 +49,8 @@ export interface CommittedState {
   readonly damaged: boolean;
 }
 
-export async function readHeader(file: VaultFile): Promise<{ header: VaultHeader; warnings: string[] }> {
+/** The valid header copies, newest first (the caller unlocks and verifies the MAC in that order). */
+export async function readHeader(file: VaultFile): Promise<{ candidates: VaultHeader[]; warnings: string[] }> {
   const results: (VaultHeader | HeaderProblem)[] = [];
   for (const copyIndex of [0, 1] as const) {
     const bytes = await file.readAt(HEADER_COPY_OFFSETS[copyIndex], HEADER_COPY_SIZE_BYTES);
@@ -65,16 +68,8 @@ export async function readHeader(file: VaultFile): Promise<{ header: VaultHeader
     throw new VaultCorruptError(0, `both header copies are damaged (${details}); the vault cannot be unlocked without a header backup`);
   }
   valid.sort((a, b) => b.sequence - a.sequence);
-  const header = valid[0]!;
-  if (valid.length === 2 && valid[1]!.sequence === header.sequence && !sameVault(header, valid[1]!)) {
-    throw new VaultCorruptError(0, "header copies disagree at the same sequence");
-  }
   const warnings = problems.map((p) => `header copy damaged: ${p.kind === "damaged" ? p.detail : p.kind} (the other copy is used)`);
-  return { header, warnings };
-}
-
-function sameVault(a: VaultHeader, b: VaultHeader): boolean {
-  return Buffer.compare(a.vaultId, b.vaultId) === 0 && Buffer.compare(a.mac, b.mac) === 0;
+  return { candidates: valid, warnings };
 }
 
 export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Promise<{ master: Uint8Array; slotIndex: number }> {

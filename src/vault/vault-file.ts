@@ -1,6 +1,6 @@
 /**
- * The vault file handle: positioned reads and writes and durable syncs. The only node:fs user in
- * vault/ besides lock.ts. A failed fsync poisons the handle: Linux may have dropped the dirty pages,
+ * The vault file handle: positioned reads and writes and durable syncs. The vault's file I/O goes
+ * through here (lock.ts owns the lock file; vault.ts only creates and links a new vault). A failed fsync poisons the handle: Linux may have dropped the dirty pages,
  * so a later "successful" fsync proves nothing (fsyncgate).
  */
 import { constants, type FileHandle, open } from "node:fs/promises";

@@ -94,6 +94,8 @@ export class Vault implements BlobStore {
   private writeError: unknown = null;
   private snapshotRefs: SnapshotRef[];
   private nextSnapshot: number;
+  /** Bytes handed to the write chain and not yet written (backpressure for putBlob). */
+  private unwrittenBytes = 0;
   private closed = false;
 
   private constructor(
@@ -105,6 +107,8 @@ export class Vault implements BlobStore {
     readonly unlockedSlot: number,
     readonly keys: VaultKeys,
     private committed: CommittedState,
+    /** Sequence of the newest valid superblock when this writer opened (compare-and-swap at commit). */
+    private superblockSequence: number | null,
     private readonly deps: VaultDeps,
     readonly compressionLevel: number,
     /** Problems met while opening that did not stop it (a damaged header copy, a lost checkpoint). */
@@ -195,15 +199,12 @@ export class Vault implements BlobStore {
     let file: VaultFile | null = null;
     try {
       file = await VaultFile.open(path, { writable: options.writable });
-      const { header, warnings: headerWarnings } = await readHeader(file);
-      const unlocked = await unlockHeader(header, options.secret);
-      const keys = deriveVaultKeys(unlocked.master, header.vaultId);
-      if (!bytesEqual(headerMac(keys.headerMac, header), header.mac)) {
-        throw new VaultCorruptError(0, "header parameters were changed (MAC mismatch): the header was tampered with");
-      }
+      const { candidates, warnings: headerWarnings } = await readHeader(file);
+      const { header, unlocked, keys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: keys.record };
+      const superblock = await readBestSuperblock(file, recordKeys);
       const committed = await loadCommittedState(file, recordKeys);
-      const warnings = [...headerWarnings, ...committed.warnings];
+      const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
       if (options.writable) {
         if (committed.damaged) {
           throw new VaultCorruptError(committed.logEnd, `${committed.warnings.join("; ")}; refusing to write (run suede check)`);
@@ -220,6 +221,7 @@ export class Vault implements BlobStore {
         unlocked.slotIndex,
         keys,
         committed,
+        superblock?.sequence ?? null,
         deps,
         options.compressionLevel ?? COMPRESSION_LEVEL_DEFAULT,
         warnings,
@@ -257,9 +259,12 @@ export class Vault implements BlobStore {
       kind === "data" && plaintext.byteLength >= 4096
         ? this.sealPool().seal(kindCode, id, plaintext)
         : Promise.resolve(sealBlob(this.recordKeys, this.deps.random, this.codec, kindCode, id, plaintext));
-    const appended = sealed.then((s) => {
+    const appended = sealed.then(async (s) => {
       this.sealing.delete(key);
-      return this.append(kindCode, id, s.record, s.rawLength);
+      const added = this.append(kindCode, id, s.record, s.rawLength);
+      // Backpressure: a slow disk makes putBlob slow instead of letting the write queue grow.
+      if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
+      return added;
     });
     this.sealing.set(key, appended);
     appended.catch(() => this.sealing.delete(key));
@@ -288,13 +293,16 @@ export class Vault implements BlobStore {
     if (this.batch.length > 0) {
       const buffers = this.batch;
       const offset = this.batchOffset;
+      const sizeBytes = this.batchBytes;
       this.batch = [];
-      this.batchOffset += this.batchBytes;
+      this.batchOffset += sizeBytes;
       this.batchBytes = 0;
+      this.unwrittenBytes += sizeBytes;
       this.writeChain = this.writeChain.then(async () => {
         if (this.writeError !== null) throw this.writeError;
         try {
           await this.file.writeAt(offset, buffers);
+          this.unwrittenBytes -= sizeBytes;
         } catch (error) {
           this.writeError = error;
           throw error;
@@ -307,11 +315,6 @@ export class Vault implements BlobStore {
   /** Bytes written to the log but not yet committed, plus what is queued for writing. */
   get pendingBytes(): number {
     return this.appendOffset - this.committed.logEnd;
-  }
-
-  /** Waits until queued blob writes drained below maxBytes (backpressure for the pipeline). */
-  async drainWrites(): Promise<void> {
-    await this.flush();
   }
 
   async getBlob(id: BlobId): Promise<Uint8Array> {
@@ -399,10 +402,10 @@ export class Vault implements BlobStore {
     await this.flush();
     await this.file.sync();
     const onDisk = await readBestSuperblock(this.file, this.recordKeys);
-    if (onDisk === null || onDisk.sequence !== this.committed.checkpoint.sequence) {
+    if ((onDisk?.sequence ?? null) !== this.superblockSequence) {
       throw new SuedeError(
         "VAULT_CHANGED",
-        `vault changed underneath this writer (sequence ${this.committed.checkpoint.sequence} → ${onDisk?.sequence ?? "unreadable"}); nothing was committed`,
+        `vault changed underneath this writer (superblock sequence ${this.superblockSequence ?? "none"} → ${onDisk?.sequence ?? "none"}); nothing was committed`,
       );
     }
     const indexRecords = await this.writeIndexRecords();
@@ -430,6 +433,7 @@ export class Vault implements BlobStore {
     }));
     await this.file.writeAt(SUPERBLOCK_SLOT_OFFSETS[sequence % 2]!, [superblock]);
     await this.file.sync();
+    this.superblockSequence = sequence;
     this.committed = {
       ...this.committed,
       checkpoint,
@@ -443,7 +447,9 @@ export class Vault implements BlobStore {
     const spans = [...this.committed.checkpoint.indexRecords];
     let entries: readonly BlobEntry[] = this.newEntries;
     const added = Math.ceil(entries.length / INDEX_ENTRIES_PER_RECORD_MAX);
-    if (spans.length + added > INDEX_RECORDS_MERGE_THRESHOLD) {
+    // Merge once the deltas outnumber the threshold beyond what a merged index itself needs.
+    const merged = Math.ceil(this.index.size / INDEX_ENTRIES_PER_RECORD_MAX);
+    if (spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD) {
       spans.length = 0;
       entries = [...this.index.entries()];
     }
@@ -468,6 +474,29 @@ export class Vault implements BlobStore {
     await this.file.close();
     await this.lock?.release();
   }
+}
+
+/**
+ * Unlocks with the newest header copy whose MAC verifies under the unlocked key. A copy whose MAC
+ * fails was changed by someone without the key (its checksum is public): the other copy is tried.
+ */
+async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
+  const warnings: string[] = [];
+  let wrongPassphrase: unknown = null;
+  for (const header of candidates) {
+    let unlocked: { master: Uint8Array; slotIndex: number };
+    try {
+      unlocked = await unlockHeader(header, secret);
+    } catch (error) {
+      wrongPassphrase = error;
+      continue;
+    }
+    const keys = deriveVaultKeys(unlocked.master, header.vaultId);
+    if (bytesEqual(headerMac(keys.headerMac, header), header.mac)) return { header, unlocked, keys, warnings };
+    warnings.push(`header copy with sequence ${header.sequence} fails its MAC (tampered); the other copy is used`);
+  }
+  if (warnings.length > 0) throw new VaultCorruptError(0, "header parameters were changed (MAC mismatch): the header was tampered with");
+  throw wrongPassphrase;
 }
 
 function sealMeta(keys: RecordKeys, random: Random, kind: RecordKindCode, body: Uint8Array): Uint8Array {

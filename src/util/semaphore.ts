@@ -1,5 +1,5 @@
 /** A counting semaphore with weights: bounds files and bytes in flight in the pipeline. */
-import { assert } from "../util/assert.ts";
+import { assert } from "./assert.ts";
 
 export class Semaphore {
   private available: number;
