@@ -7,11 +7,11 @@ import { hostname, userInfo } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import ignore from "ignore";
 import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } from "../backup/backup.ts";
-import { ChunkPool } from "../backup/chunk-pool.ts";
+import { FilePool } from "../backup/file-pool.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
 import type { BlobId } from "../core/ids.ts";
-import type { BlobStore } from "../core/ports.ts";
+import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
 import { type KdfParams, calibrateKdf } from "../crypto/kdf.ts";
 import { SuedeError } from "../errors/errors.ts";
@@ -197,8 +197,7 @@ export class SuedeVault {
     const progress = options.progress ?? emptyProgress();
     const store: BlobStore = options.dryRun === true ? new DryRunStore(this.vault) : this.vault;
     const sizeBefore = this.vault.fileEnd;
-    const keys = this.vault.chunkingKeys();
-    const chunkPool = new ChunkPool({ chunkerKey: keys.chunker, blobIdKey: keys.blobId, params: CHUNKER_PARAMS_DEFAULT });
+    const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT });
     try {
       const root = await backupTree(store, sourceFs, {
         sources: sources.map((s) => Buffer.from(s)),
@@ -219,9 +218,8 @@ export class SuedeVault {
           options.onWarning?.(shown, message);
         },
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        chunkPool,
+        filePool,
         progress,
-        smallFileMaxBytes: CHUNKER_PARAMS_DEFAULT.minSizeBytes,
       });
       let id: number | null = null;
       if (options.dryRun !== true) {
@@ -272,7 +270,7 @@ export class SuedeVault {
         durationMs: this.deps.clock.nowMs() - started,
       };
     } finally {
-      await chunkPool.close();
+      await filePool.close();
     }
   }
 
@@ -368,9 +366,19 @@ class DryRunStore implements BlobStore {
     return this.vault.hasBlob(id) || this.seen.has(Buffer.from(id).toString("hex"));
   }
   async putBlob(_kind: string, id: BlobId, plaintext: Uint8Array): Promise<number> {
-    if (this.hasBlob(id)) return 0;
-    this.seen.add(Buffer.from(id).toString("hex"));
+    if (!this.claimBlob(id)) return 0;
     return plaintext.byteLength;
+  }
+  claimBlob(id: BlobId): boolean {
+    if (this.hasBlob(id)) return false;
+    this.seen.add(Buffer.from(id).toString("hex"));
+    return true;
+  }
+  async putSealedBlob(_id: BlobId, record: Uint8Array): Promise<number> {
+    return record.byteLength;
+  }
+  sealingSpec(): SealingSpec {
+    return this.vault.sealingSpec();
   }
   getBlob(id: BlobId): Promise<Uint8Array> {
     return this.vault.getBlob(id);

@@ -15,8 +15,7 @@ import { readTree } from "../snapshot/tree-reader.ts";
 import { compareNames, encodeTreePart, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
-import { type ChunkPool, type ChunkedFile, FileReadError } from "./chunk-pool.ts";
-import type { ChunkMessage } from "./chunk-worker.ts";
+import { FileReadError, type FilePool } from "./file-pool.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 export type ErrorDecision = "skip" | "abort";
@@ -50,10 +49,8 @@ export interface BackupOptions {
   /** Something worth telling that is not a failure (a file changed while it was read). */
   readonly onWarning: (path: Buffer, message: string) => void;
   readonly signal?: AbortSignal;
-  readonly chunkPool: ChunkPool;
+  readonly filePool: FilePool;
   readonly progress: BackupProgress;
-  /** Files at most this size are read whole on the main thread (no chunking needed). */
-  readonly smallFileMaxBytes: number;
 }
 
 interface Context extends BackupOptions {
@@ -63,6 +60,9 @@ interface Context extends BackupOptions {
   readonly bytes: Semaphore;
   /** Hard links seen in this run: (device, inode) → the chunks stored for the first name. */
   readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
+  /** Directory listings started ahead of the walk, by path. */
+  readonly listings: Map<string, Promise<Listing | { error: unknown }>>;
+  prefetchesInFlight: number;
 }
 
 /** The synthetic root: the sources by absolute path, with the directories above them. */
@@ -101,6 +101,8 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     files: new Semaphore(FILES_IN_FLIGHT_MAX),
     bytes: new Semaphore(CHUNK_BYTES_IN_FLIGHT_MAX),
     hardlinks: new Map(),
+    listings: new Map(),
+    prefetchesInFlight: 0,
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
 }
@@ -234,6 +236,7 @@ async function walkEntry(
 }
 
 const LSTAT_IN_FLIGHT_MAX = 32;
+const PREFETCH_DIRECTORIES_MAX = 16;
 
 /** lstat of many names with a bounded number of calls in flight. */
 async function lstatAll(context: Context, paths: readonly Buffer[]): Promise<(SourceStat | null)[]> {
@@ -271,17 +274,18 @@ async function walkDirectory(
     return finish([], "too deep");
   }
   if (context.oneFileSystem && stat.device !== rootDevice) return finish([]);
-  let names: Buffer[];
-  try {
-    names = await context.fs.readdir(path);
-  } catch (error) {
-    report(context, path, error);
-    return finish([], reason(error));
+  const key = path.toString("latin1");
+  const prefetched = context.listings.get(key);
+  context.listings.delete(key);
+  const listing = await (prefetched ?? listDirectory(context, path));
+  if (prefetched !== undefined) context.prefetchesInFlight--;
+  if ("error" in listing) {
+    report(context, path, listing.error);
+    return finish([], reason(listing.error));
   }
-  names.sort(compareNames);
+  const { names, paths, stats } = listing;
+  prefetchSubdirectories(context, paths, stats);
   const previous = await parentEntries(context, previousDir(before));
-  const paths = names.map((childName) => joinPath(path, childName));
-  const stats = await lstatAll(context, paths);
   const children: Promise<Node | null>[] = [];
   for (let i = 0; i < names.length; i++) {
     const childStat = stats[i];
@@ -290,6 +294,39 @@ async function walkDirectory(
     children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore, rootDevice, depth + 1)).done);
   }
   return finish(children);
+}
+
+interface Listing {
+  readonly names: Buffer[];
+  readonly paths: Buffer[];
+  readonly stats: (SourceStat | null)[];
+}
+
+/** readdir + lstat of every entry, names in byte order. */
+async function listDirectory(context: Context, path: Buffer): Promise<Listing | { error: unknown }> {
+  let names: Buffer[];
+  try {
+    names = await context.fs.readdir(path);
+  } catch (error) {
+    return { error };
+  }
+  names.sort(compareNames);
+  const paths = names.map((childName) => joinPath(path, childName));
+  return { names, paths, stats: await lstatAll(context, paths) };
+}
+
+/**
+ * Lists subdirectories ahead of the walk (at most PREFETCH_DIRECTORIES_MAX at a time), so the
+ * walk does not wait for one readdir and lstat round trip per directory.
+ */
+function prefetchSubdirectories(context: Context, paths: readonly Buffer[], stats: readonly (SourceStat | null)[]): void {
+  for (let i = 0; i < paths.length && context.prefetchesInFlight < PREFETCH_DIRECTORIES_MAX; i++) {
+    if (stats[i]?.type !== "dir" || context.isExcluded(paths[i]!, true)) continue;
+    const key = paths[i]!.toString("latin1");
+    if (context.listings.has(key)) continue;
+    context.prefetchesInFlight++;
+    context.listings.set(key, listDirectory(context, paths[i]!));
+  }
 }
 
 function reason(error: unknown): string {
@@ -343,27 +380,36 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
   checkCancelled(context);
   context.progress.currentPath = displayPath(path);
   const chunks: ChunkRef[] = [];
-  const onChunks = async (messages: ChunkMessage[]): Promise<void> => {
-    for (const message of messages) {
-      context.progress.bytesRead += message.sizeBytes;
-      if (message.id === null || message.data === null) {
-        chunks.push({ id: HOLE_ID, sizeBytes: message.sizeBytes });
-        continue;
-      }
-      chunks.push({ id: message.id, sizeBytes: message.sizeBytes });
-      await storeChunk(context, message.id, message.data);
-    }
-  };
+  /** One release per block whose new chunks are being sealed (blocks of a file arrive in order). */
+  const releases: (() => void)[] = [];
   try {
-    const result =
-      stat.sizeBytes < context.smallFileMaxBytes
-        ? await readSmallFile(context, path, onChunks)
-        : await context.chunkPool.chunkFile(path, onChunks);
+    const result = await context.filePool.backupFile(path, {
+      onChunks: async (infos) => {
+        let neededBytes = 0;
+        const need = infos.map((info) => {
+          context.progress.bytesRead += info.sizeBytes;
+          chunks.push({ id: info.id ?? HOLE_ID, sizeBytes: info.sizeBytes });
+          const needed = info.id !== null && context.store.claimBlob(info.id);
+          if (needed) neededBytes += info.sizeBytes;
+          return needed;
+        });
+        // Bound the data being sealed and written: the worker waits for this answer.
+        if (neededBytes > 0) releases.push(await context.bytes.acquire(neededBytes));
+        return need;
+      },
+      onSealed: async (sealed) => {
+        for (const chunk of sealed) {
+          context.progress.bytesStored += await context.store.putSealedBlob(chunk.id, chunk.record, chunk.rawLength);
+        }
+        if (sealed.length > 0) releases.shift()?.();
+      },
+    });
     if (result.sizeBytes !== stat.sizeBytes || result.mtimeNs !== stat.mtimeNs || result.ctimeNs !== stat.ctimeNs) {
       context.onWarning(path, "file changed while it was read; the snapshot holds the bytes as read");
     }
     return { chunks, sizeBytes: result.sizeBytes };
   } catch (error) {
+    for (const release of releases) release();
     if (!(error instanceof FileReadError)) throw error;
     if (error.code === "ENOENT") {
       context.onWarning(path, "vanished before it could be read");
@@ -372,39 +418,6 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
     report(context, path, error);
     return null;
   }
-}
-
-/** A file below the minimum chunk size is one chunk: read it here, no worker round trip. */
-async function readSmallFile(context: Context, path: Buffer, onChunks: (chunks: ChunkMessage[]) => Promise<void>): Promise<ChunkedFile> {
-  let file: { data: Buffer; mtimeNs: bigint; ctimeNs: bigint };
-  try {
-    file = await context.fs.readSmallFile(path, context.smallFileMaxBytes);
-  } catch (error) {
-    throw new FileReadError((error as NodeJS.ErrnoException).code ?? "EIO", error instanceof Error ? error.message : String(error));
-  }
-  const data = new Uint8Array(file.data.buffer, file.data.byteOffset, file.data.byteLength);
-  // Read the length now: storing may transfer (detach) the buffer to a seal worker.
-  const sizeBytes = data.byteLength;
-  if (sizeBytes > 0) {
-    const isZero = data.every((b) => b === 0);
-    await onChunks([{ id: isZero ? null : context.store.blobId(data), sizeBytes, data: isZero ? null : data }]);
-  }
-  return { sizeBytes, mtimeNs: file.mtimeNs, ctimeNs: file.ctimeNs };
-}
-
-async function storeChunk(context: Context, id: BlobId, data: Uint8Array): Promise<void> {
-  if (context.store.hasBlob(id)) return;
-  const release = await context.bytes.acquire(data.byteLength);
-  const stored = context.store.putBlob("data", id, data);
-  stored.then(
-    (added) => {
-      context.progress.bytesStored += added;
-      release();
-    },
-    () => release(),
-  );
-  // Errors surface at commit through the vault; the chunk is awaited there too.
-  stored.catch(() => undefined);
 }
 
 async function storeTree(context: Context, nodes: readonly Node[]): Promise<BlobId[]> {

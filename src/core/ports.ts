@@ -7,11 +7,24 @@ import type { NodeType } from "./types.ts";
 
 export type BlobKind = "data" | "tree" | "snapshot";
 
+/** Key material for worker threads that seal data records where the data is read. */
+export interface SealingSpec {
+  readonly recordKeys: { readonly vaultId: Uint8Array; readonly recordBase: Uint8Array };
+  readonly compressionLevel: number;
+  readonly chunkerKey: Uint8Array;
+  readonly blobIdKey: Uint8Array;
+}
+
 export interface BlobStore {
-  /** True when a blob with this ID is stored or queued in this session. */
+  /** True when a blob with this ID is stored, or claimed by this session. */
   hasBlob(id: BlobId): boolean;
   /** Stores a blob (compressed and encrypted by the store) unless it is present; resolves to the bytes the vault grew by. */
   putBlob(kind: BlobKind, id: BlobId, plaintext: Uint8Array): Promise<number>;
+  /** True when the caller must supply this data blob (sealed, via putSealedBlob); the ID is then claimed. */
+  claimBlob(id: BlobId): boolean;
+  /** Appends a claimed data blob that a worker sealed with sealingSpec(); resolves to the bytes added. */
+  putSealedBlob(id: BlobId, record: Uint8Array, rawLength: number): Promise<number>;
+  sealingSpec(): SealingSpec;
   /** Reads, authenticates and decompresses a blob; VaultCorruptError when it fails to. */
   getBlob(id: BlobId): Promise<Uint8Array>;
   /** The keyed hash that names blobs in this vault. */
@@ -40,8 +53,6 @@ export interface SourceFs {
   /** Entry names as raw bytes, unsorted, without "." and "..". */
   readdir(path: Buffer): Promise<Buffer[]>;
   readlink(path: Buffer): Promise<Buffer>;
-  /** Whole content of a file known to be small (never follows a symlink), with its ctime/mtime after reading. */
-  readSmallFile(path: Buffer, maxBytes: number): Promise<{ data: Buffer; mtimeNs: bigint; ctimeNs: bigint }>;
   userName(uid: number): string;
   groupName(gid: number): string;
 }

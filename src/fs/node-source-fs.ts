@@ -4,7 +4,7 @@
  * with its code) so backup can tell a vanished entry (ENOENT) from an unreadable one (EACCES).
  */
 import { readFileSync } from "node:fs";
-import { constants, lstat, open, readdir, readlink } from "node:fs/promises";
+import { constants, lstat, readdir, readlink } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import type { SourceFs, SourceStat } from "../core/ports.ts";
 import type { NodeType } from "../core/types.ts";
@@ -75,28 +75,6 @@ export class NodeSourceFs implements SourceFs {
 
   async readlink(path: Buffer): Promise<Buffer> {
     return readlink(path, { encoding: "buffer" });
-  }
-
-  async readSmallFile(path: Buffer, maxBytes: number): Promise<{ data: Buffer; mtimeNs: bigint; ctimeNs: bigint }> {
-    // O_NOFOLLOW: a file replaced by a symlink since lstat is not followed; O_NONBLOCK: nor is a FIFO waited on.
-    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    try {
-      const buffer = Buffer.allocUnsafe(maxBytes + 1);
-      let filled = 0;
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, null);
-        if (bytesRead === 0 || filled + bytesRead === buffer.byteLength) {
-          filled += bytesRead;
-          break;
-        }
-        filled += bytesRead;
-      }
-      const stat = await handle.stat({ bigint: true });
-      // The copy gives the data its own ArrayBuffer, so it can be transferred to a worker.
-      return { data: Buffer.from(Uint8Array.prototype.slice.call(buffer, 0, filled)), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
-    } finally {
-      await handle.close();
-    }
   }
 
   /** The user name for uid from /etc/passwd (read once per instance); "" when unknown or unreadable. */

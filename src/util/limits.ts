@@ -4,9 +4,9 @@
 export const FILES_IN_FLIGHT_MAX = 64;
 /** Bytes of chunk data handed to the vault and not yet appended (sealing + write batch). */
 export const CHUNK_BYTES_IN_FLIGHT_MAX = 64 * 1024 * 1024;
-/** Read blocks a chunk worker may send ahead of the main thread's acknowledgement, per file. */
-export const CHUNK_WORKER_BLOCKS_AHEAD = 2;
-/** Size of one read block in a chunk worker (at least twice the largest chunk). */
+/** Files one file worker has in progress at once (each holds one read block). */
+export const FILES_PER_WORKER_MAX = 4;
+/** Size of one read block in a file worker (at least twice the largest chunk). */
 export const CHUNK_READ_BLOCK_BYTES = 4 * 1024 * 1024;
 /** Deepest directory nesting followed; deeper levels are reported and skipped. */
 export const TREE_DEPTH_MAX = 4096;

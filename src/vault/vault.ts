@@ -9,7 +9,7 @@ import { blobIdHasher, type BlobIdHasher } from "../crypto/blob-id.ts";
 import { type KdfParams, KDF_SALT_SIZE_BYTES, deriveKek } from "../crypto/kdf.ts";
 import { type VaultKeys, deriveVaultKeys } from "../crypto/keys.ts";
 import type { BlobId } from "../core/ids.ts";
-import type { BlobKind, BlobStore } from "../core/ports.ts";
+import type { BlobKind, BlobStore, SealingSpec } from "../core/ports.ts";
 import { SuedeError, VaultCorruptError, ioError, isErrno } from "../errors/errors.ts";
 import { assert } from "../util/assert.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
@@ -34,7 +34,6 @@ import { VaultLock } from "./lock.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader, sealRecord } from "./record.ts";
 import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
 import { sealBlob } from "./seal.ts";
-import { SealPool } from "./seal-pool.ts";
 import { VaultFile } from "./vault-file.ts";
 
 export interface VaultDeps {
@@ -82,9 +81,8 @@ export class Vault implements BlobStore {
   private readonly index: BlobIndex;
   private readonly codec: Codec;
   private readonly hashBlobId: BlobIdHasher;
-  private pool: SealPool | null = null;
-  /** IDs handed to the seal pool and not yet appended, so one blob is never stored twice. */
-  private readonly sealing = new Map<string, Promise<number>>();
+  /** Data blob IDs a worker is sealing for this session (claimBlob), so one blob is never stored twice. */
+  private readonly claimed = new Set<string>();
   private readonly newEntries: BlobEntry[] = [];
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
@@ -240,40 +238,44 @@ export class Vault implements BlobStore {
   }
 
   hasBlob(id: BlobId): boolean {
-    return this.index.has(id) || this.sealing.has(toHex(id));
+    return this.index.has(id) || this.claimed.has(toHex(id));
   }
 
-  chunkingKeys(): { chunker: Uint8Array; blobId: Uint8Array } {
-    return { chunker: this.keys.chunker, blobId: this.keys.blobId };
+  claimBlob(id: BlobId): boolean {
+    this.assertWritable();
+    if (this.hasBlob(id)) return false;
+    this.claimed.add(toHex(id));
+    return true;
   }
 
-  /** Small blobs (trees, snapshots) are sealed here; data blobs go to the worker pool. */
+  sealingSpec(): SealingSpec {
+    return {
+      recordKeys: this.recordKeys,
+      compressionLevel: this.compressionLevel,
+      chunkerKey: this.keys.chunker,
+      blobIdKey: this.keys.blobId,
+    };
+  }
+
+  async putSealedBlob(id: BlobId, record: Uint8Array, rawLength: number): Promise<number> {
+    this.assertWritable();
+    const key = toHex(id);
+    assert(this.claimed.delete(key), "putSealedBlob of a blob that was not claimed");
+    const added = this.append(RecordKind.data, id, record, rawLength);
+    // Backpressure: a slow disk makes the pipeline wait instead of letting the write queue grow.
+    if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
+    return added;
+  }
+
+  /** Seals on this thread: trees, snapshots and the odd data blob (workers seal the bulk). */
   async putBlob(kind: BlobKind, id: BlobId, plaintext: Uint8Array): Promise<number> {
     this.assertWritable();
-    if (this.index.has(id)) return 0;
-    const key = toHex(id);
-    const inFlight = this.sealing.get(key);
-    if (inFlight !== undefined) return inFlight.then(() => 0);
+    if (this.hasBlob(id)) return 0;
     const kindCode = KIND_CODE[kind];
-    const sealed =
-      kind === "data" && plaintext.byteLength >= 4096
-        ? this.sealPool().seal(kindCode, id, plaintext)
-        : Promise.resolve(sealBlob(this.recordKeys, this.deps.random, this.codec, kindCode, id, plaintext));
-    const appended = sealed.then(async (s) => {
-      this.sealing.delete(key);
-      const added = this.append(kindCode, id, s.record, s.rawLength);
-      // Backpressure: a slow disk makes putBlob slow instead of letting the write queue grow.
-      if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
-      return added;
-    });
-    this.sealing.set(key, appended);
-    appended.catch(() => this.sealing.delete(key));
-    return appended;
-  }
-
-  private sealPool(): SealPool {
-    this.pool ??= new SealPool({ keys: this.recordKeys, compressionLevel: this.compressionLevel });
-    return this.pool;
+    const sealed = sealBlob(this.recordKeys, this.deps.random, this.codec, kindCode, id, plaintext);
+    const added = this.append(kindCode, id, sealed.record, sealed.rawLength);
+    if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
+    return added;
   }
 
   private append(kind: RecordKindCode, id: Uint8Array, record: Uint8Array, rawLength: number): number {
@@ -398,7 +400,7 @@ export class Vault implements BlobStore {
    */
   async commit(): Promise<void> {
     this.assertWritable();
-    await Promise.all(this.sealing.values());
+    assert(this.claimed.size === 0, `commit with ${this.claimed.size} claimed blob(s) not delivered`);
     await this.flush();
     await this.file.sync();
     const onDisk = await readBestSuperblock(this.file, this.recordKeys);
@@ -468,9 +470,7 @@ export class Vault implements BlobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(this.sealing.values());
     await this.writeChain.catch(() => undefined);
-    await this.pool?.close();
     await this.file.close();
     await this.lock?.release();
   }

@@ -1,0 +1,146 @@
+/**
+ * Main-thread side of the file workers: hands out files, answers "which chunks are new?", passes
+ * sealed records to the store, and batches its replies per turn of the event loop.
+ */
+import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
+import { AssertionError } from "../util/assert.ts";
+import { startWorker } from "../util/worker-url.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
+
+export interface ChunkedFile {
+  readonly sizeBytes: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+/** An error reading the file, with the errno code the worker saw. */
+export class FileReadError extends Error {
+  override name = "FileReadError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FileHooks {
+  /** The file's next chunks, in order; resolves to which of them the worker must seal and send. */
+  readonly onChunks: (chunks: readonly ChunkInfo[]) => Promise<boolean[]>;
+  /** Sealed records of the chunks asked for. */
+  readonly onSealed: (sealed: readonly SealedChunk[]) => Promise<void>;
+}
+
+interface Task {
+  readonly worker: number;
+  readonly hooks: FileHooks;
+  readonly resolve: (result: ChunkedFile) => void;
+  readonly reject: (error: Error) => void;
+  /** Messages of one file are handled in order. */
+  chain: Promise<void>;
+  /** Chunks asked for and not yet delivered; a file must not end with any outstanding. */
+  outstanding: number;
+}
+
+export class FilePool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly outboxes: ToWorker[][] = [];
+  private readonly tasks = new Map<number, Task>();
+  private nextFileId = 1;
+  private failure: Error | null = null;
+  private flushScheduled = false;
+
+  constructor(data: FileWorkerData, workerCount = availableParallelism()) {
+    for (let i = 0; i < Math.max(1, workerCount); i++) {
+      const worker = startWorker("file-worker", import.meta.url, data);
+      worker.on("message", (batch: FromWorker[]) => {
+        for (const message of batch) this.receive(i, message);
+      });
+      worker.on("error", (error) => this.fail(error));
+      this.workers.push(worker);
+      this.load.push(0);
+      this.outboxes.push([]);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const task of this.tasks.values()) task.reject(error);
+    this.tasks.clear();
+  }
+
+  private send(worker: number, message: ToWorker): void {
+    this.outboxes[worker]!.push(message);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (let i = 0; i < this.workers.length; i++) {
+        const batch = this.outboxes[i]!;
+        if (batch.length === 0) continue;
+        this.outboxes[i] = [];
+        this.workers[i]!.postMessage(batch);
+      }
+    });
+  }
+
+  private receive(worker: number, message: FromWorker): void {
+    const task = this.tasks.get(message.fileId);
+    if (task === undefined) return;
+    task.chain = task.chain.then(() => this.handle(worker, task, message));
+    task.chain.catch((error: unknown) => {
+      if (this.tasks.delete(message.fileId)) {
+        this.load[task.worker]!--;
+        task.reject(error instanceof Error ? error : new AssertionError(String(error)));
+      }
+    });
+  }
+
+  private async handle(worker: number, task: Task, message: FromWorker): Promise<void> {
+    switch (message.type) {
+      case "ids": {
+        const need = await task.hooks.onChunks(message.chunks);
+        task.outstanding += need.filter(Boolean).length;
+        this.send(worker, { type: "need", fileId: message.fileId, need });
+        return;
+      }
+      case "records":
+        task.outstanding -= message.sealed.length;
+        await task.hooks.onSealed(message.sealed);
+        return;
+      case "done":
+      case "error": {
+        this.tasks.delete(message.fileId);
+        this.load[task.worker]!--;
+        if (task.outstanding !== 0) {
+          // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
+          const error = new AssertionError(`file worker ended a file with ${task.outstanding} chunk(s) undelivered`);
+          this.fail(error);
+          throw error;
+        }
+        if (message.type === "error") task.reject(new FileReadError(message.code, message.message));
+        else task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: BigInt(message.mtimeNs), ctimeNs: BigInt(message.ctimeNs) });
+        return;
+      }
+    }
+  }
+
+  /** Backs up one file's content; resolves with its size and times as read. */
+  backupFile(path: Uint8Array, hooks: FileHooks): Promise<ChunkedFile> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    let worker = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+    this.load[worker]!++;
+    const fileId = this.nextFileId++;
+    return new Promise<ChunkedFile>((resolve, reject) => {
+      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0 });
+      this.send(worker, { type: "file", fileId, path });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Worker thread of the backup: reads files (synchronous I/O — this thread does nothing else), cuts
+ * them into chunks (keyed FastCDC), names each chunk (keyed BLAKE3), asks the main thread which
+ * chunks are new, and compresses and encrypts only those into records (vault/seal.ts). Data is
+ * read, sealed and transferred once; the main thread only decides and appends.
+ *
+ * Protocol per block of a file: → "ids" (chunk IDs and sizes), ← "need" (which to send),
+ * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
+ * sent in batches, one per turn of the event loop, so many small files cost few messages.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
+import type { ChunkerParams } from "../chunker/params.ts";
+import { blobIdHasher } from "../crypto/blob-id.ts";
+import { assert } from "../util/assert.ts";
+import { CHUNK_READ_BLOCK_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+import { systemRandom } from "../util/random.ts";
+import { Codec } from "../vault/compress.ts";
+import { RecordKind } from "../vault/format.ts";
+import type { RecordKeys } from "../vault/record.ts";
+import { sealBlob } from "../vault/seal.ts";
+
+export interface FileWorkerData {
+  readonly chunkerKey: Uint8Array;
+  readonly blobIdKey: Uint8Array;
+  readonly params: ChunkerParams;
+  readonly recordKeys: RecordKeys;
+  readonly compressionLevel: number;
+}
+
+export type ToWorker =
+  | { readonly type: "file"; readonly fileId: number; readonly path: Uint8Array }
+  | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] };
+
+/** A chunk of a file: id null marks a run of zeros (a hole), never stored. */
+export interface ChunkInfo {
+  readonly id: Uint8Array | null;
+  readonly sizeBytes: number;
+}
+
+export interface SealedChunk {
+  readonly id: Uint8Array;
+  readonly record: Uint8Array;
+  readonly rawLength: number;
+}
+
+export type FromWorker =
+  | { readonly type: "ids"; readonly fileId: number; readonly chunks: ChunkInfo[] }
+  | { readonly type: "records"; readonly fileId: number; readonly sealed: SealedChunk[] }
+  | { readonly type: "done"; readonly fileId: number; readonly sizeBytes: number; readonly mtimeNs: string; readonly ctimeNs: string }
+  | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string };
+
+const port = parentPort;
+assert(port !== null, "file-worker must run as a worker thread");
+const data = workerData as FileWorkerData;
+const chunker = new Chunker(data.params, gearTableFromKey(data.chunkerKey));
+const hashBlobId = blobIdHasher(data.blobIdKey);
+const codec = new Codec(data.compressionLevel);
+const zeros = new Uint8Array(data.params.maxSizeBytes);
+const spareBuffers: Uint8Array[] = [];
+const waitingForNeed = new Map<number, (need: readonly boolean[]) => void>();
+const queue: { fileId: number; path: Uint8Array }[] = [];
+let running = 0;
+
+let outbox: FromWorker[] = [];
+let outboxTransfer: ArrayBuffer[] = [];
+let flushScheduled = false;
+
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  outbox.push(message);
+  outboxTransfer.push(...transfer);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      const batch = outbox;
+      const transferList = outboxTransfer;
+      outbox = [];
+      outboxTransfer = [];
+      port!.postMessage(batch, transferList);
+    });
+  }
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  return Buffer.compare(bytes, zeros.subarray(0, bytes.byteLength)) === 0;
+}
+
+async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
+  const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
+  const needed = new Promise<readonly boolean[]>((resolve) => waitingForNeed.set(fileId, resolve));
+  send({ type: "ids", fileId, chunks });
+  const need = await needed;
+  const sealed: SealedChunk[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
+    if (need[i] !== true || chunk.id === null) continue;
+    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, chunk.id, pieces[i]!);
+    sealed.push({ id: chunk.id, record: result.record, rawLength: result.rawLength });
+    transfer.push(result.record.buffer as ArrayBuffer);
+  }
+  send({ type: "records", fileId, sealed }, transfer);
+}
+
+async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
+  const fd = openSync(Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const buffer = spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
+  try {
+    let filled = 0;
+    let total = 0;
+    let eof = false;
+    while (!eof || filled > 0) {
+      while (!eof && filled < buffer.byteLength) {
+        const bytesRead = readSync(fd, buffer, filled, buffer.byteLength - filled, null);
+        if (bytesRead === 0) eof = true;
+        filled += bytesRead;
+        total += bytesRead;
+      }
+      // Pieces are copied out: the buffer is reused, and each piece may be sealed after later reads.
+      const pieces: Uint8Array[] = [];
+      let start = 0;
+      for (;;) {
+        const length = chunker.nextCut(buffer, start, filled, eof);
+        if (length <= 0) break;
+        pieces.push(buffer.slice(start, start + length));
+        start += length;
+      }
+      buffer.copyWithin(0, start, filled);
+      filled -= start;
+      if (pieces.length > 0) await sendBlock(fileId, pieces);
+      if (eof && filled === 0) break;
+    }
+    const stat = fstatSync(fd, { bigint: true });
+    send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
+  } finally {
+    spareBuffers.push(buffer);
+    closeSync(fd);
+  }
+}
+
+async function drain(): Promise<void> {
+  if (running >= FILES_PER_WORKER_MAX) return;
+  running++;
+  while (queue.length > 0) {
+    const task = queue.shift()!;
+    try {
+      await backupFile(task.fileId, task.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+      send({ type: "error", fileId: task.fileId, code, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  running--;
+}
+
+port.on("message", (batch: ToWorker[]) => {
+  for (const message of batch) {
+    if (message.type === "need") {
+      const resolve = waitingForNeed.get(message.fileId);
+      waitingForNeed.delete(message.fileId);
+      resolve?.(message.need);
+      continue;
+    }
+    queue.push({ fileId: message.fileId, path: message.path });
+  }
+  for (let i = running; i < FILES_PER_WORKER_MAX && queue.length > 0; i++) void drain();
+});
