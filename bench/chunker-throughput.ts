@@ -1,7 +1,7 @@
-/** Throughput of chunkAll: `node --import tsx src/chunker/bench.ts [MiB]` (default 256 MiB), median of 3 runs. */
+/** Throughput of chunkAll: `node --import tsx bench/chunker-throughput.ts [MiB]` (default 256 MiB), median of 3 runs. */
 import { randomFillSync } from "node:crypto";
-import { Chunker, chunkAll, gearTableFromKey } from "./cdc.ts";
-import { CHUNKER_PARAMS_DEFAULT } from "./params.ts";
+import { Chunker, chunkAll, gearTableFromKey } from "../src/chunker/cdc.ts";
+import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
 
 const sizeMiB = Number.parseInt(process.argv[2] ?? "256", 10);
 const data = randomFillSync(new Uint8Array(sizeMiB * 1024 * 1024));
