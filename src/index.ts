@@ -4,6 +4,7 @@ export {
   type BackupOptions,
   type BackupResult,
   type CreateOptions,
+  type KeySlotInfo,
   type ListEntry,
   type OpenOptions,
   type RestoreOptions,

@@ -13,7 +13,7 @@ import { type CheckReport, checkVault } from "../check/check.ts";
 import type { BlobId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
-import { type KdfParams, calibrateKdf } from "../crypto/kdf.ts";
+import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
 import { NodeTargetFs } from "../fs/node-target-fs.ts";
@@ -34,6 +34,21 @@ export const defaultDeps: Deps = { clock: systemClock, random: systemRandom };
 
 /** What unlocks a vault: a passphrase (NFC-normalized UTF-8) or the bytes of a key file. */
 export type Secret = { readonly passphrase: string } | { readonly keyFile: Uint8Array };
+
+function slotKind(secret: Secret): "passphrase" | "key-file" {
+  return "passphrase" in secret ? "passphrase" : "key-file";
+}
+
+export interface KeySlotInfo {
+  readonly index: number;
+  readonly kind: "passphrase" | "key-file";
+  readonly kdf: KdfParams;
+  readonly createdMs: number;
+  /** The slot that unlocked this session. */
+  readonly unlocked: boolean;
+  /** KDF weaker than RFC 9106's second recommendation (test settings). */
+  readonly belowFloor: boolean;
+}
 
 function secretBytes(secret: Secret): Uint8Array {
   return "passphrase" in secret ? Buffer.from(secret.passphrase.normalize("NFC"), "utf8") : secret.keyFile;
@@ -121,7 +136,7 @@ export class SuedeVault {
     const kdf = options.kdf ?? (await calibrateKdf(500, () => deps.clock.nowMs()));
     await Vault.create(path, {
       secret: secretBytes(options.secret),
-      slotKind: "passphrase" in options.secret ? "passphrase" : "key-file",
+      slotKind: slotKind(options.secret),
       kdf,
       deps,
     });
@@ -336,6 +351,32 @@ export class SuedeVault {
       progress,
     });
     return { files: progress.files, dirs: progress.dirs, bytesWritten: progress.bytesWritten, failed };
+  }
+
+  // ---- keys: LUKS-like slots; every change rewrites only the header ----
+
+  listKeys(): KeySlotInfo[] {
+    return this.vault.keySlots().map((slot) => ({ ...slot, belowFloor: isBelowFloor(slot.kdf) }));
+  }
+
+  /** Adds a slot for another passphrase or key file; returns its number. */
+  async addKey(secret: Secret, options: { kdf?: KdfParams } = {}): Promise<number> {
+    const kdf = options.kdf ?? (await calibrateKdf(500, () => this.deps.clock.nowMs()));
+    return this.vault.addKeySlot(secretBytes(secret), slotKind(secret), kdf);
+  }
+
+  /** Removes a slot; without a number, the one that unlocked this session. */
+  async removeKey(index?: number): Promise<number> {
+    const slot = index ?? this.vault.unlockedSlot;
+    await this.vault.removeKeySlot(slot);
+    return slot;
+  }
+
+  /** Replaces the secret of the slot that unlocked this session. */
+  async changeKey(secret: Secret, options: { kdf?: KdfParams } = {}): Promise<number> {
+    const kdf = options.kdf ?? (await calibrateKdf(500, () => this.deps.clock.nowMs()));
+    await this.vault.replaceKeySlot(this.vault.unlockedSlot, secretBytes(secret), slotKind(secret), kdf);
+    return this.vault.unlockedSlot;
   }
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {

@@ -7,6 +7,7 @@ import { config } from "../util/config.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerInit } from "./commands/init.ts";
+import { registerKey } from "./commands/key.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
@@ -24,7 +25,12 @@ function buildProgram(): Command {
   registerLs(program);
   registerRestore(program);
   registerCheck(program);
-  for (const command of program.commands) command.exitOverride();
+  registerKey(program);
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

@@ -35,6 +35,8 @@ export interface KeySlot {
   readonly nonce: Uint8Array;
   /** AES-256-GCM of master key ‖ created time (ms, u64), under the KDF output. */
   readonly wrapped: Uint8Array;
+  /** Created time (ms, u64 LE) XOR the first 8 bytes of HMAC(header-mac key, "slot-created" ‖ salt): readable by any key holder, hidden from others. */
+  readonly createdMasked: Uint8Array;
 }
 
 export interface VaultHeader {
@@ -68,7 +70,8 @@ function encodeSlot(writer: ByteWriter, slot: KeySlot | null): void {
     .raw(slot.salt)
     .raw(slot.nonce)
     .raw(slot.wrapped)
-    .zeros(KEY_SLOT_SIZE_BYTES - 116);
+    .raw(slot.createdMasked)
+    .zeros(KEY_SLOT_SIZE_BYTES - 124);
 }
 
 /** Bytes that the header MAC covers: everything before the MAC, with the per-copy fields zeroed. */
@@ -121,13 +124,14 @@ function decodeSlot(reader: ByteReader): KeySlot | null | string {
   const salt = Uint8Array.from(reader.bytesView(32));
   const nonce = Uint8Array.from(reader.bytesView(12));
   const wrapped = Uint8Array.from(reader.bytesView(SLOT_WRAPPED_PLAINTEXT_SIZE_BYTES + 16));
-  const reservedTail = reader.bytesView(KEY_SLOT_SIZE_BYTES - 116);
+  const createdMasked = Uint8Array.from(reader.bytesView(8));
+  const reservedTail = reader.bytesView(KEY_SLOT_SIZE_BYTES - 124);
   if (reservedByte !== 0 || reservedTail.some((b) => b !== 0)) return "key slot reserved bytes are not zero";
   if (kindCode !== SLOT_KIND_PASSPHRASE && kindCode !== SLOT_KIND_KEY_FILE) return `key slot kind ${kindCode} is invalid`;
   if (kdfCode !== KDF_ARGON2ID) return `key slot KDF ${kdfCode} is unknown`;
   const problem = kdfParamsProblem(kdf);
   if (problem !== null) return `key slot: ${problem}`;
-  return { kind: kindCode === SLOT_KIND_PASSPHRASE ? "passphrase" : "key-file", kdf, salt, nonce, wrapped };
+  return { kind: kindCode === SLOT_KIND_PASSPHRASE ? "passphrase" : "key-file", kdf, salt, nonce, wrapped, createdMasked };
 }
 
 /** Decodes one copy in the order magic → checksum → version → placement → fields. */
@@ -199,13 +203,25 @@ function encodeSlotPrefix(writer: ByteWriter, slot: KeySlot): void {
 export function wrapMasterKey(
   kek: Uint8Array,
   vaultId: Uint8Array,
-  slot: Omit<KeySlot, "wrapped">,
+  slot: Omit<KeySlot, "wrapped" | "createdMasked">,
   master: Uint8Array,
   createdMs: number,
+  headerMacKey: Uint8Array,
 ): KeySlot {
   const plain = new ByteWriter(SLOT_WRAPPED_PLAINTEXT_SIZE_BYTES).raw(master).u64(createdMs).finish(true);
-  const withoutWrap: KeySlot = { ...slot, wrapped: new Uint8Array(0) };
-  return { ...slot, wrapped: seal(kek, slot.nonce, slotAad(vaultId, withoutWrap), plain) };
+  const withoutWrap: KeySlot = { ...slot, wrapped: new Uint8Array(0), createdMasked: new Uint8Array(8) };
+  const createdMasked = maskCreated(headerMacKey, slot.salt, new ByteWriter(8).u64(createdMs).finish(true));
+  return { ...slot, wrapped: seal(kek, slot.nonce, slotAad(vaultId, withoutWrap), plain), createdMasked };
+}
+
+function maskCreated(headerMacKey: Uint8Array, salt: Uint8Array, value: Uint8Array): Uint8Array {
+  const mask = hmacSha256(headerMacKey, Buffer.from("slot-created", "ascii"), salt);
+  return value.map((b, i) => b ^ mask[i]!);
+}
+
+/** A slot's creation time, for any holder of the vault's keys (slots list). */
+export function slotCreatedMs(headerMacKey: Uint8Array, slot: KeySlot): number {
+  return new ByteReader(maskCreated(headerMacKey, slot.salt, slot.createdMasked)).u64();
 }
 
 /** The master key and slot creation time, or null when this KEK does not open the slot. */

@@ -72,7 +72,7 @@ export async function readHeader(file: VaultFile): Promise<{ candidates: VaultHe
   return { candidates: valid, warnings };
 }
 
-export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Promise<{ master: Uint8Array; slotIndex: number }> {
+export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Promise<{ master: Uint8Array; slotIndex: number; createdMs: number }> {
   const tried = new Map<string, Uint8Array>();
   for (let slotIndex = 0; slotIndex < header.slots.length; slotIndex++) {
     const slot = header.slots[slotIndex];
@@ -84,7 +84,7 @@ export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Pro
       tried.set(cacheKey, kek);
     }
     const unwrapped = unwrapMasterKey(kek, header.vaultId, slot);
-    if (unwrapped !== null) return { master: unwrapped.master, slotIndex };
+    if (unwrapped !== null) return { master: unwrapped.master, slotIndex, createdMs: unwrapped.createdMs };
   }
   throw new SuedeError("WRONG_PASSPHRASE", "wrong passphrase (no key slot of this vault opens with it)");
 }

@@ -29,7 +29,7 @@ import {
   type RecordKindCode,
   SUPERBLOCK_SLOT_OFFSETS,
 } from "./format.ts";
-import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, wrapMasterKey } from "./header.ts";
+import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader, sealRecord } from "./record.ts";
 import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
@@ -74,7 +74,8 @@ export async function makeKeySlot(
 ): Promise<KeySlot> {
   const salt = deps.random.bytes(KDF_SALT_SIZE_BYTES);
   const kek = await deriveKek(secret, salt, kdf);
-  return wrapMasterKey(kek, vaultId, { kind: slotKind, kdf, salt, nonce: deps.random.bytes(12) }, master, deps.clock.nowMs());
+  const headerMacKey = deriveVaultKeys(master, vaultId).headerMac;
+  return wrapMasterKey(kek, vaultId, { kind: slotKind, kdf, salt, nonce: deps.random.bytes(12) }, master, deps.clock.nowMs(), headerMacKey);
 }
 
 export class Vault implements BlobStore {
@@ -348,6 +349,60 @@ export class Vault implements BlobStore {
     }
   }
 
+  // ---- key slots (FORMAT.md §3): rewrite only the header, never the data ----
+
+  /** Active slots with their number, kind, KDF and creation time (never key material). */
+  keySlots(): { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number; unlocked: boolean }[] {
+    const slots: { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number; unlocked: boolean }[] = [];
+    this.header.slots.forEach((slot, index) => {
+      if (slot !== null) {
+        slots.push({ index, kind: slot.kind, kdf: slot.kdf, createdMs: slotCreatedMs(this.keys.headerMac, slot), unlocked: index === this.unlockedSlot });
+      }
+    });
+    return slots;
+  }
+
+  /** Adds a slot for another passphrase or key file; returns its index. */
+  async addKeySlot(secret: Uint8Array, slotKind: SlotKind, kdf: KdfParams): Promise<number> {
+    this.assertWritable();
+    const index = this.header.slots.findIndex((slot) => slot === null);
+    if (index < 0) throw new SuedeError("FAILED", `all ${KEY_SLOT_COUNT} key slots are in use; remove one first`);
+    const slot = await makeKeySlot(secret, slotKind, kdf, this.header.vaultId, this.master, this.deps);
+    await this.writeSlots(this.header.slots.map((s, i) => (i === index ? slot : s)));
+    return index;
+  }
+
+  /** Empties a slot (its bytes are zeroed in both header copies). The last slot cannot go. */
+  async removeKeySlot(index: number): Promise<void> {
+    this.assertWritable();
+    if (this.header.slots[index] === null || this.header.slots[index] === undefined) throw new SuedeError("USAGE", `key slot ${index} is not in use`);
+    if (this.header.slots.filter((s) => s !== null).length === 1) throw new SuedeError("FAILED", "refusing to remove the last key slot: the vault could never be opened again");
+    await this.writeSlots(this.header.slots.map((s, i) => (i === index ? null : s)));
+  }
+
+  /** Replaces the slot at index with a new secret, in one header write. */
+  async replaceKeySlot(index: number, secret: Uint8Array, slotKind: SlotKind, kdf: KdfParams): Promise<void> {
+    this.assertWritable();
+    if (this.header.slots[index] === null || this.header.slots[index] === undefined) throw new SuedeError("USAGE", `key slot ${index} is not in use`);
+    const slot = await makeKeySlot(secret, slotKind, kdf, this.header.vaultId, this.master, this.deps);
+    await this.writeSlots(this.header.slots.map((s, i) => (i === index ? slot : s)));
+  }
+
+  /**
+   * Writes a new header (sequence + 1) to copy 0, syncs, then to copy 1, syncs. A crash between
+   * the two leaves one old and one new copy, both valid: the old secrets open the old copy and the
+   * new ones the new copy, so no key that worked stops working.
+   */
+  private async writeSlots(slots: readonly (KeySlot | null)[]): Promise<void> {
+    const unsigned: VaultHeader = { ...this.header, sequence: this.header.sequence + 1, slots, mac: new Uint8Array(32) };
+    const header: VaultHeader = { ...unsigned, mac: headerMac(this.keys.headerMac, unsigned) };
+    await this.file.writeAt(HEADER_COPY_OFFSETS[0], [encodeHeaderCopy(header, 0)]);
+    await this.file.sync();
+    await this.file.writeAt(HEADER_COPY_OFFSETS[1], [encodeHeaderCopy(header, 1)]);
+    await this.file.sync();
+    this.header = header;
+  }
+
   // ---- snapshots list ----
 
   get snapshots(): readonly SnapshotRef[] {
@@ -484,7 +539,7 @@ async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8A
   const warnings: string[] = [];
   let wrongPassphrase: unknown = null;
   for (const header of candidates) {
-    let unlocked: { master: Uint8Array; slotIndex: number };
+    let unlocked: { master: Uint8Array; slotIndex: number; createdMs: number };
     try {
       unlocked = await unlockHeader(header, secret);
     } catch (error) {
