@@ -10,7 +10,7 @@ import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } fr
 import { FilePool } from "../backup/file-pool.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
-import type { BlobId } from "../core/ids.ts";
+import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
 import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
@@ -124,6 +124,15 @@ export interface ListEntry {
 }
 
 export type SnapshotRef = number | "latest";
+
+export interface PruneResult {
+  readonly sizeBefore: number;
+  /** File size after compaction (null on a dry run). */
+  readonly sizeAfter: number | null;
+  /** Bytes that no remaining snapshot references. */
+  readonly garbageBytes: number;
+  readonly recordsMoved: number;
+}
 
 export class SuedeVault {
   private constructor(
@@ -353,6 +362,69 @@ export class SuedeVault {
     return { files: progress.files, dirs: progress.dirs, bytesWritten: progress.bytesWritten, failed };
   }
 
+  // ---- lifecycle: forget, pin, prune ----
+
+  /** Removes snapshots from the vault's list (their data stays until prune). Pinned ones are refused. */
+  async forget(numbers: readonly number[]): Promise<number[]> {
+    const refs = this.vault.snapshots;
+    const remove = new Set(numbers);
+    for (const number of remove) {
+      const ref = refs.find((r) => r.number === number);
+      if (ref === undefined) throw new SuedeError("SNAPSHOT_NOT_FOUND", `no snapshot ${number} in this vault`);
+      if ((await this.readSnapshot(ref.number, ref.id)).pinned) {
+        throw new SuedeError("FAILED", `snapshot ${number} is pinned; unpin it before forgetting it`);
+      }
+    }
+    if (remove.size === 0) return [];
+    this.vault.setSnapshots(refs.filter((r) => !remove.has(r.number)));
+    await this.vault.commit();
+    return [...remove].sort((a, b) => a - b);
+  }
+
+  /** Marks a snapshot permanent (never forgotten), or not. */
+  async setPinned(ref: SnapshotRef, pinned: boolean): Promise<Snapshot> {
+    const snapshot = await this.getSnapshot(ref);
+    if (snapshot.pinned === pinned) return snapshot;
+    const updated: Snapshot = { ...snapshot, pinned };
+    const bytes = encodeSnapshot(updated);
+    const id = this.vault.blobId(bytes);
+    await this.vault.putBlob("snapshot", id, bytes);
+    this.vault.setSnapshots(this.vault.snapshots.map((r) => (r.number === snapshot.number ? { number: r.number, id } : r)));
+    await this.vault.commit();
+    return updated;
+  }
+
+  /** Drops data no snapshot references and shrinks the file. */
+  async prune(options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<PruneResult> {
+    const live = this.vault.newLiveSet();
+    for (const ref of this.vault.snapshots) {
+      live.add(ref.id);
+      const snapshot = await this.readSnapshot(ref.number, ref.id);
+      await this.markTrees(live, snapshot.root, options.signal);
+    }
+    const garbageBytes = this.vault.garbageBytes(live);
+    const sizeBefore = this.vault.fileEnd;
+    if (options.dryRun === true) return { sizeBefore, sizeAfter: null, garbageBytes, recordsMoved: 0 };
+    const result = await this.vault.compact(live, options.signal !== undefined ? { signal: options.signal } : {});
+    return { sizeBefore, sizeAfter: result.bytesAfter, garbageBytes, recordsMoved: result.recordsMoved };
+  }
+
+  private async markTrees(live: ReturnType<Vault["newLiveSet"]>, parts: readonly BlobId[], signal: AbortSignal | undefined): Promise<void> {
+    for (const part of parts) {
+      if (signal?.aborted === true) throw new SuedeError("CANCELLED", "prune cancelled; the vault is unchanged");
+      if (!live.add(part)) {
+        if (!this.vault.hasBlob(part)) throw missingBlob(part);
+        continue; // an identical directory was marked already
+      }
+      for await (const node of readTree(this.vault, [part])) {
+        for (const chunk of node.chunks ?? []) {
+          if (!isHoleId(chunk.id) && !live.add(chunk.id) && !this.vault.hasBlob(chunk.id)) throw missingBlob(chunk.id);
+        }
+        if (node.subtree !== undefined) await this.markTrees(live, node.subtree, signal);
+      }
+    }
+  }
+
   // ---- keys: LUKS-like slots; every change rewrites only the header ----
 
   listKeys(): KeySlotInfo[] {
@@ -382,6 +454,10 @@ export class SuedeVault {
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
   }
+}
+
+function missingBlob(id: BlobId): SuedeError {
+  return new SuedeError("VAULT_CORRUPT", `a snapshot references blob ${Buffer.from(id).toString("hex").slice(0, 16)}… which is not in the vault; run suede check before pruning`);
 }
 
 function joinComponents(components: readonly Uint8Array[]): Uint8Array {

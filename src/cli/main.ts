@@ -8,6 +8,7 @@ import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerKey } from "./commands/key.ts";
+import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
@@ -26,6 +27,7 @@ function buildProgram(): Command {
   registerRestore(program);
   registerCheck(program);
   registerKey(program);
+  registerLifecycle(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

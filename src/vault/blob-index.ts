@@ -71,6 +71,11 @@ export class BlobIndex {
     return this.findEntry(id) >= 0;
   }
 
+  /** Entry number of an ID (stable until the index is replaced), or -1. */
+  entryNumber(id: Uint8Array): number {
+    return this.findEntry(id);
+  }
+
   get(id: Uint8Array): BlobLocation | undefined {
     const entry = this.findEntry(id);
     if (entry < 0) return undefined;
@@ -134,6 +139,30 @@ export class BlobIndex {
     for (let entry = 0; entry < this.used; entry++) {
       yield { id: this.ids.subarray(entry * ID_BYTES, entry * ID_BYTES + ID_BYTES), ...this.locationAt(entry) };
     }
+  }
+}
+
+/** One bit per index entry: which blobs a set of snapshots references. */
+export class LiveSet {
+  private readonly bits: Uint8Array;
+
+  constructor(private readonly index: BlobIndex) {
+    this.bits = new Uint8Array(Math.ceil(index.size / 8));
+  }
+
+  /** Marks id live; false when it was already marked or is not in the index. */
+  add(id: Uint8Array): boolean {
+    const entry = this.index.entryNumber(id);
+    if (entry < 0) return false;
+    const mask = 1 << (entry & 7);
+    if ((this.bits[entry >> 3]! & mask) !== 0) return false;
+    this.bits[entry >> 3]! |= mask;
+    return true;
+  }
+
+  has(id: Uint8Array): boolean {
+    const entry = this.index.entryNumber(id);
+    return entry >= 0 && (this.bits[entry >> 3]! & (1 << (entry & 7))) !== 0;
   }
 }
 

@@ -15,7 +15,8 @@ import { assert } from "../util/assert.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
-import { BlobIndex, type BlobEntry, encodeIndexEntries } from "./blob-index.ts";
+import { BlobIndex, type BlobEntry, LiveSet, encodeIndexEntries } from "./blob-index.ts";
+import { type Move, planCompaction } from "./cleaner.ts";
 import { type Checkpoint, type RecordSpan, type SnapshotRef, encodeCheckpoint, encodeSuperblock } from "./checkpoint.ts";
 import { COMPRESSION_LEVEL_DEFAULT, Codec } from "./compress.ts";
 import {
@@ -79,7 +80,7 @@ export async function makeKeySlot(
 }
 
 export class Vault implements BlobStore {
-  private readonly index: BlobIndex;
+  private index: BlobIndex;
   private readonly codec: Codec;
   private readonly hashBlobId: BlobIdHasher;
   /** Data blob IDs a worker is sealing for this session (claimBlob), so one blob is never stored twice. */
@@ -453,7 +454,7 @@ export class Vault implements BlobStore {
    * Makes everything appended so far durable and current. Returns only after the superblock is
    * on disk: a caller may then report "saved".
    */
-  async commit(): Promise<void> {
+  async commit(options: { fullIndex?: boolean } = {}): Promise<void> {
     this.assertWritable();
     assert(this.claimed.size === 0, `commit with ${this.claimed.size} claimed blob(s) not delivered`);
     await this.flush();
@@ -465,7 +466,7 @@ export class Vault implements BlobStore {
         `vault changed underneath this writer (superblock sequence ${this.superblockSequence ?? "none"} → ${onDisk?.sequence ?? "none"}); nothing was committed`,
       );
     }
-    const indexRecords = await this.writeIndexRecords();
+    const indexRecords = this.writeIndexRecords(options.fullIndex ?? false);
     const sequence = this.committed.checkpoint.sequence + 1;
     const checkpointOffset = this.appendOffset;
     const checkpoint: Checkpoint = {
@@ -500,25 +501,95 @@ export class Vault implements BlobStore {
     this.newEntries.length = 0;
   }
 
-  private async writeIndexRecords(): Promise<RecordSpan[]> {
-    const spans = [...this.committed.checkpoint.indexRecords];
-    let entries: readonly BlobEntry[] = this.newEntries;
-    const added = Math.ceil(entries.length / INDEX_ENTRIES_PER_RECORD_MAX);
+  /** Appends this commit's index records: the new entries, or the whole index when merging. */
+  private writeIndexRecords(fullIndex: boolean): RecordSpan[] {
+    let spans = [...this.committed.checkpoint.indexRecords];
+    let entries: Iterable<BlobEntry> = this.newEntries;
+    const added = Math.ceil(this.newEntries.length / INDEX_ENTRIES_PER_RECORD_MAX);
     // Merge once the deltas outnumber the threshold beyond what a merged index itself needs.
     const merged = Math.ceil(this.index.size / INDEX_ENTRIES_PER_RECORD_MAX);
-    if (spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD) {
-      spans.length = 0;
-      entries = [...this.index.entries()];
+    if (fullIndex || spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD) {
+      spans = [];
+      entries = this.index.entries();
     }
-    for (let start = 0; start < entries.length; start += INDEX_ENTRIES_PER_RECORD_MAX) {
-      const body = encodeIndexEntries(entries.slice(start, start + INDEX_ENTRIES_PER_RECORD_MAX));
-      const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, body);
+    let slice: BlobEntry[] = [];
+    const emit = () => {
+      const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, encodeIndexEntries(slice));
       spans.push({ offset: this.appendOffset, length: record.byteLength });
       this.appendOffset += record.byteLength;
       this.batch.push(record);
       this.batchBytes += record.byteLength;
+      slice = [];
+    };
+    for (const entry of entries) {
+      slice.push(entry);
+      if (slice.length === INDEX_ENTRIES_PER_RECORD_MAX) emit();
     }
+    if (slice.length > 0) emit();
     return spans;
+  }
+
+  // ---- the cleaner (FORMAT.md §9.2): give the space of unreferenced records back ----
+
+  /** A set of live blobs, one bit per index entry (prune marks what the snapshots reference). */
+  newLiveSet(): LiveSet {
+    return new LiveSet(this.index);
+  }
+
+  /** Bytes in the committed log that no live blob or current metadata uses. */
+  garbageBytes(live: LiveSet | null): number {
+    let used = 0;
+    for (const entry of this.index.entries()) if (live === null || live.has(entry.id)) used += entry.recordLength;
+    return this.committed.logEnd - LOG_START_OFFSET - used - this.metadataBytes();
+  }
+
+  private metadataBytes(): number {
+    return this.committed.checkpoint.indexRecords.reduce((sum, span) => sum + span.length, 0) + (this.committed.logEnd - this.committed.checkpointOffset);
+  }
+
+  /**
+   * Drops blobs outside `live` and shrinks the file. Live records are copied from the top of the
+   * log into holes below them (holes hold nothing the committed state references, so a crash
+   * loses nothing), then one commit points the index at the copies; a second commit writes the
+   * index and checkpoint right after the last live record, and the file is truncated there.
+   * Extra disk space needed: the new index and checkpoint (about 52 bytes per live blob).
+   */
+  async compact(live: LiveSet, options: { signal?: AbortSignal } = {}): Promise<{ bytesBefore: number; bytesAfter: number; recordsMoved: number }> {
+    this.assertWritable();
+    assert(this.newEntries.length === 0 && this.batch.length === 0 && this.claimed.size === 0, "compact needs a committed state");
+    const bytesBefore = this.committed.logEnd;
+    const liveEntries = [...this.index.entries()].filter((e) => live.has(e.id)).map((e) => ({ ...e, id: Uint8Array.from(e.id) }));
+    const metadata = [
+      ...this.committed.checkpoint.indexRecords,
+      { offset: this.committed.checkpointOffset, length: this.committed.logEnd - this.committed.checkpointOffset },
+    ];
+    const moves = planCompaction(liveEntries, metadata, { logStart: LOG_START_OFFSET, logEnd: this.committed.logEnd });
+    for (const batch of moveBatches(moves, COMPACT_BATCH_BYTES)) {
+      if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "prune cancelled; the vault is unchanged");
+      for (const move of batch) {
+        const record = await this.file.readAt(move.from, move.length);
+        if (record.byteLength !== move.length) throw new VaultCorruptError(move.from, "record cut short");
+        await this.file.writeAt(move.to, [record]);
+      }
+    }
+    const index = new BlobIndex(liveEntries.length);
+    const moved = new Map(moves.map((m) => [m.from, m.to]));
+    for (const entry of liveEntries) index.set(entry.id, { ...entry, offset: moved.get(entry.offset) ?? entry.offset });
+    this.index = index;
+    this.newEntries.length = 0;
+    await this.commit({ fullIndex: true });
+    // Second commit: the index and checkpoint move down to just after the last live record.
+    let liveEnd = LOG_START_OFFSET;
+    for (const entry of index.entries()) liveEnd = Math.max(liveEnd, entry.offset + entry.recordLength);
+    const metadataStart = Math.min(...this.committed.checkpoint.indexRecords.map((s) => s.offset), this.committed.checkpointOffset);
+    if (liveEnd + this.metadataBytes() + COMPACT_METADATA_SLACK_BYTES <= metadataStart) {
+      this.appendOffset = liveEnd;
+      this.batchOffset = liveEnd;
+      await this.commit({ fullIndex: true });
+    }
+    await this.file.truncate(this.committed.logEnd);
+    await this.file.sync();
+    return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: moves.length };
   }
 
   /** Drops everything appended since the last commit (the tail is truncated at the next writer open). */
@@ -552,6 +623,25 @@ async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8A
   }
   if (warnings.length > 0) throw new VaultCorruptError(0, "header parameters were changed (MAC mismatch): the header was tampered with");
   throw wrongPassphrase;
+}
+
+/** Copies per batch during compaction, and room left for the index growing between the two commits. */
+const COMPACT_BATCH_BYTES = 16 * 1024 * 1024;
+const COMPACT_METADATA_SLACK_BYTES = 64 * 1024;
+
+function* moveBatches(moves: readonly Move[], batchBytes: number): Generator<Move[]> {
+  let batch: Move[] = [];
+  let size = 0;
+  for (const move of moves) {
+    batch.push(move);
+    size += move.length;
+    if (size >= batchBytes) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 function sealMeta(keys: RecordKeys, random: Random, kind: RecordKindCode, body: Uint8Array): Uint8Array {
