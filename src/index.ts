@@ -5,6 +5,8 @@ export {
   type BackupResult,
   type CreateOptions,
   type KeySlotInfo,
+  type PruneResult,
+  type VaultInfo,
   type ListEntry,
   type OpenOptions,
   type RestoreOptions,

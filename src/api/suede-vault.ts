@@ -125,6 +125,26 @@ export interface ListEntry {
 
 export type SnapshotRef = number | "latest";
 
+export interface VaultInfo {
+  readonly path: string;
+  readonly formatVersion: number;
+  readonly fileSizeBytes: number;
+  /** Stored bytes of all indexed blobs (before prune, forgotten snapshots' blobs count here). */
+  readonly liveBytes: number;
+  /** Bytes of the log that no indexed blob or current metadata uses. */
+  readonly garbageBytes: number;
+  readonly snapshots: number;
+  readonly blobs: number;
+  readonly chunks: number;
+  readonly uniqueDataBytes: number;
+  /** Sum of the sizes of all snapshots' files. */
+  readonly logicalBytes: number;
+  readonly deduplicationRatio: number;
+  readonly compressionRatio: number;
+  readonly indexMemoryBytes: number;
+  readonly keySlots: readonly KeySlotInfo[];
+}
+
 export interface PruneResult {
   readonly sizeBefore: number;
   /** File size after compaction (null on a dry run). */
@@ -360,6 +380,57 @@ export class SuedeVault {
       progress,
     });
     return { files: progress.files, dirs: progress.dirs, bytesWritten: progress.bytesWritten, failed };
+  }
+
+  /** Vault facts for `info`: sizes, ratios, counts, key slots (never secrets). */
+  async info(): Promise<VaultInfo> {
+    const stats = this.vault.storageStats();
+    const snapshots = await this.listSnapshots();
+    const logicalBytes = snapshots.reduce((sum, s) => sum + s.stats.sizeBytes, 0);
+    const { stat } = await import("node:fs/promises");
+    return {
+      path: this.vault.path,
+      formatVersion: this.vault.formatVersion,
+      fileSizeBytes: (await stat(this.vault.path)).size,
+      liveBytes: stats.storedBytes,
+      garbageBytes: this.vault.garbageBytes(null),
+      snapshots: snapshots.length,
+      blobs: stats.blobs,
+      chunks: stats.dataBlobs,
+      uniqueDataBytes: stats.dataRawBytes,
+      logicalBytes,
+      deduplicationRatio: stats.dataRawBytes === 0 ? 1 : logicalBytes / stats.dataRawBytes,
+      compressionRatio: stats.storedBytes === 0 ? 1 : stats.rawBytes / stats.storedBytes,
+      indexMemoryBytes: stats.indexMemoryBytes,
+      keySlots: this.listKeys(),
+    };
+  }
+
+  /** The node at an absolute path in a snapshot. */
+  async stat(ref: SnapshotRef, path: string): Promise<Node> {
+    const snapshot = await this.getSnapshot(ref);
+    const node = await lookupPath(this.vault, snapshot.root, pathComponents(Buffer.from(path)));
+    if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${path}`);
+    return node;
+  }
+
+  /** A file's bytes, chunk by chunk (zero runs as zero-filled buffers), from offset for length bytes. */
+  async *readFile(node: Node, range: { offsetBytes?: number; lengthBytes?: number } = {}): AsyncGenerator<Uint8Array> {
+    if (node.type !== "file") throw new SuedeError("USAGE", "not a regular file");
+    if (node.unreadable !== undefined) throw new SuedeError("FAILED", `this file could not be read at backup time (${node.unreadable})`);
+    const start = range.offsetBytes ?? 0;
+    const end = Math.min(node.sizeBytes, start + (range.lengthBytes ?? node.sizeBytes));
+    let position = 0;
+    for (const chunk of node.chunks ?? []) {
+      const chunkEnd = position + chunk.sizeBytes;
+      if (chunkEnd > start && position < end) {
+        const data = isHoleId(chunk.id) ? new Uint8Array(chunk.sizeBytes) : await this.vault.getBlob(chunk.id);
+        if (data.byteLength !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
+        yield data.subarray(Math.max(0, start - position), Math.min(chunk.sizeBytes, end - position));
+      }
+      position = chunkEnd;
+      if (position >= end) break;
+    }
   }
 
   // ---- lifecycle: forget, pin, prune ----

@@ -7,6 +7,7 @@ import { config } from "../util/config.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerInit } from "./commands/init.ts";
+import { registerInspect } from "./commands/inspect.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
@@ -28,6 +29,7 @@ function buildProgram(): Command {
   registerCheck(program);
   registerKey(program);
   registerLifecycle(program);
+  registerInspect(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

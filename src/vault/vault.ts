@@ -536,6 +536,29 @@ export class Vault implements BlobStore {
     return new LiveSet(this.index);
   }
 
+  /** Sizes for `info`: unique blobs by kind, their raw (uncompressed) and stored bytes. */
+  storageStats(): { blobs: number; dataBlobs: number; rawBytes: number; storedBytes: number; dataRawBytes: number; indexMemoryBytes: number } {
+    let blobs = 0;
+    let dataBlobs = 0;
+    let rawBytes = 0;
+    let storedBytes = 0;
+    let dataRawBytes = 0;
+    for (const entry of this.index.entries()) {
+      blobs++;
+      rawBytes += entry.rawLength;
+      storedBytes += entry.recordLength;
+      if (entry.kind === RecordKind.data) {
+        dataBlobs++;
+        dataRawBytes += entry.rawLength;
+      }
+    }
+    return { blobs, dataBlobs, rawBytes, storedBytes, dataRawBytes, indexMemoryBytes: this.index.memoryBytes };
+  }
+
+  get formatVersion(): number {
+    return this.header.formatVersion;
+  }
+
   /** Bytes in the committed log that no live blob or current metadata uses. */
   garbageBytes(live: LiveSet | null): number {
     let used = 0;
