@@ -125,6 +125,14 @@ export interface ListEntry {
 
 export type SnapshotRef = number | "latest";
 
+export interface HistoryEntry {
+  readonly snapshot: Snapshot;
+  /** The path's node in that snapshot, or null when it did not exist then. */
+  readonly node: Node | null;
+  /** Content differs from the previous snapshot's version (or it appeared or vanished). */
+  readonly changed: boolean;
+}
+
 export interface VaultInfo {
   readonly path: string;
   readonly formatVersion: number;
@@ -433,6 +441,29 @@ export class SuedeVault {
     }
   }
 
+  /** Every version of one path across all snapshots, oldest first; `changed` compares content with the previous version. */
+  async *history(path: string): AsyncGenerator<HistoryEntry> {
+    const components = pathComponents(Buffer.from(path));
+    let previous: Node | null = null;
+    for (const snapshot of await this.listSnapshots()) {
+      const node = await lookupPath(this.vault, snapshot.root, components);
+      yield { snapshot, node, changed: node === null ? previous !== null : previous === null || !sameContent(previous, node) };
+      previous = node;
+    }
+  }
+
+  /** Paths in every snapshot that match a gitignore-style pattern (as --exclude patterns do). */
+  async *find(pattern: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ snapshot: number; path: Uint8Array; node: Node }> {
+    const matcher = ignore().add(pattern);
+    for (const ref of this.vault.snapshots) {
+      for await (const entry of this.list(ref.number, { recursive: true })) {
+        if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "find cancelled");
+        const relative = Buffer.from(entry.path).toString("utf8").replace(/^\/+/, "");
+        if (matcher.ignores(entry.node.type === "dir" ? `${relative}/` : relative)) yield { snapshot: ref.number, ...entry };
+      }
+    }
+  }
+
   // ---- lifecycle: forget, pin, prune ----
 
   /** Removes snapshots from the vault's list (their data stays until prune). Pinned ones are refused. */
@@ -525,6 +556,17 @@ export class SuedeVault {
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
   }
+}
+
+function sameContent(a: Node, b: Node): boolean {
+  if (a.type !== b.type || a.sizeBytes !== b.sizeBytes) return false;
+  if (a.type === "dir") return sameIds(a.subtree ?? [], b.subtree ?? []);
+  if (a.type === "symlink") return Buffer.compare(a.linkTarget ?? new Uint8Array(), b.linkTarget ?? new Uint8Array()) === 0;
+  return sameIds((a.chunks ?? []).map((c) => c.id), (b.chunks ?? []).map((c) => c.id));
+}
+
+function sameIds(a: readonly BlobId[], b: readonly BlobId[]): boolean {
+  return a.length === b.length && a.every((id, i) => Buffer.compare(id, b[i]!) === 0);
 }
 
 function missingBlob(id: BlobId): SuedeError {

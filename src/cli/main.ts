@@ -7,7 +7,7 @@ import { config } from "../util/config.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerInit } from "./commands/init.ts";
-import { registerInspect } from "./commands/inspect.ts";
+import { registerHistory, registerInspect } from "./commands/inspect.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
@@ -30,6 +30,7 @@ function buildProgram(): Command {
   registerKey(program);
   registerLifecycle(program);
   registerInspect(program);
+  registerHistory(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { addSecretOptions, parseSnapshotRef, printJson, withVault } from "../common.ts";
-import { formatBytes, formatTime } from "../output.ts";
+import { displayPath } from "../../fs/display-path.ts";
+import { formatBytes, formatTime, jsonPath } from "../output.ts";
 
 export function registerInspect(program: Command): void {
   addSecretOptions(program.command("info").argument("<vault>"))
@@ -33,6 +34,51 @@ export function registerInspect(program: Command): void {
         const node = await vault.stat(ref, path);
         for await (const piece of vault.readFile(node)) {
           if (!process.stdout.write(piece)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+        }
+      });
+    });
+}
+
+export function registerHistory(program: Command): void {
+  addSecretOptions(program.command("log").argument("<vault>").argument("<path>", "absolute path of a file or directory"))
+    .description("every version of a path across all snapshots")
+    .option("--json", "print a JSON array")
+    .action(async (vaultPath: string, path: string, options) => {
+      const rows = await withVault(vaultPath, options, async (vault) => {
+        const entries = [];
+        for await (const entry of vault.history(path)) entries.push(entry);
+        return entries;
+      });
+      if (options.json === true) {
+        return printJson(
+          rows.map((r) => ({
+            snapshot: r.snapshot.number,
+            time: new Date(r.snapshot.timeMs).toISOString(),
+            exists: r.node !== null,
+            type: r.node?.type ?? null,
+            size: r.node?.sizeBytes ?? null,
+            mtime: r.node === null ? null : new Date(Number(r.node.mtimeNs / 1_000_000n)).toISOString(),
+            changed: r.changed,
+          })),
+        );
+      }
+      for (const r of rows) {
+        const what = r.node === null ? "absent" : `${r.node.type} ${formatBytes(r.node.sizeBytes)}, modified ${formatTime(Number(r.node.mtimeNs / 1_000_000n))}`;
+        process.stdout.write(`${String(r.snapshot.number).padStart(5)}  ${formatTime(r.snapshot.timeMs)}  ${r.changed ? "changed  " : "unchanged"}  ${what}\n`);
+      }
+    });
+
+  addSecretOptions(program.command("find").argument("<vault>").argument("<pattern>", "gitignore-style pattern, e.g. '*.pdf' or 'home/me/**/notes.txt'"))
+    .description("which snapshots contain paths matching a pattern")
+    .option("--json", "print one JSON object per line")
+    .action(async (vaultPath: string, pattern: string, options) => {
+      await withVault(vaultPath, options, async (vault) => {
+        for await (const match of vault.find(pattern)) {
+          if (options.json === true) {
+            process.stdout.write(`${JSON.stringify({ snapshot: match.snapshot, ...jsonPath(match.path), type: match.node.type, size: match.node.sizeBytes })}\n`);
+          } else {
+            process.stdout.write(`${String(match.snapshot).padStart(5)}  ${displayPath(match.path)}\n`);
+          }
         }
       });
     });
