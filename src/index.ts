@@ -20,3 +20,5 @@ export type { Node, NodeType, Snapshot, SnapshotStats, ChunkRef } from "./core/t
 export type { KdfParams } from "./crypto/kdf.ts";
 export { SuedeError, VaultCorruptError, type SuedeErrorCode } from "./errors/errors.ts";
 export { EXIT_CODES } from "./errors/exit-codes.ts";
+export type { Change, ChangeKind } from "./snapshot/diff.ts";
+export type { RetentionDecision, RetentionPolicy } from "./snapshot/retention.ts";

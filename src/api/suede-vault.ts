@@ -20,6 +20,8 @@ import { NodeTargetFs } from "../fs/node-target-fs.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { emptyRestoreProgress, type RestoreProgress, restoreTree } from "../restore/restore.ts";
 import { decodeSnapshot, encodeSnapshot } from "../snapshot/snapshot-codec.ts";
+import { type Change, diffTrees } from "../snapshot/diff.ts";
+import { type RetentionDecision, type RetentionPolicy, applyRetention, isEmptyPolicy } from "../snapshot/retention.ts";
 import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type Random, systemRandom } from "../util/random.ts";
@@ -481,6 +483,19 @@ export class SuedeVault {
     this.vault.setSnapshots(refs.filter((r) => !remove.has(r.number)));
     await this.vault.commit();
     return [...remove].sort((a, b) => a - b);
+  }
+
+  /** Which snapshots a retention policy keeps and why (restic's forget rules); pinned ones always stay. */
+  async planRetention(policy: RetentionPolicy, options: { host?: string; timeZone?: string } = {}): Promise<RetentionDecision[]> {
+    if (isEmptyPolicy(policy)) throw new SuedeError("USAGE", "an empty policy would forget every snapshot; give --keep-* options or snapshot numbers");
+    const snapshots = (await this.listSnapshots()).filter((s) => options.host === undefined || s.host === options.host);
+    return applyRetention(snapshots, policy, { nowMs: this.deps.clock.nowMs(), ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}) });
+  }
+
+  /** Changes between two snapshots; unchanged directories are skipped without being read. */
+  async *diff(a: SnapshotRef, b: SnapshotRef): AsyncGenerator<Change> {
+    const [before, after] = [await this.getSnapshot(a), await this.getSnapshot(b)];
+    yield* diffTrees(this.vault, before.root, after.root);
   }
 
   /** Marks a snapshot permanent (never forgotten), or not. */

@@ -7,7 +7,7 @@ import { config } from "../util/config.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerInit } from "./commands/init.ts";
-import { registerHistory, registerInspect } from "./commands/inspect.ts";
+import { registerDiff, registerHistory, registerInspect } from "./commands/inspect.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
@@ -31,6 +31,7 @@ function buildProgram(): Command {
   registerLifecycle(program);
   registerInspect(program);
   registerHistory(program);
+  registerDiff(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

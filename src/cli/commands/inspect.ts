@@ -83,3 +83,33 @@ export function registerHistory(program: Command): void {
       });
     });
 }
+
+export function registerDiff(program: Command): void {
+  addSecretOptions(program.command("diff").argument("<vault>").argument("<a>", "older snapshot").argument("<b>", "newer snapshot"))
+    .description("what changed between two snapshots: added (+), removed (-), modified (M), metadata only (U), type (T)")
+    .option("--json", "print one JSON object per line")
+    .action(async (vaultPath: string, aText: string, bText: string, options) => {
+      const [a, b] = [parseSnapshotRef(aText), parseSnapshotRef(bText)];
+      const symbol = { added: "+", removed: "-", modified: "M", metadata: "U", type: "T" } as const;
+      let added = 0;
+      let removed = 0;
+      let changed = 0;
+      await withVault(vaultPath, options, async (vault) => {
+        for await (const change of vault.diff(a, b)) {
+          const node = change.after ?? change.before;
+          if (change.kind === "added") added++;
+          else if (change.kind === "removed") removed++;
+          else changed++;
+          if (options.json === true) {
+            process.stdout.write(
+              `${JSON.stringify({ change: change.kind, ...jsonPath(change.path), type: node?.type ?? null, sizeBefore: change.before?.sizeBytes ?? null, sizeAfter: change.after?.sizeBytes ?? null })}\n`,
+            );
+          } else {
+            const size = change.kind === "modified" ? `${formatBytes(change.before?.sizeBytes ?? 0)} → ${formatBytes(change.after?.sizeBytes ?? 0)}` : node?.type === "file" ? formatBytes(node.sizeBytes) : "";
+            process.stdout.write(`${symbol[change.kind]}  ${displayPath(change.path)}${node?.type === "dir" ? "/" : ""}${size === "" ? "" : `  (${size})`}\n`);
+          }
+        }
+      });
+      if (options.json !== true) process.stdout.write(`${added} added, ${removed} removed, ${changed} changed\n`);
+    });
+}

@@ -1,7 +1,33 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors/errors.ts";
-import { addSecretOptions, cancellation, parseSnapshotRef, printJson, withVault } from "../common.ts";
+import { type RetentionPolicy, parseDuration } from "../../snapshot/retention.ts";
+import { addSecretOptions, cancellation, collect, parseSnapshotRef, printJson, withVault } from "../common.ts";
 import { formatBytes } from "../output.ts";
+
+function count(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text) || Number(text) < -1) throw new UsageError(`${option} takes a whole number (-1 for unlimited)`);
+  return Number(text);
+}
+
+function policyFrom(options: Record<string, unknown>): RetentionPolicy {
+  const policy: { -readonly [K in keyof RetentionPolicy]: RetentionPolicy[K] } = {};
+  const counts = [["last", "keepLast"], ["hourly", "keepHourly"], ["daily", "keepDaily"], ["weekly", "keepWeekly"], ["monthly", "keepMonthly"], ["yearly", "keepYearly"]] as const;
+  for (const [field, option] of counts) {
+    const value = count(options[option] as string | undefined, `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    if (value !== undefined) policy[field] = value;
+  }
+  if (typeof options.keepWithin === "string") {
+    try {
+      policy.within = parseDuration(options.keepWithin);
+    } catch (error) {
+      throw new UsageError(`--keep-within: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const tags = options.keepTag as string[] | undefined;
+  if (tags !== undefined && tags.length > 0) policy.tags = tags;
+  return policy;
+}
 
 function snapshotNumbers(texts: readonly string[]): number[] {
   return texts.map((text) => {
@@ -13,25 +39,45 @@ function snapshotNumbers(texts: readonly string[]): number[] {
 
 export function registerLifecycle(program: Command): void {
   addSecretOptions(program.command("forget").argument("<vault>").argument("[snapshots...]", "snapshot numbers to forget"))
-    .description("remove snapshots from the vault (their data is dropped by prune)")
+    .description("remove snapshots by number or by a retention policy (restic's rules); their data is dropped by prune")
+    .option("--keep-last <n>", "keep the n newest snapshots")
+    .option("--keep-hourly <n>", "keep the newest snapshot of each of the last n hours that have one")
+    .option("--keep-daily <n>", "… of each of the last n days")
+    .option("--keep-weekly <n>", "… of each of the last n ISO weeks")
+    .option("--keep-monthly <n>", "… of each of the last n months")
+    .option("--keep-yearly <n>", "… of each of the last n years")
+    .option("--keep-within <duration>", "keep snapshots within this duration of the newest (e.g. 1y2m3d4h)")
+    .option("--keep-tag <tags>", "keep snapshots that have all of these comma-separated tags (repeatable)", collect, [])
+    .option("--host <host>", "apply the policy only to snapshots of this host")
     .option("--prune", "prune right after forgetting")
     .option("--dry-run", "only show what would be forgotten")
     .option("--json", "print the result as JSON")
     .action(async (vaultPath: string, snapshotTexts: string[], options) => {
       const numbers = snapshotNumbers(snapshotTexts);
-      if (numbers.length === 0) throw new UsageError("name the snapshots to forget (forgetting by policy is not available yet)");
+      const policy = policyFrom(options);
+      if (numbers.length > 0 && Object.keys(policy).length > 0) throw new UsageError("give snapshot numbers or a policy, not both");
       const { signal, dispose } = cancellation();
       const result = await withVault(vaultPath, { ...options, writable: options.dryRun !== true }, async (vault) => {
-        if (options.dryRun === true) {
+        let decisions: { number: number; keep: boolean; reasons: readonly string[] }[] = [];
+        let victims = numbers;
+        if (numbers.length === 0) {
+          const planned = await vault.planRetention(policy, options.host !== undefined ? { host: options.host } : {});
+          decisions = planned.map((d) => ({ number: d.snapshot.number, keep: d.keep, reasons: d.reasons }));
+          victims = decisions.filter((d) => !d.keep).map((d) => d.number);
+        } else {
           for (const n of numbers) await vault.getSnapshot(n);
-          return { forgotten: numbers, prune: null };
         }
-        const forgotten = await vault.forget(numbers);
+        if (options.dryRun === true) return { forgotten: [], wouldForget: victims, decisions, prune: null };
+        const forgotten = await vault.forget(victims);
         const prune = options.prune === true ? await vault.prune({ signal }) : null;
-        return { forgotten, prune };
+        return { forgotten, wouldForget: victims, decisions, prune };
       }).finally(dispose);
       if (options.json === true) return printJson(result);
-      process.stdout.write(`${options.dryRun === true ? "would forget" : "forgot"} snapshot(s) ${result.forgotten.join(", ")}\n`);
+      for (const d of result.decisions) {
+        process.stdout.write(`${String(d.number).padStart(5)}  ${d.keep ? "keep  " : "forget"}  ${d.reasons.join(", ")}\n`);
+      }
+      const list = (options.dryRun === true ? result.wouldForget : result.forgotten).join(", ") || "none";
+      process.stdout.write(`${options.dryRun === true ? "would forget" : "forgot"} snapshot(s): ${list}\n`);
       if (result.prune !== null) {
         process.stdout.write(`pruned: vault ${formatBytes(result.prune.sizeBefore)} → ${formatBytes(result.prune.sizeAfter ?? result.prune.sizeBefore)}\n`);
       }
