@@ -4,7 +4,7 @@
  * first four bytes of the ID, which is a keyed hash and therefore uniform.
  */
 import { assert } from "../util/assert.ts";
-import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { ByteReader, ByteWriter, ShortReadError } from "../util/bytes.ts";
 import { INDEX_ENTRY_SIZE_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
 
 export interface BlobLocation {
@@ -178,6 +178,15 @@ export function encodeIndexEntries(entries: readonly BlobEntry[]): Uint8Array {
 }
 
 export function decodeIndexEntries(body: Uint8Array): BlobEntry[] | string {
+  try {
+    return decodeIndexEntriesChecked(body);
+  } catch (error) {
+    if (error instanceof ShortReadError) return `index entry out of range: ${error.message}`;
+    throw error;
+  }
+}
+
+function decodeIndexEntriesChecked(body: Uint8Array): BlobEntry[] | string {
   if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
   const reader = new ByteReader(body);
   const entries: BlobEntry[] = [];

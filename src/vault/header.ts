@@ -6,7 +6,7 @@
 import { AeadAuthError, open, seal } from "../crypto/aead.ts";
 import { type KdfParams, kdfParamsProblem } from "../crypto/kdf.ts";
 import { hmacSha256, sha256 } from "../crypto/keys.ts";
-import { ByteReader, ByteWriter, bytesEqual } from "../util/bytes.ts";
+import { ByteReader, ByteWriter, ShortReadError, bytesEqual } from "../util/bytes.ts";
 import {
   CIPHER_AES256GCM_RECORD_KEYS,
   FORMAT_VERSION,
@@ -136,6 +136,15 @@ function decodeSlot(reader: ByteReader): KeySlot | null | string {
 
 /** Decodes one copy in the order magic → checksum → version → placement → fields. */
 export function decodeHeaderCopy(bytes: Uint8Array, copyIndex: 0 | 1): VaultHeader | HeaderProblem {
+  try {
+    return decodeHeaderCopyFields(bytes, copyIndex);
+  } catch (error) {
+    if (error instanceof ShortReadError) return { kind: "damaged", detail: `header copy ${copyIndex}: ${error.message}` };
+    throw error;
+  }
+}
+
+function decodeHeaderCopyFields(bytes: Uint8Array, copyIndex: 0 | 1): VaultHeader | HeaderProblem {
   if (bytes.byteLength < HEADER_COPY_SIZE_BYTES) return { kind: "not-a-vault" };
   if (!bytesEqual(bytes.subarray(0, 8), HEADER_MAGIC)) return { kind: "not-a-vault" };
   const checksum = sha256(bytes.subarray(0, HEADER_CHECKSUM_OFFSET));

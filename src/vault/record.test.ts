@@ -205,6 +205,9 @@ test("decodeRecordHeader: unknown kinds, reserved bits and out-of-range lengths 
   assert.match(String(bytes((b) => (b[3] = 0x80))), /reserved header bits/);
   assert.match(String(decodeRecordHeader(encodeRecordHeader({ ...good, paddedLength: RECORD_BODY_SIZE_MAX_BYTES + 1, storedLength: 0 }))), /over the maximum/);
   assert.match(String(decodeRecordHeader(encodeRecordHeader({ ...good, storedLength: 33 }))), /stored length exceeds/);
+  // The padded length must be exactly Padmé of the stored length (no other padding is ever written).
+  assert.match(String(decodeRecordHeader(encodeRecordHeader({ ...good, storedLength: 40, paddedLength: 48 }))), /Padmé/);
+  assert.match(String(decodeRecordHeader(encodeRecordHeader({ ...good, storedLength: 0, paddedLength: 64 }))), /Padmé/);
   assert.match(String(decodeRecordHeader(encodeRecordHeader({ ...good, rawLength: RECORD_BODY_SIZE_MAX_BYTES + 1 }))), /raw length/);
 });
 

@@ -305,6 +305,8 @@ export class Vault implements BlobStore {
       this.writeChain = this.writeChain.then(async () => {
         if (this.writeError !== null) throw this.writeError;
         try {
+          // Never write over a commit made by a writer that got past the lock.
+          await this.assertUnchanged();
           await this.file.writeAt(offset, buffers);
           this.unwrittenBytes -= sizeBytes;
         } catch (error) {
@@ -459,13 +461,7 @@ export class Vault implements BlobStore {
     assert(this.claimed.size === 0, `commit with ${this.claimed.size} claimed blob(s) not delivered`);
     await this.flush();
     await this.file.sync();
-    const onDisk = await readBestSuperblock(this.file, this.recordKeys);
-    if ((onDisk?.sequence ?? null) !== this.superblockSequence) {
-      throw new SuedeError(
-        "VAULT_CHANGED",
-        `vault changed underneath this writer (superblock sequence ${this.superblockSequence ?? "none"} → ${onDisk?.sequence ?? "none"}); nothing was committed`,
-      );
-    }
+    await this.assertUnchanged();
     const indexRecords = this.writeIndexRecords(options.fullIndex ?? false);
     const sequence = this.committed.checkpoint.sequence + 1;
     const checkpointOffset = this.appendOffset;
@@ -499,6 +495,17 @@ export class Vault implements BlobStore {
       logEnd: this.appendOffset,
     };
     this.newEntries.length = 0;
+  }
+
+  /** Compare-and-swap guard: the newest superblock must be the one this writer last saw or wrote. */
+  private async assertUnchanged(): Promise<void> {
+    const onDisk = await readBestSuperblock(this.file, this.recordKeys);
+    if ((onDisk?.sequence ?? null) !== this.superblockSequence) {
+      throw new SuedeError(
+        "VAULT_CHANGED",
+        `vault changed underneath this writer (superblock sequence ${this.superblockSequence ?? "none"} → ${onDisk?.sequence ?? "none"}); nothing was committed`,
+      );
+    }
   }
 
   /** Appends this commit's index records: the new entries, or the whole index when merging. */
