@@ -16,6 +16,7 @@ import { compareNames, encodeTreePart, isPartBoundary } from "../snapshot/tree-c
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 import { FileReadError, type FilePool } from "./file-pool.ts";
+import { InodeTable } from "./inode-table.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 export type ErrorDecision = "skip" | "abort";
@@ -60,6 +61,8 @@ interface Context extends BackupOptions {
   readonly bytes: Semaphore;
   /** Hard links seen in this run: (device, inode) → the chunks stored for the first name. */
   readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
+  /** Parent-snapshot files by inode, built when the first new directory appears (moves, renames). */
+  inodeTable: Promise<InodeTable> | null;
   /** Directory listings started ahead of the walk, by path. */
   readonly listings: Map<string, Promise<Listing | { error: unknown }>>;
   prefetchesInFlight: number;
@@ -103,6 +106,7 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     hardlinks: new Map(),
     listings: new Map(),
     prefetchesInFlight: 0,
+    inodeTable: null,
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
 }
@@ -291,7 +295,8 @@ async function walkDirectory(
     const childStat = stats[i];
     if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat.type === "dir")) continue;
     const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
-    children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore, rootDevice, depth + 1)).done);
+    const moved = childBefore === null && before === null && childStat.type === "file" ? await movedFile(context, childStat) : null;
+    children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore ?? moved, rootDevice, depth + 1)).done);
   }
   return finish(children);
 }
@@ -327,6 +332,13 @@ function prefetchSubdirectories(context: Context, paths: readonly Buffer[], stat
     context.prefetchesInFlight++;
     context.listings.set(key, listDirectory(context, paths[i]!));
   }
+}
+
+/** A file in a directory the parent snapshot does not have: the same inode, unchanged, in the parent? */
+async function movedFile(context: Context, stat: SourceStat): Promise<Node | null> {
+  if (context.parentRoot === null) return null;
+  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
+  return (await context.inodeTable).find(stat);
 }
 
 function reason(error: unknown): string {
