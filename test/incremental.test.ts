@@ -1,0 +1,54 @@
+// Goal: the daily run reads only what changed. Method: back up a tree through the library API, then
+// change nothing / touch one file / move a directory, and assert bytesRead and the restored bytes.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { SuedeVault } from "../src/index.ts";
+
+const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
+const secret = { passphrase: "incremental" };
+
+test("backup: unchanged files, and files in moved or renamed directories, are not read again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    mkdirSync(join(source, "photos", "2024"), { recursive: true });
+    mkdirSync(join(source, "docs"));
+    const content = (n: number) => Buffer.alloc(300_000 + n, n);
+    for (let i = 0; i < 5; i++) writeFileSync(join(source, "photos", "2024", `p${i}.jpg`), content(i));
+    writeFileSync(join(source, "docs", "a.txt"), "alpha");
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      const first = await vault.backup({ paths: [source] });
+      assert.equal(first.filesNew, 6);
+      const unchanged = await vault.backup({ paths: [source] });
+      assert.deepEqual([unchanged.bytesRead, unchanged.filesUnchanged, unchanged.parent], [0, 6, first.id]);
+
+      appendFileSync(join(source, "docs", "a.txt"), "+beta");
+      const touched = await vault.backup({ paths: [source] });
+      assert.deepEqual([touched.filesChanged, touched.bytesRead], [1, "alpha+beta".length]);
+
+      renameSync(join(source, "photos"), join(source, "pictures"));
+      mkdirSync(join(source, "archive"));
+      renameSync(join(source, "pictures", "2024"), join(source, "archive", "y2024"));
+      const moved = await vault.backup({ paths: [source] });
+      assert.equal(moved.bytesRead, 0, "moved files must not be read again");
+      assert.ok(moved.bytesAdded < 10_000, `moving added ${moved.bytesAdded} bytes`);
+
+      const target = join(dir, "restore");
+      await vault.restore(moved.id!, { target });
+      for (let i = 0; i < 5; i++) {
+        assert.deepEqual(readFileSync(join(target, source, "archive", "y2024", `p${i}.jpg`)), content(i));
+      }
+      assert.equal(readFileSync(join(target, source, "docs", "a.txt"), "utf8"), "alpha+beta");
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
