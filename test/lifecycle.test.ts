@@ -3,7 +3,7 @@
 // (seeded, the seed is printed); after every step each remaining snapshot restores byte-exact.
 import assert from "node:assert/strict";
 import { createCipheriv, createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -146,6 +146,53 @@ test("forget refuses a pinned snapshot until it is unpinned", async () => {
     await vault.setPinned(id!, false);
     assert.deepEqual(await vault.forget([id!]), [id]);
     await vault.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("prune interrupted at any point, then backup: no snapshot loses data; a log scan still finds everything", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-prune-cut-"));
+  try {
+    const source = join(dir, "src");
+    mkdirSync(source);
+    const next = prng(11);
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    for (let generation = 0; generation < 4; generation++) {
+      for (let i = 0; i < 6; i++) writeFileSync(join(source, `g${generation}-${i}.bin`), randomBytes(next, 400_000));
+      if (generation > 0) for (let i = 0; i < 6; i += 2) rmSync(join(source, `g${generation - 1}-${i}.bin`));
+      await vault.backup({ paths: [source] });
+    }
+    await vault.forget([1, 2]);
+    // Cancel after a random number of the cleaner's cancellation checks (0 = right after dropping the dead blobs).
+    for (const delayMs of [0, 1, 5, 20]) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), delayMs);
+      await vault.prune({ signal: controller.signal }).catch((error: unknown) => assert.equal((error as { code?: string }).code, "CANCELLED"));
+      for (let i = 0; i < 2; i++) writeFileSync(join(source, `late-${delayMs}-${i}.bin`), randomBytes(next, 300_000));
+      await vault.backup({ paths: [source] });
+    }
+    await vault.prune();
+    await vault.close();
+    const expected = manifest(source);
+    // Both superblocks lost: the log is a run of whole records, so a scan finds the newest checkpoint.
+    const fd = openSync(vaultPath, "r+");
+    writeSync(fd, Buffer.alloc(8192), 0, 8192, 8192);
+    closeSync(fd);
+    const reader = await SuedeVault.open(vaultPath, { secret });
+    try {
+      assert.match(reader.warnings.join("\n"), /scanned the log/);
+      const snapshots = await reader.listSnapshots();
+      assert.deepEqual(snapshots.map((s) => s.number), [3, 4, 5, 6, 7, 8]);
+      assert.deepEqual((await reader.check({ readData: true })).problems, []);
+      const target = join(dir, "restore");
+      await reader.restore("latest", { target });
+      assert.deepEqual(manifest(join(target, source)), expected);
+    } finally {
+      await reader.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

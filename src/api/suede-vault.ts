@@ -45,7 +45,8 @@ export interface KeySlotInfo {
   readonly index: number;
   readonly kind: "passphrase" | "key-file";
   readonly kdf: KdfParams;
-  readonly createdMs: number;
+  /** null when the slot holds no time this vault wrote. */
+  readonly createdMs: number | null;
   /** The slot that unlocked this session. */
   readonly unlocked: boolean;
   /** KDF weaker than RFC 9106's second recommendation (test settings). */
@@ -246,6 +247,9 @@ export class SuedeVault {
     const host = hostname();
     const parent = await this.findParent(host, sources);
     const matcher = ignore().add([...(options.excludes ?? [])]);
+    const { stat: statFile, realpath } = await import("node:fs/promises");
+    const vaultStat = await statFile(this.vault.path, { bigint: true });
+    const lockPrefix = `${await realpath(this.vault.path)}.lock`;
     const skipped: string[] = [];
     const warnings: string[] = [];
     const progress = options.progress ?? emptyProgress();
@@ -256,9 +260,12 @@ export class SuedeVault {
       const root = await backupTree(store, sourceFs, {
         sources: sources.map((s) => Buffer.from(s)),
         parentRoot: parent?.root ?? null,
-        isExcluded: (path, isDirectory) => {
+        isExcluded: (path, stat) => {
+          // Never back up the vault itself (it grows while it is read) or its lock files.
+          if (stat.inode === vaultStat.ino && stat.device === vaultStat.dev) return true;
+          if (path.toString("utf8").startsWith(lockPrefix)) return true;
           const relative = path.toString("utf8").replace(/^\/+/, "");
-          return relative !== "" && matcher.ignores(isDirectory ? `${relative}/` : relative);
+          return relative !== "" && matcher.ignores(stat.type === "dir" ? `${relative}/` : relative);
         },
         oneFileSystem: options.oneFileSystem ?? false,
         onError: (path, error) => {
@@ -377,6 +384,12 @@ export class SuedeVault {
       throw new SuedeError("TARGET_NOT_EMPTY", `target directory ${options.target} is not empty (use --overwrite to restore into it)`);
     }
     const includes = options.include === undefined || options.include.length === 0 ? null : options.include.map((p) => pathComponents(Buffer.from(p)));
+    for (const [i, components] of (includes ?? []).entries()) {
+      if (!options.include![i]!.startsWith("/")) throw new SuedeError("USAGE", `--include takes an absolute path in the snapshot, not ${options.include![i]}`);
+      if (components.length > 0 && (await lookupPath(this.vault, snapshot.root, components)) === null) {
+        throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${options.include![i]}`);
+      }
+    }
     const progress = options.progress ?? emptyRestoreProgress();
     const failed: { path: string; message: string }[] = [];
     await restoreTree(this.vault, target, {

@@ -43,7 +43,7 @@ export interface BackupOptions {
   readonly sources: readonly Buffer[];
   /** Root tree parts of the parent snapshot, for change detection; null for a first backup. */
   readonly parentRoot: readonly BlobId[] | null;
-  readonly isExcluded: (path: Buffer, isDirectory: boolean) => boolean;
+  readonly isExcluded: (path: Buffer, stat: SourceStat) => boolean;
   readonly oneFileSystem: boolean;
   /** A path could not be read: skip it (the snapshot records it as unreadable) or abort. */
   readonly onError: (path: Buffer, error: Error) => ErrorDecision;
@@ -146,10 +146,12 @@ async function walkVirtualDir(context: Context, dir: VirtualDir, path: Buffer, p
     const child = dir.children.get(name.toString("latin1"))!;
     const childPath = joinPath(path, name);
     const before = previous.get(name.toString("latin1")) ?? null;
-    const stat = await lstatOrReport(context, childPath);
+    // A directory above a source is recorded as what it leads to: a source under a symlinked
+    // directory is restored under that name as a real directory.
+    const stat = child === "source" ? await lstatOrReport(context, childPath) : await statOrReport(context, childPath);
     if (stat === null) continue;
     if (child === "source") {
-      if (!context.isExcluded(childPath, stat.type === "dir")) children.push((await walkEntry(context, childPath, name, stat, before, stat.device, 1)).done);
+      if (!context.isExcluded(childPath, stat)) children.push((await walkEntry(context, childPath, name, stat, before, stat.device, 1)).done);
       continue;
     }
     const subtree = await walkVirtualDir(context, child, childPath, previousDir(before));
@@ -161,6 +163,15 @@ async function walkVirtualDir(context: Context, dir: VirtualDir, path: Buffer, p
 async function lstatOrReport(context: Context, path: Buffer): Promise<SourceStat | null> {
   try {
     return await context.fs.lstat(path);
+  } catch (error) {
+    report(context, path, error);
+    return null;
+  }
+}
+
+async function statOrReport(context: Context, path: Buffer): Promise<SourceStat | null> {
+  try {
+    return await context.fs.stat(path);
   } catch (error) {
     report(context, path, error);
     return null;
@@ -293,7 +304,7 @@ async function walkDirectory(
   const children: Promise<Node | null>[] = [];
   for (let i = 0; i < names.length; i++) {
     const childStat = stats[i];
-    if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat.type === "dir")) continue;
+    if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat)) continue;
     const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
     const moved = childBefore === null && before === null && childStat.type === "file" ? await movedFile(context, childStat) : null;
     children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore ?? moved, rootDevice, depth + 1)).done);
@@ -326,7 +337,7 @@ async function listDirectory(context: Context, path: Buffer): Promise<Listing | 
  */
 function prefetchSubdirectories(context: Context, paths: readonly Buffer[], stats: readonly (SourceStat | null)[]): void {
   for (let i = 0; i < paths.length && context.prefetchesInFlight < PREFETCH_DIRECTORIES_MAX; i++) {
-    if (stats[i]?.type !== "dir" || context.isExcluded(paths[i]!, true)) continue;
+    if (stats[i]?.type !== "dir" || context.isExcluded(paths[i]!, stats[i]!)) continue;
     const key = paths[i]!.toString("latin1");
     if (context.listings.has(key)) continue;
     context.prefetchesInFlight++;
@@ -397,6 +408,7 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
   try {
     const result = await context.filePool.backupFile(path, {
       onChunks: async (infos) => {
+        checkCancelled(context);
         let neededBytes = 0;
         const need = infos.map((info) => {
           context.progress.bytesRead += info.sizeBytes;

@@ -83,3 +83,9 @@ export class ProgressLine {
     process.stderr.write("\r\x1b[K");
   }
 }
+
+/** Milliseconds since the epoch, rounded down (also before 1970, where bigint division rounds up). */
+export function nsToMs(ns: bigint): number {
+  const ms = ns / 1_000_000n;
+  return Number(ns < 0n && ms * 1_000_000n !== ns ? ms - 1n : ms);
+}

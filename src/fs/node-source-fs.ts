@@ -4,7 +4,7 @@
  * with its code) so backup can tell a vanished entry (ENOENT) from an unreadable one (EACCES).
  */
 import { readFileSync } from "node:fs";
-import { constants, lstat, readdir, readlink } from "node:fs/promises";
+import { constants, lstat, readdir, readlink, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import type { SourceFs, SourceStat } from "../core/ports.ts";
 import type { NodeType } from "../core/types.ts";
@@ -67,6 +67,10 @@ export class NodeSourceFs implements SourceFs {
 
   async lstat(path: Buffer): Promise<SourceStat> {
     return statToSourceStat(await lstat(path, { bigint: true }));
+  }
+
+  async stat(path: Buffer): Promise<SourceStat> {
+    return statToSourceStat(await stat(path, { bigint: true }));
   }
 
   async readdir(path: Buffer): Promise<Buffer[]> {

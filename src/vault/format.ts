@@ -41,6 +41,8 @@ export const RecordKind = {
   index: 4,
   checkpoint: 5,
   superblock: 6,
+  /** Fills space the cleaner freed, so the log stays a run of whole records (FORMAT.md §9.4). */
+  padding: 7,
 } as const;
 export type RecordKindName = keyof typeof RecordKind;
 export type RecordKindCode = (typeof RecordKind)[RecordKindName];

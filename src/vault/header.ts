@@ -229,8 +229,13 @@ function maskCreated(headerMacKey: Uint8Array, salt: Uint8Array, value: Uint8Arr
 }
 
 /** A slot's creation time, for any holder of the vault's keys (slots list). */
-export function slotCreatedMs(headerMacKey: Uint8Array, slot: KeySlot): number {
-  return new ByteReader(maskCreated(headerMacKey, slot.salt, slot.createdMasked)).u64();
+export function slotCreatedMs(headerMacKey: Uint8Array, slot: KeySlot): number | null {
+  try {
+    return new ByteReader(maskCreated(headerMacKey, slot.salt, slot.createdMasked)).u64();
+  } catch (error) {
+    if (error instanceof ShortReadError) return null; // not a time this vault wrote
+    throw error;
+  }
 }
 
 /** The master key and slot creation time, or null when this KEK does not open the slot. */

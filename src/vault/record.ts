@@ -92,7 +92,9 @@ export function decodeRecordHeader(plain: Uint8Array): RecordHeader | string {
   if (reserved !== 0 || (flags & ~1) !== 0) return "reserved header bits set";
   if (paddedLength > RECORD_BODY_SIZE_MAX_BYTES) return `body length ${paddedLength} over the maximum`;
   if (storedLength > paddedLength) return "stored length exceeds padded length";
-  if (paddedLength !== paddedLength_(storedLength)) return "padded length is not the Padmé length of the stored length";
+  if (kind === RecordKind.padding ? storedLength !== 0 : paddedLength !== paddedLength_(storedLength)) {
+    return "padded length is not the Padmé length of the stored length";
+  }
   if (rawLength > RECORD_BODY_SIZE_MAX_BYTES) return `raw length ${rawLength} over the maximum`;
   return { kind: kind as RecordKindCode, flags, storedLength, paddedLength, rawLength, id };
 }
@@ -105,10 +107,19 @@ export interface SealInput {
   readonly rawLength: number;
 }
 
+/** A padding record of exactly sizeBytes (at least the 96-byte overhead): an empty, authenticated body. */
+export function sealPadding(keys: RecordKeys, random: Random, sizeBytes: number): Uint8Array {
+  assert(sizeBytes >= RECORD_OVERHEAD_BYTES && sizeBytes - RECORD_OVERHEAD_BYTES <= RECORD_BODY_SIZE_MAX_BYTES, "padding size out of range");
+  return sealWithPadding(keys, random, { kind: RecordKind.padding, flags: 0, payload: new Uint8Array(0), rawLength: 0 }, sizeBytes - RECORD_OVERHEAD_BYTES);
+}
+
 /** Builds one complete record in a single buffer (one copy of the payload, no Buffer.concat). */
 export function sealRecord(keys: RecordKeys, random: Random, input: SealInput): Uint8Array {
+  return sealWithPadding(keys, random, input, paddedLength(input.payload.byteLength));
+}
+
+function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, padded: number): Uint8Array {
   assert(input.payload.byteLength <= RECORD_BODY_SIZE_MAX_BYTES, "record payload over the maximum");
-  const padded = paddedLength(input.payload.byteLength);
   const header: RecordHeader = {
     kind: input.kind,
     flags: input.flags,

@@ -26,13 +26,14 @@ import {
   INDEX_RECORDS_MERGE_THRESHOLD,
   KEY_SLOT_COUNT,
   LOG_START_OFFSET,
+  RECORD_OVERHEAD_BYTES,
   RecordKind,
   type RecordKindCode,
   SUPERBLOCK_SLOT_OFFSETS,
 } from "./format.ts";
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
-import { type RecordKeys, openRecordBody, openRecordHeader, sealRecord } from "./record.ts";
+import { type RecordKeys, openRecordBody, openRecordHeader, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile } from "./vault-file.ts";
@@ -355,8 +356,8 @@ export class Vault implements BlobStore {
   // ---- key slots (FORMAT.md §3): rewrite only the header, never the data ----
 
   /** Active slots with their number, kind, KDF and creation time (never key material). */
-  keySlots(): { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number; unlocked: boolean }[] {
-    const slots: { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number; unlocked: boolean }[] = [];
+  keySlots(): { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number | null; unlocked: boolean }[] {
+    const slots: { index: number; kind: SlotKind; kdf: KdfParams; createdMs: number | null; unlocked: boolean }[] = [];
     this.header.slots.forEach((slot, index) => {
       if (slot !== null) {
         slots.push({ index, kind: slot.kind, kdf: slot.kdf, createdMs: slotCreatedMs(this.keys.headerMac, slot), unlocked: index === this.unlockedSlot });
@@ -578,39 +579,48 @@ export class Vault implements BlobStore {
   }
 
   /**
-   * Drops blobs outside `live` and shrinks the file. Live records are copied from the top of the
-   * log into holes below them (holes hold nothing the committed state references, so a crash
-   * loses nothing), then one commit points the index at the copies; a second commit writes the
-   * index and checkpoint right after the last live record, and the file is truncated there.
-   * Extra disk space needed: the new index and checkpoint (about 52 bytes per live blob).
+   * Drops blobs outside `live` and shrinks the file, committing before anything it replaces is
+   * released (FORMAT.md §9.4):
+   *  1. commit an index without the dead blobs — their space is now unreferenced;
+   *  2. copy live records from the top of the log into holes below them, and fill what is left of
+   *     the holes with padding records (the log stays a run of whole records, so a scan works);
+   *  3. commit an index pointing at the copies;
+   *  4. write index and checkpoint right after the last live record, commit, truncate there.
+   * Extra disk space needed: about three full indexes (52 bytes per live blob each).
    */
   async compact(live: LiveSet, options: { signal?: AbortSignal } = {}): Promise<{ bytesBefore: number; bytesAfter: number; recordsMoved: number }> {
     this.assertWritable();
     assert(this.newEntries.length === 0 && this.batch.length === 0 && this.claimed.size === 0, "compact needs a committed state");
     const bytesBefore = this.committed.logEnd;
+    const cancelled = () => options.signal?.aborted === true;
+    // Too little to gain to pay for the index written on the way: leave the file as it is.
+    if (this.garbageBytes(live) < this.metadataBytes() + COMPACT_METADATA_SLACK_BYTES) return { bytesBefore, bytesAfter: bytesBefore, recordsMoved: 0 };
     const liveEntries = [...this.index.entries()].filter((e) => live.has(e.id)).map((e) => ({ ...e, id: Uint8Array.from(e.id) }));
+    if (liveEntries.length < this.index.size) {
+      this.index = indexOf(liveEntries, new Map());
+      await this.commit({ fullIndex: true });
+    }
+    if (cancelled()) throw new SuedeError("CANCELLED", "prune cancelled; unreferenced data was dropped from the index, the file was not shrunk");
     const metadata = [
       ...this.committed.checkpoint.indexRecords,
       { offset: this.committed.checkpointOffset, length: this.committed.logEnd - this.committed.checkpointOffset },
     ];
-    const moves = planCompaction(liveEntries, metadata, { logStart: LOG_START_OFFSET, logEnd: this.committed.logEnd });
-    for (const batch of moveBatches(moves, COMPACT_BATCH_BYTES)) {
-      if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "prune cancelled; the vault is unchanged");
+    const plan = planCompaction(liveEntries, metadata, { logStart: LOG_START_OFFSET, logEnd: this.committed.logEnd });
+    if (plan.moves.length === 0 && plan.holes.length === 0) return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: 0 };
+    await this.assertUnchanged();
+    for (const batch of moveBatches(plan.moves, COMPACT_BATCH_BYTES)) {
+      if (cancelled()) throw new SuedeError("CANCELLED", "prune cancelled; copies made so far are unreferenced, the vault is at its last commit");
       for (const move of batch) {
         const record = await this.file.readAt(move.from, move.length);
         if (record.byteLength !== move.length) throw new VaultCorruptError(move.from, "record cut short");
         await this.file.writeAt(move.to, [record]);
       }
     }
-    const index = new BlobIndex(liveEntries.length);
-    const moved = new Map(moves.map((m) => [m.from, m.to]));
-    for (const entry of liveEntries) index.set(entry.id, { ...entry, offset: moved.get(entry.offset) ?? entry.offset });
-    this.index = index;
-    this.newEntries.length = 0;
+    for (const hole of plan.holes) await this.writePadding(hole.offset, hole.length);
+    this.index = indexOf(liveEntries, new Map(plan.moves.map((m) => [m.from, m.to])));
     await this.commit({ fullIndex: true });
-    // Second commit: the index and checkpoint move down to just after the last live record.
     let liveEnd = LOG_START_OFFSET;
-    for (const entry of index.entries()) liveEnd = Math.max(liveEnd, entry.offset + entry.recordLength);
+    for (const entry of this.index.entries()) liveEnd = Math.max(liveEnd, entry.offset + entry.recordLength);
     const metadataStart = Math.min(...this.committed.checkpoint.indexRecords.map((s) => s.offset), this.committed.checkpointOffset);
     if (liveEnd + this.metadataBytes() + COMPACT_METADATA_SLACK_BYTES <= metadataStart) {
       this.appendOffset = liveEnd;
@@ -619,7 +629,20 @@ export class Vault implements BlobStore {
     }
     await this.file.truncate(this.committed.logEnd);
     await this.file.sync();
-    return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: moves.length };
+    return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: plan.moves.length };
+  }
+
+  /** Fills [offset, offset + length) with padding records of at most the largest record size. */
+  private async writePadding(offset: number, length: number): Promise<void> {
+    let at = offset;
+    let left = length;
+    while (left > 0) {
+      let size = Math.min(left, PADDING_RECORD_MAX_BYTES);
+      if (left - size > 0 && left - size < RECORD_OVERHEAD_BYTES) size = left - RECORD_OVERHEAD_BYTES;
+      await this.file.writeAt(at, [sealPadding(this.recordKeys, this.deps.random, size)]);
+      at += size;
+      left -= size;
+    }
   }
 
   /** Drops everything appended since the last commit (the tail is truncated at the next writer open). */
@@ -627,6 +650,11 @@ export class Vault implements BlobStore {
     if (this.closed) return;
     this.closed = true;
     await this.writeChain.catch(() => undefined);
+    // An interrupted session's appends are not committed: give their space back now (best effort;
+    // the next writer would truncate them anyway).
+    if (this.lock !== null && this.appendOffset > this.committed.logEnd) {
+      await this.file.truncate(this.committed.logEnd).catch(() => undefined);
+    }
     await this.file.close();
     await this.lock?.release();
   }
@@ -655,9 +683,17 @@ async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8A
   throw wrongPassphrase;
 }
 
+function indexOf(entries: readonly BlobEntry[], moved: ReadonlyMap<number, number>): BlobIndex {
+  const index = new BlobIndex(entries.length);
+  for (const entry of entries) index.set(entry.id, { ...entry, offset: moved.get(entry.offset) ?? entry.offset });
+  return index;
+}
+
+const PADDING_RECORD_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Copies per batch during compaction, and room left for the index growing between the two commits. */
 const COMPACT_BATCH_BYTES = 16 * 1024 * 1024;
-const COMPACT_METADATA_SLACK_BYTES = 64 * 1024;
+const COMPACT_METADATA_SLACK_BYTES = 4096;
 
 function* moveBatches(moves: readonly Move[], batchBytes: number): Generator<Move[]> {
   let batch: Move[] = [];

@@ -25,6 +25,8 @@ export function registerInit(program: Command): void {
         if (problem !== null) throw new UsageError(problem);
       }
       const secret = await secretFrom(options, true);
+      if ("passphrase" in secret && secret.passphrase.length === 0) throw new UsageError("an empty passphrase is not allowed");
+      if ("keyFile" in secret && secret.keyFile.byteLength === 0) throw new UsageError("the key file is empty");
       await SuedeVault.create(vaultPath, { secret, kdf });
       const weak = isBelowFloor(kdf);
       if (weak) {

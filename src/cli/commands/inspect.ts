@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { addSecretOptions, parseSnapshotRef, printJson, withVault } from "../common.ts";
 import { displayPath } from "../../fs/display-path.ts";
-import { formatBytes, formatTime, jsonPath } from "../output.ts";
+import { formatBytes, formatTime, jsonPath, nsToMs } from "../output.ts";
 
 export function registerInspect(program: Command): void {
   addSecretOptions(program.command("info").argument("<vault>"))
@@ -20,7 +20,7 @@ export function registerInspect(program: Command): void {
         ["total of snapshots", formatBytes(info.logicalBytes)],
         ["deduplication", `${info.deduplicationRatio.toFixed(2)}x`],
         ["compression", `${info.compressionRatio.toFixed(2)}x`],
-        ["key slots", info.keySlots.map((s) => `${s.index} (${s.kind}, created ${formatTime(s.createdMs)}${s.belowFloor ? ", KDF below floor" : ""})`).join("; ")],
+        ["key slots", info.keySlots.map((s) => `${s.index} (${s.kind}, created ${(s.createdMs === null ? "unknown" : formatTime(s.createdMs))}${s.belowFloor ? ", KDF below floor" : ""})`).join("; ")],
       ];
       const width = Math.max(...lines.map(([k]) => k!.length));
       for (const [key, value] of lines) process.stdout.write(`${key!.padEnd(width)}  ${value}\n`);
@@ -57,13 +57,13 @@ export function registerHistory(program: Command): void {
             exists: r.node !== null,
             type: r.node?.type ?? null,
             size: r.node?.sizeBytes ?? null,
-            mtime: r.node === null ? null : new Date(Number(r.node.mtimeNs / 1_000_000n)).toISOString(),
+            mtime: r.node === null ? null : new Date(nsToMs(r.node.mtimeNs)).toISOString(),
             changed: r.changed,
           })),
         );
       }
       for (const r of rows) {
-        const what = r.node === null ? "absent" : `${r.node.type} ${formatBytes(r.node.sizeBytes)}, modified ${formatTime(Number(r.node.mtimeNs / 1_000_000n))}`;
+        const what = r.node === null ? "absent" : `${r.node.type} ${formatBytes(r.node.sizeBytes)}, modified ${formatTime(nsToMs(r.node.mtimeNs))}`;
         process.stdout.write(`${String(r.snapshot.number).padStart(5)}  ${formatTime(r.snapshot.timeMs)}  ${r.changed ? "changed  " : "unchanged"}  ${what}\n`);
       }
     });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import type { Secret } from "../../api/suede-vault.ts";
-import type { KdfParams } from "../../crypto/kdf.ts";
+import { type KdfParams, isBelowFloor, kdfParamsProblem } from "../../crypto/kdf.ts";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
 import { config } from "../../util/config.ts";
 import { addSecretOptions, parsePositiveInt, printJson, withVault } from "../common.ts";
@@ -20,6 +20,12 @@ interface NewSecretOptions {
 }
 
 async function newSecret(options: NewSecretOptions): Promise<Secret> {
+  const secret = await newSecretFromSource(options);
+  if ("passphrase" in secret && secret.passphrase.length === 0) throw new UsageError("an empty passphrase is not allowed");
+  return secret;
+}
+
+async function newSecretFromSource(options: NewSecretOptions): Promise<Secret> {
   if (options.newKeyFile !== undefined) return { keyFile: new Uint8Array(await readFile(options.newKeyFile)) };
   if (options.newPassphraseFile !== undefined) return { passphrase: (await readFile(options.newPassphraseFile, "utf8")).replace(/\r?\n$/, "") };
   const fromEnvironment = config.newPassphrase();
@@ -35,13 +41,15 @@ async function newSecret(options: NewSecretOptions): Promise<Secret> {
 
 function kdfOption(options: NewSecretOptions): { kdf?: KdfParams } {
   if (options.kdfMemory === undefined && options.kdfIterations === undefined) return {};
-  return {
-    kdf: {
-      memoryKiB: parsePositiveInt(options.kdfMemory ?? "64", "--kdf-memory") * 1024,
-      iterations: parsePositiveInt(options.kdfIterations ?? "3", "--kdf-iterations"),
-      parallelism: parsePositiveInt(options.kdfParallelism ?? "4", "--kdf-parallelism"),
-    },
+  const kdf: KdfParams = {
+    memoryKiB: parsePositiveInt(options.kdfMemory ?? "64", "--kdf-memory") * 1024,
+    iterations: parsePositiveInt(options.kdfIterations ?? "3", "--kdf-iterations"),
+    parallelism: parsePositiveInt(options.kdfParallelism ?? "4", "--kdf-parallelism"),
   };
+  const problem = kdfParamsProblem(kdf);
+  if (problem !== null) throw new UsageError(problem);
+  if (isBelowFloor(kdf)) process.stderr.write("suede: warning: KDF below the recommended floor (Argon2id t=3, m=64 MiB, p=4); use only for tests\n");
+  return { kdf };
 }
 
 function withNewSecretOptions(command: Command): Command {
@@ -66,7 +74,7 @@ export function registerKey(program: Command): void {
         String(s.index),
         s.kind,
         `argon2id t=${s.kdf.iterations} m=${s.kdf.memoryKiB / 1024}MiB p=${s.kdf.parallelism}${s.belowFloor ? " (below the recommended floor: tests only)" : ""}`,
-        formatTime(s.createdMs),
+        (s.createdMs === null ? "unknown" : formatTime(s.createdMs)),
         s.unlocked ? "yes" : "",
       ]);
       process.stdout.write(`${table(["Slot", "Kind", "KDF", "Created", "Unlocked now"], rows)}\n`);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { displayPath } from "../../fs/display-path.ts";
 import { addSecretOptions, parseSnapshotRef, withVault } from "../common.ts";
-import { formatTime, jsonPath, modeString } from "../output.ts";
+import { formatTime, jsonPath, modeString, nsToMs } from "../output.ts";
 
 export function registerLs(program: Command): void {
   addSecretOptions(program.command("ls").argument("<vault>").argument("<snapshot>", "snapshot number or latest").argument("[path]", "directory in the snapshot", "/"))
@@ -20,7 +20,7 @@ export function registerLs(program: Command): void {
               type: node.type,
               mode: node.mode,
               size: node.sizeBytes,
-              mtime: new Date(Number(node.mtimeNs / 1_000_000n)).toISOString(),
+              mtime: new Date(nsToMs(node.mtimeNs)).toISOString(),
               mtimeNs: node.mtimeNs.toString(),
               uid: node.uid,
               gid: node.gid,
@@ -35,7 +35,7 @@ export function registerLs(program: Command): void {
             const owner = `${node.user || node.uid}/${node.group || node.gid}`;
             const link = node.linkTarget !== undefined ? ` -> ${displayPath(node.linkTarget)}` : "";
             process.stdout.write(
-              `${modeString(node)} ${owner.padEnd(17)} ${String(node.sizeBytes).padStart(12)} ${formatTime(Number(node.mtimeNs / 1_000_000n))} ${displayPath(entryPath)}${link}\n`,
+              `${modeString(node)} ${owner.padEnd(17)} ${String(node.sizeBytes).padStart(12)} ${formatTime(nsToMs(node.mtimeNs))} ${displayPath(entryPath)}${link}\n`,
             );
           } else {
             process.stdout.write(`${displayPath(entryPath)}\n`);
