@@ -28,7 +28,8 @@ const FC_SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(env
 assert.ok(Number.isSafeInteger(FC_SEED), `SUEDE_FC_SEED must be an integer, got ${envSeed}`);
 const SEED_NOTE = `fast-check seed ${FC_SEED} (rerun with SUEDE_FC_SEED=${FC_SEED})`;
 
-const KINDS = Object.values(RecordKind) as RecordKindCode[];
+// Padding records carry no payload (sealPadding); every other kind round-trips any payload.
+const KINDS = (Object.values(RecordKind) as RecordKindCode[]).filter((kind) => kind !== RecordKind.padding);
 
 /** Deterministic bytes for a seed: the AES-128-CTR keystream under a key holding the seed. */
 function pseudoRandomBytes(seed: number, length: number): Uint8Array {
@@ -199,7 +200,7 @@ test("decodeRecordHeader: unknown kinds, reserved bits and out-of-range lengths 
     return decodeRecordHeader(b);
   };
   assert.match(String(bytes((b) => (b[0] = 0))), /unknown record kind 0/);
-  assert.match(String(bytes((b) => (b[0] = 7))), /unknown record kind 7/);
+  assert.match(String(bytes((b) => (b[0] = 8))), /unknown record kind 8/);
   assert.match(String(bytes((b) => (b[1] = 2))), /reserved header bits/);
   assert.match(String(bytes((b) => (b[2] = 1))), /reserved header bits/);
   assert.match(String(bytes((b) => (b[3] = 0x80))), /reserved header bits/);

@@ -652,8 +652,11 @@ export class Vault implements BlobStore {
     await this.writeChain.catch(() => undefined);
     // An interrupted session's appends are not committed: give their space back now (best effort;
     // the next writer would truncate them anyway).
+    // Never when another writer has committed meanwhile: its commit lies beyond our logEnd.
     if (this.lock !== null && this.appendOffset > this.committed.logEnd) {
-      await this.file.truncate(this.committed.logEnd).catch(() => undefined);
+      await this.assertUnchanged()
+        .then(() => this.file.truncate(this.committed.logEnd))
+        .catch(() => undefined);
     }
     await this.file.close();
     await this.lock?.release();
