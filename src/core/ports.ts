@@ -80,8 +80,12 @@ export interface TargetFs {
   existingType(path: Buffer): Promise<NodeType | null>;
   /** Creates a directory; an existing directory is kept. */
   mkdir(path: Buffer): Promise<void>;
-  /** Creates or replaces a regular file with the pieces; zero runs become holes when sparse. */
-  writeFile(path: Buffer, pieces: AsyncIterable<FilePiece>, options: { sparse: boolean; sizeBytes: number }): Promise<void>;
+  /** Creates or replaces a regular file with the pieces; zero runs become holes when sparse. With metadata, also sets it (as setMetadata would). */
+  writeFile(
+    path: Buffer,
+    pieces: AsyncIterable<FilePiece>,
+    options: { sparse: boolean; sizeBytes: number; metadata?: { metadata: TargetMetadata; restoreOwner: boolean } },
+  ): Promise<void>;
   symlink(path: Buffer, target: Buffer): Promise<void>;
   /** A hard link to an entry restored earlier in the same run. */
   link(existingPath: Buffer, path: Buffer): Promise<void>;

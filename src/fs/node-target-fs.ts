@@ -163,7 +163,7 @@ export class NodeTargetFs implements TargetFs {
   async writeFile(
     path: Buffer,
     pieces: AsyncIterable<FilePiece>,
-    options: { sparse: boolean; sizeBytes: number },
+    options: { sparse: boolean; sizeBytes: number; metadata?: { metadata: TargetMetadata; restoreOwner: boolean } },
   ): Promise<void> {
     let handle: FileHandle;
     try {
@@ -184,20 +184,26 @@ export class NodeTargetFs implements TargetFs {
         throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
       }
       let position = 0;
+      /** Where the bytes written so far end (holes skipped at the end do not extend the file). */
+      let writtenEnd = 0;
       // Errors thrown by the piece source itself (vault damage, cancellation) are not wrapped.
       for await (const piece of pieces) {
         if ("data" in piece) {
           await guard(path, () => writeAll(handle, piece.data, position));
           position += piece.data.byteLength;
+          writtenEnd = position;
         } else {
           const count = piece.zeroBytes;
           assert(Number.isSafeInteger(count) && count >= 0, `bad zero run ${count}`);
           if (!options.sparse) await guard(path, () => writeZeros(handle, count, position));
           position += count;
+          if (!options.sparse) writtenEnd = position;
         }
       }
-      // Makes a trailing hole real and cuts anything beyond the size.
-      await guard(path, () => handle.truncate(options.sizeBytes));
+      // Makes a trailing hole real (the file was created empty, so nothing lies beyond).
+      if (writtenEnd !== options.sizeBytes) await guard(path, () => handle.truncate(options.sizeBytes));
+      // Owner, mode and time through the open handle: no path lookups, no symlink can intervene.
+      if (options.metadata !== undefined) await this.setHandleMetadata(path, handle, options.metadata.metadata, options.metadata.restoreOwner);
       needsClose = false;
       await guard(path, () => handle.close());
     } finally {
@@ -279,6 +285,19 @@ export class NodeTargetFs implements TargetFs {
    * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
    * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
    */
+  private async setHandleMetadata(path: Buffer, handle: FileHandle, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
+    if (restoreOwner) {
+      try {
+        await handle.chown(metadata.uid, metadata.gid);
+      } catch (error) {
+        if (this.isRoot || !isErrno(error, "EPERM")) throw targetError(path, error);
+      }
+    }
+    await guard(path, () => handle.chmod(metadata.mode & 0o7777));
+    const time = utimesArgument(metadata.mtimeNs);
+    await guard(path, () => handle.utimes(time, time));
+  }
+
   async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
     if (options.restoreOwner) {
       try {

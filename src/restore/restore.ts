@@ -151,8 +151,8 @@ async function restoreLeaf(context: Context, node: Node, path: Buffer): Promise<
   await prepare(context, path, false);
   switch (node.type) {
     case "file":
-      if (await restoreFile(context, node, path)) return;
-      break;
+      await restoreFile(context, node, path); // metadata is set through the open file
+      return;
     case "symlink":
       await context.target.symlink(path, Buffer.from(node.linkTarget ?? new Uint8Array()));
       break;
@@ -168,7 +168,7 @@ async function restoreLeaf(context: Context, node: Node, path: Buffer): Promise<
   await context.target.setMetadata(path, node, { restoreOwner: context.restoreOwner });
 }
 
-/** Writes a file, or links it to its first name; true when it became a hard link (metadata is shared). */
+/** Writes a file with its metadata, or links it to its first name (a link shares the metadata). */
 async function restoreFile(context: Context, node: Node, path: Buffer): Promise<boolean> {
   const linkKey = node.nlink > 1 ? `${node.device}:${node.inode}` : null;
   const first = linkKey === null ? undefined : context.hardlinks.get(linkKey);
@@ -187,7 +187,11 @@ async function restoreFile(context: Context, node: Node, path: Buffer): Promise<
     const total = chunks.reduce((sum, chunk) => sum + chunk.sizeBytes, 0);
     if (total !== node.sizeBytes) throw new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
     try {
-      await context.target.writeFile(path, filePieces(context, node), { sparse: node.sparse === true, sizeBytes: node.sizeBytes });
+      await context.target.writeFile(path, filePieces(context, node), {
+        sparse: node.sparse === true,
+        sizeBytes: node.sizeBytes,
+        metadata: { metadata: node, restoreOwner: context.restoreOwner },
+      });
     } catch (error) {
       await context.target.remove(path).catch(() => undefined);
       throw error;
