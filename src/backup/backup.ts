@@ -148,7 +148,7 @@ async function walkVirtualDir(context: Context, dir: VirtualDir, path: Buffer, p
     const before = previous.get(name.toString("latin1")) ?? null;
     // A directory above a source is recorded as what it leads to: a source under a symlinked
     // directory is restored under that name as a real directory.
-    const stat = child === "source" ? await lstatOrReport(context, childPath) : await statOrReport(context, childPath);
+    const stat = await lstatOrReport(context, childPath, child !== "source");
     if (stat === null) continue;
     if (child === "source") {
       if (!context.isExcluded(childPath, stat)) children.push((await walkEntry(context, childPath, name, stat, before, stat.device, 1)).done);
@@ -160,18 +160,10 @@ async function walkVirtualDir(context: Context, dir: VirtualDir, path: Buffer, p
   return later(settleNodes(children).then((nodes) => storeTree(context, nodes)));
 }
 
-async function lstatOrReport(context: Context, path: Buffer): Promise<SourceStat | null> {
+/** lstat (or stat, following symlinks) of path; a failure is reported and gives null. */
+async function lstatOrReport(context: Context, path: Buffer, follow = false): Promise<SourceStat | null> {
   try {
-    return await context.fs.lstat(path);
-  } catch (error) {
-    report(context, path, error);
-    return null;
-  }
-}
-
-async function statOrReport(context: Context, path: Buffer): Promise<SourceStat | null> {
-  try {
-    return await context.fs.stat(path);
+    return await (follow ? context.fs.stat(path) : context.fs.lstat(path));
   } catch (error) {
     report(context, path, error);
     return null;
