@@ -1,8 +1,9 @@
 /**
- * The backup pipeline: walk → stat → (unchanged? reuse) → read+chunk+hash (chunk workers) → dedup
- * → compress+encrypt (seal workers) → append. Directories become tree parts bottom-up. Files whose
- * size, mtime, ctime and inode match the parent snapshot are not read again. Per-path failures go
- * through onError (skip or abort); the pipeline holds no UI logic.
+ * The backup pipeline: walk → stat → (unchanged or moved? reuse) → file workers read, chunk and
+ * hash → the main thread says which chunks are new → the workers compress and encrypt those →
+ * append. Directories become tree parts bottom-up. Files whose size, mtime, ctime and inode match
+ * the parent snapshot are not read again. Per-path failures go through onError (skip or abort);
+ * the pipeline holds no UI logic.
  */
 import { isAbsolute } from "node:path";
 import { HOLE_ID, type BlobId } from "../core/ids.ts";

@@ -1,9 +1,9 @@
 /**
- * One writer at a time: a sidecar lock file `VAULT.lock` created with O_EXCL, holding the owner's
- * host, pid and process start time. Node has no flock, so a lock left by a killed process is
- * recognised as stale (same host, process gone or pid reused) and replaced. The commit also
- * compares the superblock sequence before writing (vault.ts): a second writer that bypassed the
- * lock usually fails at commit, but that check is not atomic, so the lock is the real protection.
+ * One writer at a time: a sidecar lock file `VAULT.lock`, linked into place complete, holding the
+ * owner's host, pid and process start time. Node has no flock, so a lock left by a killed process
+ * is recognised as stale (same host, process gone or pid reused) and replaced. A writer also
+ * checks the superblock sequence before every write (vault.ts), so one that bypassed the lock
+ * stops at the other's commit; that check is not atomic, so the lock is the real protection.
  */
 import { readFileSync } from "node:fs";
 import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";

@@ -108,7 +108,7 @@ export class Vault implements BlobStore {
     readonly unlockedSlot: number,
     readonly keys: VaultKeys,
     private committed: CommittedState,
-    /** Sequence of the newest valid superblock when this writer opened (compare-and-swap at commit). */
+    /** Newest valid superblock sequence this writer saw at open or wrote itself (checked before every write). */
     private superblockSequence: number | null,
     private readonly deps: VaultDeps,
     readonly compressionLevel: number,
