@@ -110,10 +110,16 @@ export class FilePool {
         task.outstanding -= message.sealed.length;
         await task.hooks.onSealed(message.sealed);
         return;
+      case "whole": {
+        const need = await task.hooks.onChunks(message.chunks);
+        await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
+        this.finish(task, message.fileId);
+        task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: BigInt(message.mtimeNs), ctimeNs: BigInt(message.ctimeNs) });
+        return;
+      }
       case "done":
       case "error": {
-        this.tasks.delete(message.fileId);
-        this.load[task.worker]!--;
+        this.finish(task, message.fileId);
         if (task.outstanding !== 0) {
           // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
           const error = new AssertionError(`file worker ended a file with ${task.outstanding} chunk(s) undelivered`);
@@ -125,6 +131,11 @@ export class FilePool {
         return;
       }
     }
+  }
+
+  private finish(task: Task, fileId: number): void {
+    this.tasks.delete(fileId);
+    this.load[task.worker]!--;
   }
 
   /** Backs up one file's content; resolves with its size and times as read. */

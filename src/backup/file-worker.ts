@@ -49,6 +49,16 @@ export type FromWorker =
   | { readonly type: "ids"; readonly fileId: number; readonly chunks: ChunkInfo[] }
   | { readonly type: "records"; readonly fileId: number; readonly sealed: SealedChunk[] }
   | { readonly type: "done"; readonly fileId: number; readonly sizeBytes: number; readonly mtimeNs: string; readonly ctimeNs: string }
+  /** A small file in one message: every chunk already sealed (null for holes); the main thread keeps the new ones. */
+  | {
+      readonly type: "whole";
+      readonly fileId: number;
+      readonly chunks: ChunkInfo[];
+      readonly sealed: (SealedChunk | null)[];
+      readonly sizeBytes: number;
+      readonly mtimeNs: string;
+      readonly ctimeNs: string;
+    }
   | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string };
 
 const port = parentPort;
@@ -104,6 +114,28 @@ async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   send({ type: "records", fileId, sealed }, transfer);
 }
 
+/** Files up to this size are sealed without asking first (their chunks are mostly new, and small). */
+const SPECULATIVE_SEAL_MAX_BYTES = 256 * 1024;
+
+function sendWhole(fileId: number, pieces: Uint8Array[], sizeBytes: number, stat: { mtimeNs: bigint; ctimeNs: bigint }): void {
+  const chunks: ChunkInfo[] = [];
+  const sealed: (SealedChunk | null)[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const piece of pieces) {
+    if (isZero(piece)) {
+      chunks.push({ id: null, sizeBytes: piece.byteLength });
+      sealed.push(null);
+      continue;
+    }
+    const id = hashBlobId(piece);
+    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, id, piece);
+    chunks.push({ id, sizeBytes: piece.byteLength });
+    sealed.push({ id, record: result.record, rawLength: result.rawLength });
+    transfer.push(result.record.buffer as ArrayBuffer);
+  }
+  send({ type: "whole", fileId, chunks, sealed, sizeBytes, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() }, transfer);
+}
+
 async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
   const fd = openSync(Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   const buffer = spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
@@ -129,6 +161,11 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
       }
       buffer.copyWithin(0, start, filled);
       filled -= start;
+      if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && filled === 0) {
+        // Small file: sealing it blindly costs less than a round trip to ask which chunks are new.
+        sendWhole(fileId, pieces, total, fstatSync(fd, { bigint: true }));
+        return;
+      }
       if (pieces.length > 0) await sendBlock(fileId, pieces);
       if (eof && filled === 0) break;
     }
