@@ -243,22 +243,8 @@ async function walkEntry(
   }
 }
 
-const LSTAT_IN_FLIGHT_MAX = 32;
 const PREFETCH_DIRECTORIES_MAX = 16;
 
-/** lstat of many names with a bounded number of calls in flight. */
-async function lstatAll(context: Context, paths: readonly Buffer[]): Promise<(SourceStat | null)[]> {
-  const stats: (SourceStat | null)[] = new Array(paths.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < paths.length) {
-      const i = next++;
-      stats[i] = await lstatOrReport(context, paths[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LSTAT_IN_FLIGHT_MAX, paths.length) }, worker));
-  return stats;
-}
 
 async function walkDirectory(
   context: Context,
@@ -313,15 +299,20 @@ interface Listing {
 
 /** readdir + lstat of every entry, names in byte order. */
 async function listDirectory(context: Context, path: Buffer): Promise<Listing | { error: unknown }> {
-  let names: Buffer[];
-  try {
-    names = await context.fs.readdir(path);
-  } catch (error) {
-    return { error };
-  }
-  names.sort(compareNames);
+  const listing = await context.filePool.listDirectory(path);
+  if (listing.error !== undefined) return { error: errnoError(listing.error) };
+  const names = listing.names.map((name) => Buffer.from(name.buffer, name.byteOffset, name.byteLength));
   const paths = names.map((childName) => joinPath(path, childName));
-  return { names, paths, stats: await lstatAll(context, paths) };
+  const stats = listing.stats.map((stat, i) => {
+    if ("type" in stat) return stat;
+    report(context, paths[i]!, errnoError(stat));
+    return null;
+  });
+  return { names, paths, stats };
+}
+
+function errnoError(info: { readonly code: string; readonly message: string }): NodeJS.ErrnoException {
+  return Object.assign(new Error(info.message), { code: info.code });
 }
 
 /**

@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker-url.ts";
-import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, ListingMessage, SealedChunk, ToWorker } from "./file-worker.ts";
 
 export interface ChunkedFile {
   readonly sizeBytes: number;
@@ -49,6 +49,7 @@ export class FilePool {
   private readonly outboxes: ToWorker[][] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
+  private readonly listings = new Map<number, (listing: ListingMessage) => void>();
   private failure: Error | null = null;
   private flushScheduled = false;
 
@@ -87,6 +88,13 @@ export class FilePool {
   }
 
   private receive(worker: number, message: FromWorker): void {
+    if (message.type === "listing") {
+      const pending = this.listings.get(message.listId);
+      this.listings.delete(message.listId);
+      this.load[worker]!--;
+      pending?.(message);
+      return;
+    }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
     task.chain = task.chain.then(() => this.handle(worker, task, message));
@@ -138,11 +146,28 @@ export class FilePool {
     this.load[task.worker]!--;
   }
 
+  /** A directory's entries (byte order) with their lstat, read on a worker. */
+  listDirectory(path: Uint8Array): Promise<ListingMessage> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const worker = this.leastLoaded();
+    this.load[worker]!++;
+    const listId = this.nextFileId++;
+    return new Promise<ListingMessage>((resolve) => {
+      this.listings.set(listId, resolve);
+      this.send(worker, { type: "list", listId, path });
+    });
+  }
+
+  private leastLoaded(): number {
+    let worker = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+    return worker;
+  }
+
   /** Backs up one file's content; resolves with its size and times as read. */
   backupFile(path: Uint8Array, hooks: FileHooks): Promise<ChunkedFile> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    let worker = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+    const worker = this.leastLoaded();
     this.load[worker]!++;
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {

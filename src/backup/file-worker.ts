@@ -8,11 +8,14 @@
  * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
+import type { SourceStat } from "../core/ports.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
+import { joinPath } from "../fs/join.ts";
+import { statToSourceStat } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_READ_BLOCK_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
@@ -31,6 +34,7 @@ export interface FileWorkerData {
 
 export type ToWorker =
   | { readonly type: "file"; readonly fileId: number; readonly path: Uint8Array }
+  | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array }
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] };
 
 /** A chunk of a file: id null marks a run of zeros (a hole), never stored. */
@@ -45,7 +49,17 @@ export interface SealedChunk {
   readonly rawLength: number;
 }
 
+/** A directory's entries in byte order, with lstat of each (or why it failed). */
+export interface ListingMessage {
+  readonly type: "listing";
+  readonly listId: number;
+  readonly names: Uint8Array[];
+  readonly stats: (SourceStat | { readonly code: string; readonly message: string })[];
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 export type FromWorker =
+  | ListingMessage
   | { readonly type: "ids"; readonly fileId: number; readonly chunks: ChunkInfo[] }
   | { readonly type: "records"; readonly fileId: number; readonly sealed: SealedChunk[] }
   | { readonly type: "done"; readonly fileId: number; readonly sizeBytes: number; readonly mtimeNs: string; readonly ctimeNs: string }
@@ -192,8 +206,37 @@ async function drain(): Promise<void> {
   running--;
 }
 
+function errorInfo(error: unknown): { code: string; message: string } {
+  return { code: (error as NodeJS.ErrnoException).code ?? "EIO", message: error instanceof Error ? error.message : String(error) };
+}
+
+/** readdir + lstat with synchronous calls: three times cheaper than promises when metadata is cached. */
+function listDirectory(listId: number, path: Uint8Array): void {
+  const dir = Buffer.from(path);
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: "buffer" });
+  } catch (error) {
+    send({ type: "listing", listId, names: [], stats: [], error: errorInfo(error) });
+    return;
+  }
+  names.sort(Buffer.compare);
+  const stats: ListingMessage["stats"] = names.map((name) => {
+    try {
+      return statToSourceStat(lstatSync(joinPath(dir, name), { bigint: true }));
+    } catch (error) {
+      return errorInfo(error);
+    }
+  });
+  send({ type: "listing", listId, names, stats });
+}
+
 port.on("message", (batch: ToWorker[]) => {
   for (const message of batch) {
+    if (message.type === "list") {
+      listDirectory(message.listId, message.path);
+      continue;
+    }
     if (message.type === "need") {
       const resolve = waitingForNeed.get(message.fileId);
       waitingForNeed.delete(message.fileId);
