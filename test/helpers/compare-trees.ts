@@ -1,9 +1,10 @@
 // Compares two directory trees entry by entry (bytes-as-names, lstat metadata, contents, hard links, holes), and via rsync's itemized dry run.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
+import { nodeTypeFromMode } from "../../src/fs/node-source-fs.ts";
 
 /** Raw path bytes as readable text: valid UTF-8 stays, other bytes and controls become \xNN escapes. */
 export function showPath(path: Buffer): string {
@@ -15,24 +16,7 @@ export function showPath(path: Buffer): string {
 }
 
 function typeOf(mode: bigint): string {
-  switch (Number(mode) & constants.S_IFMT) {
-    case constants.S_IFREG:
-      return "file";
-    case constants.S_IFDIR:
-      return "dir";
-    case constants.S_IFLNK:
-      return "symlink";
-    case constants.S_IFIFO:
-      return "fifo";
-    case constants.S_IFSOCK:
-      return "socket";
-    case constants.S_IFCHR:
-      return "chardev";
-    case constants.S_IFBLK:
-      return "blockdev";
-    default:
-      return "unknown";
-  }
+  return nodeTypeFromMode(Number(mode)) ?? "unknown";
 }
 
 /** Nanoseconds → whole microseconds, rounding towards minus infinity (times before 1970 too). */
