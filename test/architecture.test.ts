@@ -83,3 +83,12 @@ test("the layer rules reject a wrong import (the check can fail)", () => {
   assert.notEqual(problem(join(SRC, "backup/backup.ts"), join(SRC, "vault/vault.ts")), null);
   assert.equal(problem(join(SRC, "api/suede-vault.ts"), join(SRC, "vault/index.ts")), null);
 });
+
+test("node:fs is used only by fs/, the vault's file and lock, the file workers and the front ends", () => {
+  const allowed = new Set(["vault/vault-file.ts", "vault/lock.ts", "vault/vault.ts", "backup/file-worker.ts"]);
+  const offenders = sourceFiles(SRC)
+    .filter((file) => !["fs", "cli", "web", "mount"].includes(layerOf(file)) && !allowed.has(relative(SRC, file)))
+    .filter((file) => /from "node:fs(\/promises)?"|import\("node:fs/.test(readFileSync(file, "utf8")))
+    .map((file) => relative(SRC, file));
+  assert.deepEqual(offenders, []);
+});

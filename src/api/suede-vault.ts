@@ -16,7 +16,7 @@ import type { Node, Snapshot } from "../core/types.ts";
 import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
-import { NodeTargetFs } from "../fs/node-target-fs.ts";
+import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { emptyRestoreProgress, type RestoreProgress, restoreTree } from "../restore/restore.ts";
 import { decodeSnapshot, encodeSnapshot } from "../snapshot/snapshot-codec.ts";
@@ -247,9 +247,8 @@ export class SuedeVault {
     const host = hostname();
     const parent = await this.findParent(host, sources);
     const matcher = ignore().add([...(options.excludes ?? [])]);
-    const { stat: statFile, realpath } = await import("node:fs/promises");
-    const vaultStat = await statFile(this.vault.path, { bigint: true });
-    const lockPrefix = `${await realpath(this.vault.path)}.lock`;
+    const vaultFile = await this.vault.fileIdentity();
+    const lockPrefix = `${vaultFile.realPath}.lock`;
     const skipped: string[] = [];
     const warnings: string[] = [];
     const progress = options.progress ?? emptyProgress();
@@ -262,7 +261,7 @@ export class SuedeVault {
         parentRoot: parent?.root ?? null,
         isExcluded: (path, stat) => {
           // Never back up the vault itself (it grows while it is read) or its lock files.
-          if (stat.inode === vaultStat.ino && stat.device === vaultStat.dev) return true;
+          if (stat.inode === vaultFile.inode && stat.device === vaultFile.device) return true;
           if (path.toString("utf8").startsWith(lockPrefix)) return true;
           const relative = path.toString("utf8").replace(/^\/+/, "");
           return relative !== "" && matcher.ignores(stat.type === "dir" ? `${relative}/` : relative);
@@ -379,7 +378,7 @@ export class SuedeVault {
     const targetRoot = Buffer.from(resolvePath(options.target));
     const existing = await target.existingType(targetRoot);
     if (existing !== null && existing !== "dir") throw new SuedeError("TARGET_UNWRITABLE", `target ${options.target} is not a directory`);
-    if (existing === null) await mkdirRecursive(resolvePath(options.target));
+    if (existing === null) await ensureDirectory(resolvePath(options.target));
     else if (options.overwrite !== true && !(await isEmptyDirectory(resolvePath(options.target)))) {
       throw new SuedeError("TARGET_NOT_EMPTY", `target directory ${options.target} is not empty (use --overwrite to restore into it)`);
     }
@@ -410,11 +409,10 @@ export class SuedeVault {
     const stats = this.vault.storageStats();
     const snapshots = await this.listSnapshots();
     const logicalBytes = snapshots.reduce((sum, s) => sum + s.stats.sizeBytes, 0);
-    const { stat } = await import("node:fs/promises");
     return {
       path: this.vault.path,
       formatVersion: this.vault.formatVersion,
-      fileSizeBytes: (await stat(this.vault.path)).size,
+      fileSizeBytes: (await this.vault.fileIdentity()).sizeBytes,
       liveBytes: stats.storedBytes,
       garbageBytes: this.vault.garbageBytes(null),
       snapshots: snapshots.length,
@@ -604,16 +602,6 @@ function missingBlob(id: BlobId): SuedeError {
 function joinComponents(components: readonly Uint8Array[]): Uint8Array {
   if (components.length === 0) return Buffer.from("/");
   return Buffer.concat(components.flatMap((c) => [Buffer.from("/"), c]));
-}
-
-async function mkdirRecursive(path: string): Promise<void> {
-  const { mkdir } = await import("node:fs/promises");
-  await mkdir(path, { recursive: true });
-}
-
-async function isEmptyDirectory(path: string): Promise<boolean> {
-  const { readdir } = await import("node:fs/promises");
-  return (await readdir(path)).length === 0;
 }
 
 /** A BlobStore that stores nothing: --dry-run sees what a backup would add. */

@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, rename, rm, symlink, unlink } from "node:fs/promises";
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { Server } from "node:net";
@@ -432,4 +432,13 @@ async function placeWithoutReplacing(tmp: Buffer, path: Buffer): Promise<void> {
     throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: file exists (EEXIST)`);
   }
   await guard(path, () => rename(tmp, path));
+}
+
+/** Creates a directory and its parents (the restore target). */
+export async function ensureDirectory(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+}
+
+export async function isEmptyDirectory(path: string): Promise<boolean> {
+  return (await readdir(path)).length === 0;
 }

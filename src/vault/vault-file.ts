@@ -3,7 +3,7 @@
  * through here (lock.ts owns the lock file; vault.ts only creates and links a new vault). A failed fsync poisons the handle: Linux may have dropped the dirty pages,
  * so a later "successful" fsync proves nothing (fsyncgate).
  */
-import { constants, type FileHandle, open } from "node:fs/promises";
+import { constants, type FileHandle, open, realpath } from "node:fs/promises";
 import { SuedeError, ioError, isErrno } from "../errors/errors.ts";
 
 export class VaultFile {
@@ -33,6 +33,12 @@ export class VaultFile {
       if (isErrno(error, "EISDIR")) throw new SuedeError("NOT_A_VAULT", `${path} is a directory, not a vault`, { cause: error });
       throw ioError(`opening ${path}`, error);
     }
+  }
+
+  /** Device, inode and real path of the file (so a backup can leave the vault itself out). */
+  async identity(): Promise<{ device: bigint; inode: bigint; realPath: string; sizeBytes: number }> {
+    const stat = await this.handle.stat({ bigint: true });
+    return { device: stat.dev, inode: stat.ino, realPath: await realpath(this.path), sizeBytes: Number(stat.size) };
   }
 
   async sizeBytes(): Promise<number> {

@@ -443,6 +443,10 @@ export class Vault implements BlobStore {
     return this.committed.checkpointOffset;
   }
 
+  fileIdentity(): Promise<{ device: bigint; inode: bigint; realPath: string; sizeBytes: number }> {
+    return this.file.identity();
+  }
+
   /** Raw bytes of the file, for check and salvage. */
   readRaw(offset: number, length: number): Promise<Buffer> {
     return this.file.readAt(offset, length);
