@@ -13,7 +13,7 @@ import { type CheckReport, checkVault } from "../check/check.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
-import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
+import { type KdfParams, calibrateKdf, isBelowFloor, passphraseBytes } from "../crypto/kdf.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
 import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
@@ -54,7 +54,7 @@ export interface KeySlotInfo {
 }
 
 function secretBytes(secret: Secret): Uint8Array {
-  return "passphrase" in secret ? Buffer.from(secret.passphrase.normalize("NFC"), "utf8") : secret.keyFile;
+  return "passphrase" in secret ? passphraseBytes(secret.passphrase) : secret.keyFile;
 }
 
 export interface CreateOptions {

@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
-import { startWorker } from "../util/worker-url.ts";
+import { startWorker } from "../util/worker.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, ListingMessage, SealedChunk, ToWorker } from "./file-worker.ts";
 
 export interface ChunkedFile {

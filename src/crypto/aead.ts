@@ -53,9 +53,3 @@ export function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed
     throw new AeadAuthError("authentication failed", { cause });
   }
 }
-
-export function nonceFromCounter(counter: number): Uint8Array {
-  const nonce = new Uint8Array(AEAD_NONCE_SIZE_BYTES);
-  new DataView(nonce.buffer).setUint32(8, counter, false);
-  return nonce;
-}

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { hkdfSync } from "node:crypto";
 import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
-import { AEAD_TAG_SIZE_BYTES, AeadAuthError, nonceFromCounter, open, seal, sealInto } from "./aead.ts";
+import { AEAD_TAG_SIZE_BYTES, AeadAuthError, open, seal, sealInto } from "./aead.ts";
 import { blobIdHasher } from "./blob-id.ts";
 import { KDF_FLOOR, KDF_MEMORY_MAX_KIB, type KdfParams, calibrateKdf, deriveKek, isBelowFloor, kdfParamsProblem, passphraseBytes } from "./kdf.ts";
 import { deriveSubkey, deriveVaultKeys, hmacSha256, recordKey, sha256 } from "./keys.ts";
@@ -96,12 +96,6 @@ test("open: a wrong tag, ciphertext, AAD, nonce or key throws AeadAuthError", ()
 
 test("sealInto: rejects a nonce that is not 12 bytes", () => {
   assert.throws(() => seal(new Uint8Array(32), new Uint8Array(16), new Uint8Array(0), new Uint8Array(1)));
-});
-
-test("nonceFromCounter: the counter is big-endian in the last four bytes", () => {
-  assert.equal(toHex(nonceFromCounter(0)), "000000000000000000000000");
-  assert.equal(toHex(nonceFromCounter(1)), "000000000000000000000001");
-  assert.equal(toHex(nonceFromCounter(0x01020304)), "000000000000000001020304");
 });
 
 // The options deriveKek passes, spelled out (the package's const enums do not exist at run time).

@@ -2,7 +2,7 @@
 import type { BlobId } from "../core/ids.ts";
 import type { BlobStore } from "../core/ports.ts";
 import type { Node } from "../core/types.ts";
-import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
+import { VaultCorruptError } from "../errors/errors.ts";
 import { decodeTreePart } from "./tree-codec.ts";
 
 export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]> {
@@ -49,10 +49,4 @@ export async function lookupPath(store: BlobStore, root: readonly BlobId[], comp
     parts = found.subtree ?? [];
   }
   return found;
-}
-
-export function requireDirectory(node: Node | null, shown: string): readonly BlobId[] {
-  if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in the snapshot: ${shown}`);
-  if (node.type !== "dir") throw new SuedeError("USAGE", `not a directory: ${shown}`);
-  return node.subtree ?? [];
 }

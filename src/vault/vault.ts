@@ -104,7 +104,7 @@ export class Vault implements BlobStore {
     private readonly file: VaultFile,
     private readonly lock: VaultLock | null,
     private header: VaultHeader,
-    readonly master: Uint8Array,
+    private readonly master: Uint8Array,
     readonly unlockedSlot: number,
     readonly keys: VaultKeys,
     private committed: CommittedState,
@@ -136,9 +136,6 @@ export class Vault implements BlobStore {
     return this.header;
   }
 
-  get writable(): boolean {
-    return this.lock !== null;
-  }
 
   /** Creates a vault atomically: written under a temporary name, then linked into place. */
   static async create(path: string, options: CreateVaultOptions): Promise<void> {
@@ -423,8 +420,14 @@ export class Vault implements BlobStore {
     this.snapshotRefs = [...refs].sort((a, b) => a.number - b.number);
   }
 
+
+  /** Committed checkpoint sequence and index record places (fault tests inspect them). */
   get committedSequence(): number {
     return this.committed.checkpoint.sequence;
+  }
+
+  get indexRecordSpans(): readonly RecordSpan[] {
+    return this.committed.checkpoint.indexRecords;
   }
 
   get fileEnd(): number {
@@ -435,9 +438,6 @@ export class Vault implements BlobStore {
     return this.index;
   }
 
-  get indexRecordSpans(): readonly RecordSpan[] {
-    return this.committed.checkpoint.indexRecords;
-  }
 
   get checkpointOffset(): number {
     return this.committed.checkpointOffset;

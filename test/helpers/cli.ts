@@ -6,6 +6,7 @@ import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BackupResult } from "../../src/index.ts";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(REPO, "dist", "cli", "main.js");
@@ -79,21 +80,8 @@ export async function initVault(vault: string, options: RunOptions = {}): Promis
   await suedeOk(["init", vault, ...FAST_KDF], options);
 }
 
-export interface BackupJson {
-  readonly id: number | null;
-  readonly parent: number | null;
-  readonly filesNew: number;
-  readonly filesChanged: number;
-  readonly filesUnchanged: number;
-  readonly files: number;
-  readonly dirs: number;
-  readonly sizeBytes: number;
-  readonly bytesRead: number;
-  readonly bytesAdded: number;
-  readonly skipped: readonly string[];
-  readonly warnings: readonly string[];
-  readonly durationMs: number;
-}
+/** What `backup --json` prints: the library's BackupResult, serialized. */
+export type BackupJson = BackupResult;
 
 export async function backupJson(vault: string, paths: readonly string[], options: RunOptions = {}, extra: readonly string[] = []): Promise<BackupJson> {
   const result = await suedeOk(["backup", vault, ...paths, ...extra, "--json"], options);
