@@ -205,6 +205,14 @@ export class SuedeVault {
     await this.vault.close();
   }
 
+  /**
+   * Read-only sessions (mount, web UI): picks up snapshots committed by other processes since open.
+   * Returns whether the vault changed.
+   */
+  refresh(): Promise<boolean> {
+    return this.vault.refresh();
+  }
+
   /** All snapshots, oldest first. */
   async listSnapshots(): Promise<Snapshot[]> {
     const snapshots: Snapshot[] = [];

@@ -322,6 +322,38 @@ export class Vault implements BlobStore {
   }
 
   async getBlob(id: BlobId): Promise<Uint8Array> {
+    if (this.lock !== null) return this.readBlob(id);
+    try {
+      return await this.readBlob(id);
+    } catch (error) {
+      // A reader racing a prune may hold offsets the cleaner has since reused: follow the newest
+      // commit and try once more before calling it damage.
+      if (await this.refresh()) return this.readBlob(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Read-only sessions: loads the newest commit if another process committed since open or the
+   * last refresh. Returns whether anything changed. Writers never need it (they hold the lock).
+   */
+  async refresh(): Promise<boolean> {
+    assert(!this.closed, "vault is closed");
+    if (this.lock !== null) return false;
+    const onDisk = await readBestSuperblock(this.file, this.recordKeys);
+    if (onDisk === null || onDisk.sequence === this.superblockSequence) return false;
+    const committed = await loadCommittedState(this.file, this.recordKeys);
+    this.committed = committed;
+    this.index = committed.index;
+    this.batchOffset = committed.logEnd;
+    this.appendOffset = committed.logEnd;
+    this.snapshotRefs = [...committed.checkpoint.snapshots];
+    this.nextSnapshot = committed.checkpoint.nextSnapshotNumber;
+    this.superblockSequence = onDisk.sequence;
+    return true;
+  }
+
+  private async readBlob(id: BlobId): Promise<Uint8Array> {
     const location = this.index.get(id);
     if (location === undefined) {
       throw new VaultCorruptError(0, `blob ${toHex(id).slice(0, 16)}… is referenced but not in the index`);
