@@ -7,6 +7,7 @@ export {
   type HistoryEntry,
   type KeySlotInfo,
   type PruneResult,
+  type RekeyResult,
   type VaultInfo,
   type ListEntry,
   type OpenOptions,

@@ -20,10 +20,10 @@ const ROW: Readonly<Record<string, number>> = {
   restore: 5,
   check: 5,
   api: 6,
-  cli: 7,
   web: 7,
   mount: 7,
-  ".": 8, // src/index.ts
+  cli: 8, // hosts the `ui` and `mount` commands, so it sits above those front ends
+  ".": 9, // src/index.ts
 };
 
 /** The one documented exception: file workers seal records where the data is read (ARCHITECTURE.md). */
@@ -85,7 +85,7 @@ test("the layer rules reject a wrong import (the check can fail)", () => {
 });
 
 test("node:fs is used only by fs/, the vault's file and lock, the file workers and the front ends", () => {
-  const allowed = new Set(["vault/vault-file.ts", "vault/lock.ts", "vault/vault.ts", "backup/file-worker.ts"]);
+  const allowed = new Set(["vault/vault-file.ts", "vault/lock.ts", "vault/vault.ts", "vault/rekey.ts", "backup/file-worker.ts"]);
   const offenders = sourceFiles(SRC)
     .filter((file) => !["fs", "cli", "web", "mount"].includes(layerOf(file)) && !allowed.has(relative(SRC, file)))
     .filter((file) => /from "node:fs(\/promises)?"|import\("node:fs/.test(readFileSync(file, "utf8")))

@@ -25,7 +25,9 @@ import { type RetentionDecision, type RetentionPolicy, applyRetention, isEmptyPo
 import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type Random, systemRandom } from "../util/random.ts";
-import { Vault } from "../vault/index.ts";
+import { type RekeyResult, Vault, rekeyVault } from "../vault/index.ts";
+
+export type { RekeyResult };
 
 export interface Deps {
   readonly clock: Clock;
@@ -127,6 +129,13 @@ export interface ListEntry {
 }
 
 export type SnapshotRef = number | "latest";
+
+/** A path inside a snapshot: text (encoded as UTF-8) or the raw bytes, for names that are not UTF-8. */
+export type SnapshotPath = string | Uint8Array;
+
+function pathBytes(path: SnapshotPath): Buffer {
+  return typeof path === "string" ? Buffer.from(path) : Buffer.from(path);
+}
 
 export interface HistoryEntry {
   readonly snapshot: Snapshot;
@@ -355,14 +364,14 @@ export class SuedeVault {
   }
 
   /** The entries of a directory in a snapshot (recursively when asked), in name order. */
-  async *list(ref: SnapshotRef, options: { path?: string; recursive?: boolean } = {}): AsyncGenerator<ListEntry> {
+  async *list(ref: SnapshotRef, options: { path?: SnapshotPath; recursive?: boolean } = {}): AsyncGenerator<ListEntry> {
     const snapshot = await this.getSnapshot(ref);
-    const start = Buffer.from(options.path ?? "/");
+    const start = pathBytes(options.path ?? "/");
     const components = pathComponents(start);
     let parts: readonly BlobId[] = snapshot.root;
     if (components.length > 0) {
       const node = await lookupPath(this.vault, snapshot.root, components);
-      if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${options.path}`);
+      if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${displayPath(start)}`);
       if (node.type !== "dir") {
         yield { path: joinComponents(components), node };
         return;
@@ -436,10 +445,10 @@ export class SuedeVault {
   }
 
   /** The node at an absolute path in a snapshot. */
-  async stat(ref: SnapshotRef, path: string): Promise<Node> {
+  async stat(ref: SnapshotRef, path: SnapshotPath): Promise<Node> {
     const snapshot = await this.getSnapshot(ref);
-    const node = await lookupPath(this.vault, snapshot.root, pathComponents(Buffer.from(path)));
-    if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${path}`);
+    const node = await lookupPath(this.vault, snapshot.root, pathComponents(pathBytes(path)));
+    if (node === null) throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${displayPath(pathBytes(path))}`);
     return node;
   }
 
@@ -463,8 +472,8 @@ export class SuedeVault {
   }
 
   /** Every version of one path across all snapshots, oldest first; `changed` compares content with the previous version. */
-  async *history(path: string): AsyncGenerator<HistoryEntry> {
-    const components = pathComponents(Buffer.from(path));
+  async *history(path: SnapshotPath): AsyncGenerator<HistoryEntry> {
+    const components = pathComponents(pathBytes(path));
     let previous: Node | null = null;
     for (const snapshot of await this.listSnapshots()) {
       const node = await lookupPath(this.vault, snapshot.root, components);
@@ -532,17 +541,23 @@ export class SuedeVault {
 
   /** Drops data no snapshot references and shrinks the file. */
   async prune(options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<PruneResult> {
-    const live = this.vault.newLiveSet();
-    for (const ref of this.vault.snapshots) {
-      live.add(ref.id);
-      const snapshot = await this.readSnapshot(ref.number, ref.id);
-      await this.markTrees(live, snapshot.root, options.signal);
-    }
+    const live = await this.liveSet(options.signal);
     const garbageBytes = this.vault.garbageBytes(live);
     const sizeBefore = this.vault.fileEnd;
     if (options.dryRun === true) return { sizeBefore, sizeAfter: null, garbageBytes, recordsMoved: 0 };
     const result = await this.vault.compact(live, options.signal !== undefined ? { signal: options.signal } : {});
     return { sizeBefore, sizeAfter: result.bytesAfter, garbageBytes, recordsMoved: result.recordsMoved };
+  }
+
+  /** Every blob a remaining snapshot references. */
+  private async liveSet(signal: AbortSignal | undefined): Promise<ReturnType<Vault["newLiveSet"]>> {
+    const live = this.vault.newLiveSet();
+    for (const ref of this.vault.snapshots) {
+      live.add(ref.id);
+      const snapshot = await this.readSnapshot(ref.number, ref.id);
+      await this.markTrees(live, snapshot.root, signal);
+    }
+    return live;
   }
 
   private async markTrees(live: ReturnType<Vault["newLiveSet"]>, parts: readonly BlobId[], signal: AbortSignal | undefined): Promise<void> {
@@ -585,6 +600,27 @@ export class SuedeVault {
     const kdf = options.kdf ?? (await calibrateKdf(500, () => this.deps.clock.nowMs()));
     await this.vault.replaceKeySlot(this.vault.unlockedSlot, secretBytes(secret), slotKind(secret), kdf);
     return this.vault.unlockedSlot;
+  }
+
+  /**
+   * Re-key: a new master key, every record re-encrypted (rekey.ts), for real revocation. The new
+   * file has one key slot, holding `secret`; every other slot is gone. Unreferenced data is
+   * dropped on the way. Interrupted, it resumes on the next call. Ends this session: open again.
+   */
+  async rekey(secret: Secret, options: { kdf?: KdfParams; signal?: AbortSignal; onProgress?: (copiedBytes: number, totalBytes: number) => void } = {}): Promise<RekeyResult> {
+    const live = await this.liveSet(options.signal);
+    try {
+      return await rekeyVault(this.vault, live, {
+        secret: secretBytes(secret),
+        slotKind: slotKind(secret),
+        kdf: options.kdf ?? this.vault.unlockedSlotKdf,
+        deps: this.deps,
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+      });
+    } finally {
+      await this.vault.close();
+    }
   }
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {

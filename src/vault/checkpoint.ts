@@ -16,6 +16,16 @@ export interface RecordSpan {
   readonly length: number;
 }
 
+/**
+ * Keys that name and cut data, kept from the master key a vault had before a re-key (FORMAT.md §8):
+ * a re-key re-encrypts every record but keeps blob IDs and chunk boundaries, so no tree is rewritten
+ * and the next backup still deduplicates against the old data.
+ */
+export interface IdentityKeys {
+  readonly blobId: Uint8Array;
+  readonly chunker: Uint8Array;
+}
+
 export interface Checkpoint {
   readonly sequence: number;
   /** Offset of the previous checkpoint record, 0 for the first. */
@@ -27,11 +37,14 @@ export interface Checkpoint {
   readonly snapshots: readonly SnapshotRef[];
   /** The index records which together hold every live blob's location. */
   readonly indexRecords: readonly RecordSpan[];
+  /** Present only in re-keyed vaults; every later checkpoint carries it forward. */
+  readonly identityKeys?: IdentityKeys;
 }
 
 const CHECKPOINT_VERSION = 1;
 
 export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
+  const identity = checkpoint.identityKeys === undefined ? [] : [[checkpoint.identityKeys.blobId, checkpoint.identityKeys.chunker]];
   return encode([
     CHECKPOINT_VERSION,
     checkpoint.sequence,
@@ -41,6 +54,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
     checkpoint.nextSnapshotNumber,
     checkpoint.snapshots.map((s) => [s.number, s.id]),
     checkpoint.indexRecords.map((r) => [r.offset, r.length]),
+    ...identity,
   ]);
 }
 
@@ -53,8 +67,8 @@ export function decodeCheckpoint(body: Uint8Array): Checkpoint | string {
   } catch {
     return "checkpoint is not valid msgpack";
   }
-  if (!Array.isArray(value) || value.length !== 8) return "checkpoint has the wrong shape";
-  const [version, sequence, previousOffset, selfOffset, timeMs, nextSnapshotNumber, snapshots, indexRecords] = value as unknown[];
+  if (!Array.isArray(value) || (value.length !== 8 && value.length !== 9)) return "checkpoint has the wrong shape";
+  const [version, sequence, previousOffset, selfOffset, timeMs, nextSnapshotNumber, snapshots, indexRecords, identity] = value as unknown[];
   if (version !== CHECKPOINT_VERSION) return `checkpoint version ${String(version)} is unknown`;
   if (!isCount(sequence) || !isCount(previousOffset) || !isCount(selfOffset) || !isCount(timeMs) || !isCount(nextSnapshotNumber)) {
     return "checkpoint fields out of range";
@@ -72,7 +86,11 @@ export function decodeCheckpoint(body: Uint8Array): Checkpoint | string {
     if (!Array.isArray(item) || !isCount(item[0]) || !isCount(item[1])) return "checkpoint index entry malformed";
     spans.push({ offset: item[0], length: item[1] });
   }
-  return { sequence, previousOffset, selfOffset, timeMs, nextSnapshotNumber, snapshots: snapshotRefs, indexRecords: spans };
+  const checkpoint: Checkpoint = { sequence, previousOffset, selfOffset, timeMs, nextSnapshotNumber, snapshots: snapshotRefs, indexRecords: spans };
+  if (value.length === 8) return checkpoint;
+  const isKey = (key: unknown): key is Uint8Array => key instanceof Uint8Array && key.byteLength === 32;
+  if (!Array.isArray(identity) || identity.length !== 2 || !isKey(identity[0]) || !isKey(identity[1])) return "checkpoint identity keys malformed";
+  return { ...checkpoint, identityKeys: { blobId: identity[0], chunker: identity[1] } };
 }
 
 export interface SuperblockPointer {

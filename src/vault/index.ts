@@ -1,3 +1,4 @@
 /** The vault's public entry for api/. check/ may also read vault internals (format, record) to verify them. */
 export { Vault, type VaultDeps, type CreateVaultOptions, type OpenVaultOptions } from "./vault.ts";
 export type { SnapshotRef as VaultSnapshotRef } from "./checkpoint.ts";
+export { rekeyVault, rekeyPath, type RekeyResult } from "./rekey.ts";

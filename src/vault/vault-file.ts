@@ -119,3 +119,17 @@ function skipWritten(buffers: readonly Uint8Array[], bytesWritten: number): Uint
   }
   return rest;
 }
+
+/** Makes a rename or link in a directory durable (the entry itself, not just the file, must reach the disk). */
+export async function syncDirectory(path: string): Promise<void> {
+  try {
+    const handle = await open(path, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw ioError(`syncing directory ${path}`, error);
+  }
+}

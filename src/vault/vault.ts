@@ -17,7 +17,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import { BlobIndex, type BlobEntry, LiveSet, encodeIndexEntries } from "./blob-index.ts";
 import { type Move, planCompaction } from "./cleaner.ts";
-import { type Checkpoint, type RecordSpan, type SnapshotRef, encodeCheckpoint, encodeSuperblock } from "./checkpoint.ts";
+import { type Checkpoint, type IdentityKeys, type RecordSpan, type SnapshotRef, encodeCheckpoint, encodeSuperblock } from "./checkpoint.ts";
 import { COMPRESSION_LEVEL_DEFAULT, Codec } from "./compress.ts";
 import {
   FORMAT_VERSION,
@@ -36,7 +36,15 @@ import { VaultLock } from "./lock.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
 import { sealBlob } from "./seal.ts";
-import { VaultFile } from "./vault-file.ts";
+import { VaultFile, syncDirectory } from "./vault-file.ts";
+
+/** A blob's record payload as stored: compressed (flags say how), before sealing. */
+export interface StoredPayload {
+  readonly kind: RecordKindCode;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+  readonly rawLength: number;
+}
 
 export interface VaultDeps {
   readonly clock: Clock;
@@ -48,6 +56,8 @@ export interface CreateVaultOptions {
   readonly slotKind: SlotKind;
   readonly kdf: KdfParams;
   readonly deps: VaultDeps;
+  /** A re-key's new file keeps its vault's ID and identity keys (rekey.ts); a new vault gets fresh ones. */
+  readonly rekeyOf?: { readonly vaultId: Uint8Array; readonly identityKeys: IdentityKeys };
 }
 
 export interface OpenVaultOptions {
@@ -140,7 +150,7 @@ export class Vault implements BlobStore {
   /** Creates a vault atomically: written under a temporary name, then linked into place. */
   static async create(path: string, options: CreateVaultOptions): Promise<void> {
     const { deps } = options;
-    const vaultId = deps.random.bytes(16);
+    const vaultId = options.rekeyOf?.vaultId ?? deps.random.bytes(16);
     const master = deps.random.bytes(32);
     const keys = deriveVaultKeys(master, vaultId);
     const slot = await makeKeySlot(options.secret, options.slotKind, options.kdf, vaultId, master, deps);
@@ -157,6 +167,7 @@ export class Vault implements BlobStore {
       nextSnapshotNumber: 1,
       snapshots: [],
       indexRecords: [],
+      ...(options.rekeyOf !== undefined ? { identityKeys: options.rekeyOf.identityKeys } : {}),
     };
     const checkpointRecord = sealMeta(recordKeys, deps.random, RecordKind.checkpoint, encodeCheckpoint(checkpoint));
     const superblock = sealMeta(recordKeys, deps.random, RecordKind.superblock, encodeSuperblock({
@@ -198,10 +209,11 @@ export class Vault implements BlobStore {
     try {
       file = await VaultFile.open(path, { writable: options.writable });
       const { candidates, warnings: headerWarnings } = await readHeader(file);
-      const { header, unlocked, keys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
-      const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: keys.record };
+      const { header, unlocked, keys: derivedKeys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
+      const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
       const superblock = await readBestSuperblock(file, recordKeys);
       const committed = await loadCommittedState(file, recordKeys);
+      const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
       const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
       if (options.writable) {
         if (committed.damaged) {
@@ -366,6 +378,18 @@ export class Vault implements BlobStore {
 
   /** Authenticates a record read from offset and checks it is the blob the index promised. */
   openBlobRecord(record: Uint8Array, offset: number, id: Uint8Array, kind: RecordKindCode): Uint8Array {
+    const stored = this.openStoredRecord(record, offset, id, kind);
+    try {
+      const raw = this.codec.decompress(stored.flags, stored.payload, stored.rawLength);
+      if (raw.byteLength !== stored.rawLength) throw new Error("length mismatch");
+      return raw;
+    } catch (cause) {
+      throw new VaultCorruptError(offset, "record payload does not decompress", { cause });
+    }
+  }
+
+  /** Like openBlobRecord, but returns the payload as stored (still compressed): a re-key re-seals it as is. */
+  openStoredRecord(record: Uint8Array, offset: number, id: Uint8Array, kind: RecordKindCode): StoredPayload {
     const opened = openRecordHeader(this.recordKeys, record);
     if (typeof opened === "string") throw new VaultCorruptError(offset, opened);
     if (!bytesEqual(opened.header.id, id) || opened.header.kind !== kind) {
@@ -373,13 +397,17 @@ export class Vault implements BlobStore {
     }
     const body = openRecordBody(this.recordKeys, opened, record.subarray(80));
     if (typeof body === "string") throw new VaultCorruptError(offset, body);
-    try {
-      const raw = this.codec.decompress(opened.header.flags, body, opened.header.rawLength);
-      if (raw.byteLength !== opened.header.rawLength) throw new Error("length mismatch");
-      return raw;
-    } catch (cause) {
-      throw new VaultCorruptError(offset, "record payload does not decompress", { cause });
-    }
+    return { kind, flags: opened.header.flags, payload: body, rawLength: opened.header.rawLength };
+  }
+
+  /** Appends a blob already stored in another vault, sealed anew under this vault's keys (re-key). */
+  async putStoredBlob(id: BlobId, stored: StoredPayload): Promise<number> {
+    this.assertWritable();
+    if (this.hasBlob(id)) return 0;
+    const record = sealRecord(this.recordKeys, this.deps.random, { ...stored, id });
+    const added = this.append(stored.kind, id, record, stored.rawLength);
+    if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
+    return added;
   }
 
   // ---- key slots (FORMAT.md §3): rewrite only the header, never the data ----
@@ -452,6 +480,28 @@ export class Vault implements BlobStore {
     this.snapshotRefs = [...refs].sort((a, b) => a.number - b.number);
   }
 
+  get nextSnapshotNumber(): number {
+    return this.nextSnapshot;
+  }
+
+  /** A re-key's new file takes over the old one's snapshot list and numbering. */
+  adoptSnapshots(refs: readonly SnapshotRef[], nextSnapshotNumber: number): void {
+    this.setSnapshots(refs);
+    this.nextSnapshot = nextSnapshotNumber;
+  }
+
+  /** Keys a re-key must carry over so blob IDs and chunk boundaries stay the same. */
+  get identityKeys(): IdentityKeys {
+    return { blobId: this.keys.blobId, chunker: this.keys.chunker };
+  }
+
+  /** KDF parameters of the slot that unlocked this session. */
+  get unlockedSlotKdf(): KdfParams {
+    const slot = this.header.slots[this.unlockedSlot];
+    assert(slot !== null && slot !== undefined, "unlocked slot is empty");
+    return slot.kdf;
+  }
+
 
   /** Committed checkpoint sequence and index record places (fault tests inspect them). */
   get committedSequence(): number {
@@ -510,6 +560,7 @@ export class Vault implements BlobStore {
       nextSnapshotNumber: this.nextSnapshot,
       snapshots: this.snapshotRefs,
       indexRecords,
+      ...(this.committed.checkpoint.identityKeys !== undefined ? { identityKeys: this.committed.checkpoint.identityKeys } : {}),
     };
     const checkpointRecord = sealMeta(this.recordKeys, this.deps.random, RecordKind.checkpoint, encodeCheckpoint(checkpoint));
     this.appendOffset += checkpointRecord.byteLength;
@@ -751,18 +802,5 @@ function* moveBatches(moves: readonly Move[], batchBytes: number): Generator<Mov
 
 function sealMeta(keys: RecordKeys, random: Random, kind: RecordKindCode, body: Uint8Array): Uint8Array {
   return sealRecord(keys, random, { kind, flags: 0, payload: body, rawLength: body.byteLength });
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  try {
-    const handle = await openFile(path, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    throw ioError(`syncing directory ${path}`, error);
-  }
 }
 

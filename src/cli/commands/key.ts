@@ -4,8 +4,9 @@ import type { Secret } from "../../api/suede-vault.ts";
 import { type KdfParams, isBelowFloor, kdfParamsProblem } from "../../crypto/kdf.ts";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
 import { config } from "../../util/config.ts";
-import { addSecretOptions, parsePositiveInt, printJson, withVault } from "../common.ts";
-import { formatTime, table } from "../output.ts";
+import { SuedeVault } from "../../api/suede-vault.ts";
+import { addSecretOptions, cancellation, parsePositiveInt, printJson, secretFrom, withVault } from "../common.ts";
+import { ProgressLine, formatBytes, formatTime, table } from "../output.ts";
 import { prompt } from "../passphrase.ts";
 
 const REVOCATION_NOTE =
@@ -23,6 +24,12 @@ async function newSecret(options: NewSecretOptions): Promise<Secret> {
   const secret = await newSecretFromSource(options);
   if ("passphrase" in secret && secret.passphrase.length === 0) throw new UsageError("an empty passphrase is not allowed");
   return secret;
+}
+
+/** The new secret when one was given by file or environment; null when none was (no prompt). */
+async function givenNewSecret(options: NewSecretOptions): Promise<Secret | null> {
+  if (options.newKeyFile === undefined && options.newPassphraseFile === undefined && config.newPassphrase() === undefined) return null;
+  return newSecret(options);
 }
 
 async function newSecretFromSource(options: NewSecretOptions): Promise<Secret> {
@@ -103,5 +110,40 @@ export function registerKey(program: Command): void {
       if (slotText !== undefined && index === undefined) throw new UsageError(`slot must be a number, not "${slotText}"`);
       const slot = await withVault(vaultPath, { ...options, writable: true }, (vault) => vault.removeKey(index));
       process.stdout.write(`removed key slot ${slot}\n${REVOCATION_NOTE}\n`);
+    });
+
+  withNewSecretOptions(key.command("rekey").argument("<vault>"))
+    .description("new master key: re-encrypt every record (resumable) and drop every other key slot — real revocation")
+    .option("--json", "print the result as JSON")
+    .action(async (vaultPath: string, options) => {
+      const current = await secretFrom(options);
+      const secret = (await givenNewSecret(options)) ?? current;
+      const { signal, dispose } = cancellation();
+      const progress = new ProgressLine();
+      let copied = 0;
+      let total = 0;
+      try {
+        const vault = await SuedeVault.open(vaultPath, { secret: current, writable: true });
+        for (const warning of vault.warnings) process.stderr.write(`suede: warning: ${warning}\n`);
+        progress.start(() => `re-encrypting ${formatBytes(copied)} of ${formatBytes(total)}`);
+        const result = await vault.rekey(secret, {
+          ...kdfOption(options),
+          signal,
+          onProgress: (copiedBytes, totalBytes) => {
+            copied = copiedBytes;
+            total = totalBytes;
+          },
+        });
+        progress.stop();
+        if (options.json === true) return printJson(result);
+        process.stdout.write(
+          `re-keyed ${vaultPath}${result.resumed ? " (resumed)" : ""}: ${result.recordsCopied} records re-encrypted, ` +
+            `${formatBytes(result.bytesBefore)} → ${formatBytes(result.bytesAfter)}; one key slot (0) remains\n` +
+            "note: copies of the vault file made before the re-key still open with the old keys\n",
+        );
+      } finally {
+        progress.stop();
+        dispose();
+      }
     });
 }
