@@ -1,6 +1,6 @@
 /** Shared CLI plumbing: secret options, opening a vault, cancellation, JSON output. */
 import type { Command } from "commander";
-import { type Secret, SuedeVault } from "../api/suede-vault.ts";
+import type { Secret, SuedeVault } from "../api/suede-vault.ts";
 import { SuedeError, UsageError } from "../errors/errors.ts";
 import { readSecret, type SecretOptions } from "./passphrase.ts";
 
@@ -15,12 +15,18 @@ export async function secretFrom(options: SecretOptions, confirm = false): Promi
   return readSecret(options, { confirm });
 }
 
+/** The library, loaded on first use: `suede --version` and `--help` then skip the native addons and all of src/. */
+export function loadApi(): Promise<typeof import("../api/suede-vault.ts")> {
+  return import("../api/suede-vault.ts");
+}
+
 export async function withVault<T>(
   path: string,
   options: SecretOptions & { writable?: boolean },
   use: (vault: SuedeVault) => Promise<T>,
 ): Promise<T> {
   const secret = await secretFrom(options);
+  const { SuedeVault } = await loadApi();
   const vault = await SuedeVault.open(path, { secret, writable: options.writable ?? false });
   for (const warning of vault.warnings) process.stderr.write(`suede: warning: ${warning}\n`);
   try {

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
-import { emptyProgress } from "../../backup/backup.ts";
 import { SuedeError } from "../../errors/errors.ts";
 import { addSecretOptions, cancellation, collect, withVault } from "../common.ts";
 import { formatBytes, formatDuration, ProgressLine } from "../output.ts";
@@ -23,7 +22,7 @@ export function registerBackup(program: Command): void {
           throw new SuedeError("USAGE", `cannot read exclude file ${file}`, { cause });
         }
       }
-      const progress = emptyProgress();
+      const progress = (await import("../../backup/backup.ts")).emptyProgress();
       const line = new ProgressLine();
       const { signal, dispose } = cancellation();
       const started = Date.now();

@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { SuedeVault } from "../../api/suede-vault.ts";
-import { KDF_FLOOR, type KdfParams, calibrateKdf, isBelowFloor, kdfParamsProblem } from "../../crypto/kdf.ts";
+import type { KdfParams } from "../../crypto/kdf.ts";
 import { UsageError } from "../../errors/errors.ts";
 import { systemClock } from "../../util/clock.ts";
-import { addSecretOptions, parsePositiveInt, secretFrom } from "../common.ts";
+import { addSecretOptions, loadApi, parsePositiveInt, secretFrom } from "../common.ts";
 
 export function registerInit(program: Command): void {
   addSecretOptions(program.command("init").argument("<vault>", "vault file to create"))
@@ -13,6 +12,8 @@ export function registerInit(program: Command): void {
     .option("--kdf-parallelism <n>", "Argon2id lanes", "4")
     .option("--json", "print the result as JSON")
     .action(async (vaultPath: string, options) => {
+      const { KDF_FLOOR, calibrateKdf, isBelowFloor, kdfParamsProblem } = await import("../../crypto/kdf.ts");
+      const { SuedeVault } = await loadApi();
       const custom = options.kdfMemory !== undefined || options.kdfIterations !== undefined;
       let kdf: KdfParams = await calibrateKdf(500, () => systemClock.nowMs());
       if (custom) {

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import type { Secret } from "../../api/suede-vault.ts";
-import { type KdfParams, isBelowFloor, kdfParamsProblem } from "../../crypto/kdf.ts";
+import type { KdfParams } from "../../crypto/kdf.ts";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
 import { config } from "../../util/config.ts";
-import { SuedeVault } from "../../api/suede-vault.ts";
-import { addSecretOptions, cancellation, parsePositiveInt, printJson, secretFrom, withVault } from "../common.ts";
+import { addSecretOptions, cancellation, loadApi, parsePositiveInt, printJson, secretFrom, withVault } from "../common.ts";
 import { ProgressLine, formatBytes, formatTime, table } from "../output.ts";
 import { prompt } from "../passphrase.ts";
 
@@ -46,13 +45,14 @@ async function newSecretFromSource(options: NewSecretOptions): Promise<Secret> {
   return { passphrase };
 }
 
-function kdfOption(options: NewSecretOptions): { kdf?: KdfParams } {
+async function kdfOption(options: NewSecretOptions): Promise<{ kdf?: KdfParams }> {
   if (options.kdfMemory === undefined && options.kdfIterations === undefined) return {};
   const kdf: KdfParams = {
     memoryKiB: parsePositiveInt(options.kdfMemory ?? "64", "--kdf-memory") * 1024,
     iterations: parsePositiveInt(options.kdfIterations ?? "3", "--kdf-iterations"),
     parallelism: parsePositiveInt(options.kdfParallelism ?? "4", "--kdf-parallelism"),
   };
+  const { isBelowFloor, kdfParamsProblem } = await import("../../crypto/kdf.ts");
   const problem = kdfParamsProblem(kdf);
   if (problem !== null) throw new UsageError(problem);
   if (isBelowFloor(kdf)) process.stderr.write("suede: warning: KDF below the recommended floor (Argon2id t=3, m=64 MiB, p=4); use only for tests\n");
@@ -91,7 +91,7 @@ export function registerKey(program: Command): void {
     .description("add another passphrase or key file")
     .action(async (vaultPath: string, options) => {
       const secret = await newSecret(options);
-      const slot = await withVault(vaultPath, { ...options, writable: true }, (vault) => vault.addKey(secret, kdfOption(options)));
+      const slot = await withVault(vaultPath, { ...options, writable: true }, async (vault) => vault.addKey(secret, await kdfOption(options)));
       process.stdout.write(`added key slot ${slot}\n`);
     });
 
@@ -99,7 +99,7 @@ export function registerKey(program: Command): void {
     .description("replace the passphrase (or key file) that unlocked the vault")
     .action(async (vaultPath: string, options) => {
       const secret = await newSecret(options);
-      const slot = await withVault(vaultPath, { ...options, writable: true }, (vault) => vault.changeKey(secret, kdfOption(options)));
+      const slot = await withVault(vaultPath, { ...options, writable: true }, async (vault) => vault.changeKey(secret, await kdfOption(options)));
       process.stdout.write(`changed key slot ${slot}\n${REVOCATION_NOTE}\n`);
     });
 
@@ -123,11 +123,12 @@ export function registerKey(program: Command): void {
       let copied = 0;
       let total = 0;
       try {
+        const { SuedeVault } = await loadApi();
         const vault = await SuedeVault.open(vaultPath, { secret: current, writable: true });
         for (const warning of vault.warnings) process.stderr.write(`suede: warning: ${warning}\n`);
         progress.start(() => `re-encrypting ${formatBytes(copied)} of ${formatBytes(total)}`);
         const result = await vault.rekey(secret, {
-          ...kdfOption(options),
+          ...(await kdfOption(options)),
           signal,
           onProgress: (copiedBytes, totalBytes) => {
             copied = copiedBytes;

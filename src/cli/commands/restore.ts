@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { emptyRestoreProgress } from "../../restore/restore.ts";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
 import { addSecretOptions, cancellation, collect, parseSnapshotRef, withVault } from "../common.ts";
 import { formatBytes, ProgressLine } from "../output.ts";
@@ -14,7 +13,7 @@ export function registerRestore(program: Command): void {
     .action(async (vaultPath: string, snapshotText: string, options) => {
       if (options.target === undefined) throw new UsageError("restore needs --target DIR");
       const ref = parseSnapshotRef(snapshotText);
-      const progress = emptyRestoreProgress();
+      const progress = (await import("../../restore/restore.ts")).emptyRestoreProgress();
       const line = new ProgressLine();
       const { signal, dispose } = cancellation();
       const result = await withVault(vaultPath, options, async (vault) => {
