@@ -263,9 +263,11 @@ export class SuedeVault {
     }
     const host = hostname();
     const parent = await this.findParent(host, sources);
-    const matcher = ignore().add([...(options.excludes ?? [])]);
+    const excludes = options.excludes ?? [];
+    // No patterns (the common case): skip the matcher and the per-entry path decoding altogether.
+    const matcher = excludes.length > 0 ? ignore().add([...excludes]) : null;
     const vaultFile = await this.vault.fileIdentity();
-    const lockPrefix = `${vaultFile.realPath}.lock`;
+    const lockPrefix = Buffer.from(`${vaultFile.realPath}.lock`);
     const skipped: string[] = [];
     const warnings: string[] = [];
     const progress = options.progress ?? emptyProgress();
@@ -279,7 +281,8 @@ export class SuedeVault {
         isExcluded: (path, stat) => {
           // Never back up the vault itself (it grows while it is read) or its lock files.
           if (stat.inode === vaultFile.inode && stat.device === vaultFile.device) return true;
-          if (path.toString("utf8").startsWith(lockPrefix)) return true;
+          if (path.length >= lockPrefix.length && lockPrefix.equals(path.subarray(0, lockPrefix.length))) return true;
+          if (matcher === null) return false;
           const relative = path.toString("utf8").replace(/^\/+/, "");
           return relative !== "" && matcher.ignores(stat.type === "dir" ? `${relative}/` : relative);
         },
