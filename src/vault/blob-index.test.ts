@@ -180,3 +180,51 @@ test("BlobIndex.memoryBytes: at most 120 bytes per entry at 100k entries", () =>
   assert.ok(perEntry <= 120, `${perEntry.toFixed(1)} bytes per entry`);
   assert.equal(index.get(ids.subarray(99_999 * 32, 100_000 * 32))?.offset, 16384 + 99_999 * 1000);
 });
+
+test("BlobIndex.addIndexRecord: same index as decoding each record and calling set (last write wins)", (t) => {
+  t.diagnostic(SEED_NOTE);
+  fc.assert(
+    fc.property(
+      fc.integer(),
+      fc.boolean(),
+      fc.array(fc.array(fc.tuple(fc.nat(), locationArb), { maxLength: 400 }), { maxLength: 6 }),
+      (seed, collide, records) => {
+        const pool = makeIds(seed, 300, collide);
+        const viaRecords = new BlobIndex();
+        const viaSet = new BlobIndex();
+        for (const record of records) {
+          const entries: BlobEntry[] = record.map(([n, location]) => ({ id: pool[n % pool.length]!, ...location }));
+          assert.equal(viaRecords.addIndexRecord(encodeIndexEntries(entries)), null);
+          for (const entry of entries) viaSet.set(entry.id, entry);
+        }
+        assert.equal(viaRecords.size, viaSet.size);
+        for (const id of pool) assert.deepEqual(viaRecords.get(id), viaSet.get(id), hex(id));
+        assert.deepEqual([...viaRecords.entries()].map((e) => hex(e.id)), [...viaSet.entries()].map((e) => hex(e.id)));
+      },
+    ),
+    { seed: FC_SEED, numRuns: 100 },
+  );
+});
+
+test("BlobIndex.addIndexRecord: a malformed record is a problem string and adds nothing", () => {
+  const entry: BlobEntry = { id: new Uint8Array(32).fill(7), offset: 16384, recordLength: 128, rawLength: 10, kind: RecordKind.data };
+  const other: BlobEntry = { ...entry, id: new Uint8Array(32).fill(9) };
+  const body = encodeIndexEntries([other, entry]);
+  const index = new BlobIndex();
+  const ragged = body.subarray(0, body.byteLength - 1);
+  const badKind = Uint8Array.from(body);
+  badKind[INDEX_ENTRY_SIZE_BYTES + 48] = RecordKind.index;
+  const reserved = Uint8Array.from(body);
+  reserved[2 * INDEX_ENTRY_SIZE_BYTES - 1] = 1;
+  const huge = Uint8Array.from(body);
+  new DataView(huge.buffer).setBigUint64(INDEX_ENTRY_SIZE_BYTES + 32, 1n << 53n, true);
+  for (const [bad, pattern] of [[ragged, /multiple/], [badKind, /kind/], [reserved, /reserved/], [huge, /2\^53/]] as const) {
+    assert.match(String(index.addIndexRecord(bad)), pattern);
+    assert.equal(index.size, 0);
+  }
+  const maxSafe = Uint8Array.from(body);
+  new DataView(maxSafe.buffer).setBigUint64(32, BigInt(Number.MAX_SAFE_INTEGER), true);
+  assert.equal(index.addIndexRecord(maxSafe), null);
+  assert.equal(index.get(other.id)?.offset, Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(index.get(entry.id), { offset: 16384, recordLength: 128, rawLength: 10, kind: RecordKind.data });
+});

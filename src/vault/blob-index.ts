@@ -51,20 +51,62 @@ export class BlobIndex {
     return ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) >>> 0) & this.slotMask;
   }
 
-  private sameId(entry: number, id: Uint8Array): boolean {
+  /** Whether entry holds the id stored at source[at .. at + 32). */
+  private sameId(entry: number, source: Uint8Array, at = 0): boolean {
+    const ids = this.ids;
     const base = entry * ID_BYTES;
-    for (let i = 0; i < ID_BYTES; i++) if (this.ids[base + i] !== id[i]) return false;
+    for (let i = 0; i < ID_BYTES; i++) if (ids[base + i] !== source[at + i]) return false;
     return true;
   }
 
   private findEntry(id: Uint8Array): number {
-    let slot = this.hashSlot(id);
+    return this.findAt(id, 0, this.hashSlot(id));
+  }
+
+  private findAt(source: Uint8Array, at: number, firstSlot: number): number {
+    let slot = firstSlot;
     for (;;) {
       const stored = this.slots[slot]!;
       if (stored === 0) return -1;
-      if (this.sameId(stored - 1, id)) return stored - 1;
+      if (this.sameId(stored - 1, source, at)) return stored - 1;
       slot = (slot + 1) & this.slotMask;
     }
+  }
+
+  /**
+   * Adds the entries of an index record body (FORMAT.md §7) straight into the typed arrays: no
+   * object per entry, so opening a vault with millions of blobs costs little more than the copy.
+   * Returns a problem string (and adds nothing) when the body is malformed.
+   */
+  addIndexRecord(body: Uint8Array): string | null {
+    if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
+    const count = body.byteLength / INDEX_ENTRY_SIZE_BYTES;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    // Validate first so a damaged record leaves the index untouched.
+    for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
+      const high = view.getUint32(at + ID_BYTES + 4, true);
+      if (high > 0x1fffff) return `index entry out of range: u64 ${view.getBigUint64(at + ID_BYTES, true)} exceeds 2^53`;
+      const kind = body[at + ID_BYTES + 16]!;
+      if (!BLOB_KIND_CODES.has(kind)) return `index entry has kind ${kind}, not a blob kind`;
+      if ((body[at + ID_BYTES + 17]! | body[at + ID_BYTES + 18]! | body[at + ID_BYTES + 19]!) !== 0) return "index entry reserved bytes are not zero";
+    }
+    if (this.used + count > this.capacity) this.grow(Math.max(this.used + count, Math.ceil(this.capacity * 1.5)));
+    for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
+      const firstSlot = ((body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16) | (body[at + 3]! << 24)) >>> 0) & this.slotMask;
+      let entry = this.findAt(body, at, firstSlot);
+      if (entry < 0) {
+        entry = this.used++;
+        this.ids.set(body.subarray(at, at + ID_BYTES), entry * ID_BYTES);
+        let slot = firstSlot;
+        while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
+        this.slots[slot] = entry + 1;
+      }
+      this.offsets[entry] = view.getUint32(at + ID_BYTES, true) + view.getUint32(at + ID_BYTES + 4, true) * 2 ** 32;
+      this.recordLengths[entry] = view.getUint32(at + ID_BYTES + 8, true);
+      this.rawLengths[entry] = view.getUint32(at + ID_BYTES + 12, true);
+      this.kinds[entry] = body[at + ID_BYTES + 16]!;
+    }
+    return null;
   }
 
   has(id: Uint8Array): boolean {

@@ -21,7 +21,7 @@
  */
 import { type KdfParams, deriveKek } from "../crypto/kdf.ts";
 import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
-import { BlobIndex, decodeIndexEntries } from "./blob-index.ts";
+import { BlobIndex } from "./blob-index.ts";
 import { type Checkpoint, type SuperblockPointer, decodeCheckpoint, decodeSuperblock } from "./checkpoint.ts";
 import {
   HEADER_COPY_OFFSETS,
@@ -223,13 +223,12 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   let indexOk = true;
   for (const span of newest.checkpoint.indexRecords) {
     const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
-    const entries = typeof body === "string" ? body : decodeIndexEntries(body);
-    if (typeof entries === "string") {
-      warnings.push(`index record damaged (${entries}); rebuilt the index by scanning the log`);
+    const problem = typeof body === "string" ? body : index.addIndexRecord(body);
+    if (problem !== null) {
+      warnings.push(`index record damaged (${problem}); rebuilt the index by scanning the log`);
       indexOk = false;
       break;
     }
-    for (const entry of entries) index.set(entry.id, entry);
   }
   const logEnd = newest.offset + newest.sizeBytes;
   const fileSize = await file.sizeBytes();
