@@ -49,9 +49,10 @@ export class FilePool {
   private readonly outboxes: ToWorker[][] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
-  private readonly listings = new Map<number, (listing: ListingMessage) => void>();
+  private readonly listings = new Map<number, { resolve: (listing: ListingMessage) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
   private flushScheduled = false;
+  private closing = false;
 
   constructor(data: FileWorkerData, workerCount = availableParallelism()) {
     for (let i = 0; i < Math.max(1, workerCount); i++) {
@@ -60,16 +61,25 @@ export class FilePool {
         for (const message of batch) this.receive(i, message);
       });
       worker.on("error", (error) => this.fail(error));
+      worker.on("exit", (code) => this.fail(new AssertionError(`file worker exited (code ${code}) with work pending`)));
       this.workers.push(worker);
       this.load.push(0);
       this.outboxes.push([]);
     }
   }
 
+  /**
+   * Fatal: every pending file and listing is rejected, and so is all later work. A worker waits
+   * for each "need" answer, so once one answer is lost (a hook threw: cancel, ENOSPC) files queued
+   * on that worker would never finish: rejecting only the failing file would hang the backup.
+   */
   private fail(error: Error): void {
+    if (this.closing) return;
     this.failure ??= error;
     for (const task of this.tasks.values()) task.reject(error);
     this.tasks.clear();
+    for (const listing of this.listings.values()) listing.reject(error);
+    this.listings.clear();
   }
 
   private send(worker: number, message: ToWorker): void {
@@ -92,18 +102,13 @@ export class FilePool {
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
       this.load[worker]!--;
-      pending?.(message);
+      pending?.resolve(message);
       return;
     }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
     task.chain = task.chain.then(() => this.handle(worker, task, message));
-    task.chain.catch((error: unknown) => {
-      if (this.tasks.delete(message.fileId)) {
-        this.load[task.worker]!--;
-        task.reject(error instanceof Error ? error : new AssertionError(String(error)));
-      }
-    });
+    task.chain.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
   }
 
   private async handle(worker: number, task: Task, message: FromWorker): Promise<void> {
@@ -152,8 +157,8 @@ export class FilePool {
     const worker = this.leastLoaded();
     this.load[worker]!++;
     const listId = this.nextFileId++;
-    return new Promise<ListingMessage>((resolve) => {
-      this.listings.set(listId, resolve);
+    return new Promise<ListingMessage>((resolve, reject) => {
+      this.listings.set(listId, { resolve, reject });
       this.send(worker, { type: "list", listId, path });
     });
   }
@@ -177,6 +182,8 @@ export class FilePool {
   }
 
   async close(): Promise<void> {
+    if (this.tasks.size > 0 || this.listings.size > 0) this.fail(new AssertionError("file pool closed with work pending"));
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

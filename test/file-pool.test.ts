@@ -1,0 +1,88 @@
+// Goal: a failure in the middle of a backup (the disk full while appending, a cancel) ends every
+// pending file and listing with that error instead of hanging. Method: a real FilePool (one worker,
+// so every file queues behind the failing one) whose hooks throw; all promises must settle, rejected.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FilePool, type FileHooks } from "../src/backup/file-pool.ts";
+import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
+
+/** Keys as a vault derives them (any 32/16 random bytes do: the records are never opened here). */
+function newPool(): FilePool {
+  const recordKeys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
+  return new FilePool({ recordKeys, compressionLevel: 1, chunkerKey: randomBytes(32), blobIdKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 1);
+}
+
+/** Settles within the limit or fails the test (a hang is the bug under test). */
+async function settleWithin<T>(promises: Promise<T>[], ms: number): Promise<PromiseSettledResult<T>[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms: the pool hangs`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(promises), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const where of ["onChunks", "onSealed"] as const) {
+  test(`FilePool: an error thrown by ${where} rejects every pending file and listing, and later work`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+    const pool = newPool();
+    try {
+      const source = join(dir, "src");
+      mkdirSync(source);
+      // Over the small-file size, so each file asks which chunks are new and waits for the answer.
+      const paths = Array.from({ length: 12 }, (_, i) => {
+        const path = join(source, `f${i}`);
+        writeFileSync(path, randomBytes(600_000));
+        return Buffer.from(path);
+      });
+      const full = Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+      let calls = 0;
+      const hooks: FileHooks = {
+        onChunks: async (chunks) => {
+          if (where === "onChunks" && ++calls === 2) throw full;
+          return chunks.map(() => true);
+        },
+        onSealed: async () => {
+          if (where === "onSealed" && ++calls === 2) throw full;
+        },
+      };
+      const files = paths.map((path) => pool.backupFile(path, hooks));
+      const results = await settleWithin<unknown>([...files, pool.listDirectory(Buffer.from(source))], 60_000);
+      const rejected = results.filter((r) => r.status === "rejected");
+      assert.ok(rejected.length >= paths.length - 2, `${rejected.length} of ${results.length} rejected`);
+      for (const r of rejected) assert.equal((r as PromiseRejectedResult).reason, full);
+      await assert.rejects(pool.backupFile(paths[0]!, hooks), (error) => error === full);
+      await assert.rejects(pool.listDirectory(Buffer.from(source)), (error) => error === full);
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("FilePool: files and listings still pending when the pool is closed are rejected", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const pool = newPool();
+  try {
+    const path = join(dir, "big");
+    writeFileSync(path, randomBytes(600_000));
+    let answered!: () => void;
+    const asked = new Promise<void>((resolve) => (answered = resolve));
+    // The answer never comes (as when the caller gave up), so the file stays pending.
+    const pending = pool.backupFile(Buffer.from(path), { onChunks: () => (answered(), new Promise<boolean[]>(() => {})), onSealed: async () => {} });
+    await asked;
+    const settled = settleWithin([pending], 10_000);
+    await pool.close();
+    const [result] = await settled;
+    assert.equal(result!.status, "rejected");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
