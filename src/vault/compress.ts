@@ -1,27 +1,34 @@
 /** zstd before encryption, kept only when it saves at least 1/32 of the bytes. FORMAT.md §5.3. */
 import zstd from "zstd-napi";
+import binding from "zstd-napi/binding.js";
 import { RECORD_FLAG_ZSTD } from "./format.ts";
 
 export const COMPRESSION_LEVEL_DEFAULT = 3;
 
 export interface Compressed {
   readonly flags: number;
+  /** May be a view of the codec's own output buffer: valid until its next compress call. */
   readonly payload: Uint8Array;
 }
 
 export class Codec {
-  private readonly compressor = new zstd.Compressor();
+  private readonly cctx = new binding.CCtx();
   private readonly decompressor = new zstd.Decompressor();
+  /** Reused for every chunk: zstd-napi's Compressor allocates (and often copies) a new one per call. */
+  private output = Buffer.alloc(0);
 
   constructor(level: number = COMPRESSION_LEVEL_DEFAULT) {
-    this.compressor.setParameters({ compressionLevel: level });
+    this.cctx.setParameter(binding.CParameter.compressionLevel, level);
   }
 
+  /** The payload must be consumed (sealRecord encrypts it into a new record) before the next call. */
   compress(raw: Uint8Array): Compressed {
     if (raw.byteLength < 64) return { flags: 0, payload: raw };
-    const packed = this.compressor.compress(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
-    if (packed.byteLength > raw.byteLength - (raw.byteLength >> 5)) return { flags: 0, payload: raw };
-    return { flags: RECORD_FLAG_ZSTD, payload: packed };
+    const bound = binding.compressBound(raw.byteLength);
+    if (this.output.byteLength < bound) this.output = Buffer.allocUnsafe(bound);
+    const length = this.cctx.compress2(this.output, raw);
+    if (length > raw.byteLength - (raw.byteLength >> 5)) return { flags: 0, payload: raw };
+    return { flags: RECORD_FLAG_ZSTD, payload: this.output.subarray(0, length) };
   }
 
   /** Throws on malformed input; callers map that to VaultCorruptError. */
