@@ -133,14 +133,21 @@ export class BlobIndex {
     };
   }
 
-  /** Adds or moves a blob (a relocated record replaces the old location). */
-  set(id: Uint8Array, location: BlobLocation): void {
+  /** Adds or moves a blob (a relocated record replaces the old location); returns its entry number. */
+  set(id: Uint8Array, location: BlobLocation): number {
     const existing = this.findEntry(id);
     const entry = existing >= 0 ? existing : this.append(id);
     this.offsets[entry] = location.offset;
     this.recordLengths[entry] = location.recordLength;
     this.rawLengths[entry] = location.rawLength;
     this.kinds[entry] = location.kind;
+    return entry;
+  }
+
+  /** The entry with this number (0 ≤ entry < size); its id is a view into the index. */
+  entryAt(entry: number): BlobEntry {
+    assert(entry >= 0 && entry < this.used, "index entry number out of range");
+    return { id: this.ids.subarray(entry * ID_BYTES, entry * ID_BYTES + ID_BYTES), ...this.locationAt(entry) };
   }
 
   private append(id: Uint8Array): number {
@@ -178,9 +185,7 @@ export class BlobIndex {
   }
 
   *entries(): Generator<BlobEntry> {
-    for (let entry = 0; entry < this.used; entry++) {
-      yield { id: this.ids.subarray(entry * ID_BYTES, entry * ID_BYTES + ID_BYTES), ...this.locationAt(entry) };
-    }
+    for (let entry = 0; entry < this.used; entry++) yield this.entryAt(entry);
   }
 }
 

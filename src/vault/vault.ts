@@ -96,7 +96,9 @@ export class Vault implements BlobStore {
   private readonly hashBlobId: BlobIdHasher;
   /** Data blob IDs a worker is sealing for this session (claimBlob), so one blob is never stored twice. */
   private readonly claimed = new Set<string>();
-  private readonly newEntries: BlobEntry[] = [];
+  /** Index entry numbers of the blobs appended since the last commit (4 bytes each, no objects). */
+  private newEntries = new Int32Array(1024);
+  private newEntryCount = 0;
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private batchOffset: number;
@@ -295,9 +297,13 @@ export class Vault implements BlobStore {
     this.appendOffset += record.byteLength;
     this.batch.push(record);
     this.batchBytes += record.byteLength;
-    const entry: BlobEntry = { id: Uint8Array.from(id), offset, recordLength: record.byteLength, rawLength, kind };
-    this.index.set(entry.id, entry);
-    this.newEntries.push(entry);
+    const entry = this.index.set(id, { offset, recordLength: record.byteLength, rawLength, kind });
+    if (this.newEntryCount === this.newEntries.length) {
+      const grown = new Int32Array(this.newEntries.length * 2);
+      grown.set(this.newEntries);
+      this.newEntries = grown;
+    }
+    this.newEntries[this.newEntryCount++] = entry;
     if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
     return record.byteLength;
   }
@@ -582,7 +588,7 @@ export class Vault implements BlobStore {
       checkpointOffset,
       logEnd: this.appendOffset,
     };
-    this.newEntries.length = 0;
+    this.newEntryCount = 0;
   }
 
   /** Compare-and-swap guard: the newest superblock must be the one this writer last saw or wrote. */
@@ -599,8 +605,12 @@ export class Vault implements BlobStore {
   /** Appends this commit's index records: the new entries, or the whole index when merging. */
   private writeIndexRecords(fullIndex: boolean): RecordSpan[] {
     let spans = [...this.committed.checkpoint.indexRecords];
-    let entries: Iterable<BlobEntry> = this.newEntries;
-    const added = Math.ceil(this.newEntries.length / INDEX_ENTRIES_PER_RECORD_MAX);
+    const index = this.index;
+    const numbers = this.newEntries.subarray(0, this.newEntryCount);
+    let entries: Iterable<BlobEntry> = (function* () {
+      for (const entry of numbers) yield index.entryAt(entry);
+    })();
+    const added = Math.ceil(this.newEntryCount / INDEX_ENTRIES_PER_RECORD_MAX);
     // Merge once the deltas outnumber the threshold beyond what a merged index itself needs.
     const merged = Math.ceil(this.index.size / INDEX_ENTRIES_PER_RECORD_MAX);
     if (fullIndex || spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD) {
@@ -677,7 +687,7 @@ export class Vault implements BlobStore {
    */
   async compact(live: LiveSet, options: { signal?: AbortSignal } = {}): Promise<{ bytesBefore: number; bytesAfter: number; recordsMoved: number }> {
     this.assertWritable();
-    assert(this.newEntries.length === 0 && this.batch.length === 0 && this.claimed.size === 0, "compact needs a committed state");
+    assert(this.newEntryCount === 0 && this.batch.length === 0 && this.claimed.size === 0, "compact needs a committed state");
     const bytesBefore = this.committed.logEnd;
     const cancelled = () => options.signal?.aborted === true;
     // Too little to gain to pay for the index written on the way: leave the file as it is.
