@@ -4,6 +4,7 @@
  */
 import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
 import { assert } from "../util/assert.ts";
+import { KEY_SIZE_BYTES } from "./keys.ts";
 
 export interface KdfParams {
   /** Passes over memory (Argon2 t). */
@@ -21,7 +22,7 @@ export const KDF_MEMORY_MAX_KIB = 4 * 1024 * 1024;
 export const KDF_ITERATIONS_MAX = 64;
 export const KDF_PARALLELISM_MAX = 16;
 export const KDF_SALT_SIZE_BYTES = 32;
-export const KEY_SIZE_BYTES = 32;
+export { KEY_SIZE_BYTES };
 
 // The package declares these as const enums, which do not exist at run time.
 const ARGON2ID = 2 as NonNullable<Argon2Options["algorithm"]>;

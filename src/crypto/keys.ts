@@ -4,7 +4,9 @@
  */
 import { createHash, createHmac, hkdfSync } from "node:crypto";
 import { assert } from "../util/assert.ts";
-import { KEY_SIZE_BYTES } from "./kdf.ts";
+
+/** Master and derived keys. Here, not in kdf.ts, so file workers do not load the argon2 addon. */
+export const KEY_SIZE_BYTES = 32;
 
 export type KeyPurpose = "record" | "blob-id" | "chunker" | "header-mac";
 

@@ -1,0 +1,40 @@
+// Goal: start-up stays cheap. `suede --version`/`--help` must not load the library or its native
+// addons, and the backup file workers must not load the argon2 addon (they never derive keys).
+// Method: follow the static, non-type imports from an entry file and list what it reaches.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { test } from "node:test";
+
+const SRC = resolve(import.meta.dirname, "../src");
+
+/** Source files and packages loaded when `entry` is imported (dynamic import() is not followed). */
+function staticClosure(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^\s*(import|export)\s+(?!type\s)[^;]*?from\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gms)) {
+      const spec = m[2] ?? m[3]!;
+      if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
+      else if (!spec.startsWith("node:")) packages.add(spec);
+    }
+  };
+  visit(resolve(SRC, entry));
+  return { files, packages };
+}
+
+test("cli/main.ts loads neither the library nor a native addon before a command runs", () => {
+  const { files, packages } = staticClosure("cli/main.ts");
+  const library = [...files].map((f) => relative(SRC, f)).filter((f) => /^(api|vault|backup|restore|check|crypto)\//.test(f));
+  assert.deepEqual(library, []);
+  assert.deepEqual([...packages].sort(), ["commander"]);
+});
+
+test("backup/file-worker.ts does not load the argon2 addon", () => {
+  const { packages } = staticClosure("backup/file-worker.ts");
+  assert.ok(packages.has("zstd-napi") && packages.has("@napi-rs/blake-hash"), [...packages].join(", "));
+  assert.equal(packages.has("@node-rs/argon2"), false);
+});
