@@ -3,6 +3,7 @@
  * MountTree and ChunkReader; every operation that would change something answers EROFS.
  */
 import type { Node } from "../core/types.ts";
+import { shownName } from "./names.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 import type { Callback, FuseOps, FuseStat } from "./fuse-native.ts";
 import type { MountEntry, MountTree } from "./mount-tree.ts";
@@ -36,9 +37,12 @@ export interface OpsContext {
   readonly onError: (path: string, error: unknown) => void;
 }
 
-/** Milliseconds since the epoch from nanoseconds (fuse-native passes times as Date: ms precision). */
+/**
+ * A Date from nanoseconds since the epoch. fuse-native passes times as Date (millisecond precision)
+ * in unsigned fields, so a time before 1970 would wrap to a far future: it shows as the epoch.
+ */
 function dateOfNs(ns: bigint): Date {
-  return new Date(Number(ns / 1_000_000n) - (ns % 1_000_000n < 0n ? 1 : 0));
+  return new Date(ns < 0n ? 0 : Number(ns / 1_000_000n));
 }
 
 export function statOf(entry: MountEntry, context: Pick<OpsContext, "uid" | "gid">): FuseStat {
@@ -102,7 +106,7 @@ export function fuseOps(context: OpsContext): FuseOps {
     readdir: (path: string, callback: Callback) =>
       guarded(path, callback, async () => {
         const names = await tree.readdir(path);
-        if (names !== null) return callback(0, names);
+        if (names !== null) return callback(0, [".", "..", ...names]);
         callback((await tree.lookup(path)) === null ? ENOENT : ENOTDIR);
       }),
     readlink: (path: string, callback: Callback) =>
@@ -110,7 +114,7 @@ export function fuseOps(context: OpsContext): FuseOps {
         const entry = await tree.lookup(path);
         if (entry === null) return callback(ENOENT);
         if (entry.kind === "link") return callback(0, entry.target);
-        if (entry.kind === "node" && entry.node.type === "symlink") return callback(0, Buffer.from(entry.node.linkTarget ?? []).toString("utf8"));
+        if (entry.kind === "node" && entry.node.type === "symlink") return callback(0, shownName(entry.node.linkTarget ?? new Uint8Array()));
         callback(EINVAL);
       }),
     access: (path: string, mode: number, callback: Callback) =>

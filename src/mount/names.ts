@@ -3,7 +3,8 @@
  * valid UTF-8 cannot pass through as it is: each byte outside a valid UTF-8 sequence is shown as
  * `\xNN` (and a backslash in such a name as `\\`). Lookups go through the directory's own list of
  * shown names, so the mapping is exact; a shown name that would collide with a real sibling gets
- * `~` appended until it is unique.
+ * `~` appended until it is unique. Symlink targets that are not valid UTF-8 are shown the same way
+ * (so such a link does not resolve through the mount).
  */
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
