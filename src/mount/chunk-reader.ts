@@ -1,7 +1,7 @@
 /**
  * Reads byte ranges of snapshot files for the mount: whole chunks are decrypted through
- * SuedeVault.readFile and kept in a small LRU (FUSE reads 128 KiB at a time, chunks are about
- * 1 MiB), the chunk after a sequential read is fetched ahead, and holes are never decrypted.
+ * SuedeVault.readFile and kept in a small LRU (FUSE reads 128 KiB at a time and a chunk may span
+ * several reads), the next megabyte after a read is decrypted ahead, and holes are never read.
  */
 import type { SuedeVault } from "../api/suede-vault.ts";
 import { blobIdHex, isHoleId } from "../core/ids.ts";
@@ -9,6 +9,8 @@ import type { Node } from "../core/types.ts";
 import { WeightedLru } from "./lru.ts";
 
 export const CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
+/** How far past a read to decrypt ahead (a few FUSE reads' worth; chunks average 64 KiB). */
+const READ_AHEAD_BYTES = 1024 * 1024;
 
 export class ChunkReader {
   private readonly cache: WeightedLru<Promise<Uint8Array>>;
@@ -27,18 +29,26 @@ export class ChunkReader {
     const end = Math.min(node.sizeBytes, offset + length);
     if (offset >= end) return 0;
     const starts = this.chunkStarts(node);
-    let index = firstChunk(starts, offset);
-    let copied = 0;
+    const first = firstChunk(starts, offset);
+    // Ask for every chunk the read touches at once (their records are read and opened concurrently).
+    const pieces: { index: number; data: Promise<Uint8Array> | null }[] = [];
+    let index = first;
     for (; index < chunks.length && starts[index]! < end; index++) {
-      const chunk = chunks[index]!;
-      const from = Math.max(offset, starts[index]!) - starts[index]!;
-      const to = Math.min(end - starts[index]!, chunk.sizeBytes);
-      if (isHoleId(chunk.id)) into.fill(0, copied, copied + (to - from));
-      else into.set((await this.chunk(node, index)).subarray(from, to), copied);
+      pieces.push({ index, data: isHoleId(chunks[index]!.id) ? null : this.chunk(node, index) });
+    }
+    // Sequential readers come back for what follows: decrypt it while the kernel copies this.
+    for (let ahead = index; ahead < chunks.length && starts[ahead]! < end + READ_AHEAD_BYTES; ahead++) {
+      if (!isHoleId(chunks[ahead]!.id)) this.chunk(node, ahead).catch(() => undefined);
+    }
+    let copied = 0;
+    for (const piece of pieces) {
+      const chunk = chunks[piece.index]!;
+      const from = Math.max(offset, starts[piece.index]!) - starts[piece.index]!;
+      const to = Math.min(end - starts[piece.index]!, chunk.sizeBytes);
+      if (piece.data === null) into.fill(0, copied, copied + (to - from));
+      else into.set((await piece.data).subarray(from, to), copied);
       copied += to - from;
     }
-    // Sequential readers ask for the next chunk soon: decrypt it while the kernel copies this one.
-    if (index < chunks.length && !isHoleId(chunks[index]!.id)) this.chunk(node, index).catch(() => undefined);
     return copied;
   }
 

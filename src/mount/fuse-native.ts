@@ -35,6 +35,8 @@ export interface FuseOptions {
   readonly allowOther: boolean;
   readonly defaultPermissions: boolean;
   readonly kernelCache: boolean;
+  readonly entryTimeout: number;
+  readonly attrTimeout: number;
   readonly fsname: string;
   readonly subtype: string;
   readonly timeout: number;

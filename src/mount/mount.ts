@@ -31,6 +31,9 @@ export interface MountSession {
   unmount(): Promise<void>;
 }
 
+/** Seconds the kernel may keep a name lookup or attributes. */
+const ATTRIBUTE_CACHE_S = 30;
+
 /** How often to look for an unmount done from outside (fuse-native does not report it). */
 const UNMOUNT_POLL_MS = 500;
 
@@ -103,6 +106,11 @@ export async function mountVault(vault: SuedeVault, options: MountOptions): Prom
     defaultPermissions: options.allowOther,
     // Snapshots never change, so the kernel may keep file pages across opens.
     kernelCache: true,
+    // Snapshot contents never change: let the kernel keep names and attributes for a while instead
+    // of asking for each again every second. Directory listings are not cached (FUSE 2), so new
+    // snapshots still show up at the next listing.
+    entryTimeout: ATTRIBUTE_CACHE_S,
+    attrTimeout: ATTRIBUTE_CACHE_S,
     fsname: "suede",
     // fuse-native has no setting for these options but joins its list with commas: "ro" makes the
     // kernel refuse writes itself, "use_ino" shows our inode numbers (hard links share one).

@@ -146,6 +146,9 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
   });
 
   test("SIGTERM unmounts cleanly; after SIGKILL the next mount clears the stale mount point", async () => {
+    const second = await suede(["mount", vault, mountpoint]);
+    assert.equal(second.code, 1, "a live mount is not taken over");
+    assert.match(second.stderr, /is already a mount point; unmount it first/);
     const result = await stopMount(mount!);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /unmounted/);
