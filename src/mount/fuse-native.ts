@@ -49,14 +49,16 @@ interface FuseClass {
 
 export const INSTALL_HINT = "install the FUSE libraries (apt-get install libfuse2 fuse3) and fuse-native (npm i fuse-native)";
 
-/** Loads fuse-native; `unmount` replaces its shell-based one (it runs `fusermount` through a shell with the path in it). */
-export async function loadFuse(unmount: (mountpoint: string) => Promise<void>): Promise<FuseClass> {
-  if (!existsSync("/dev/fuse")) throw new SuedeError("FUSE_UNAVAILABLE", `FUSE is not available (/dev/fuse is missing): ${INSTALL_HINT}`);
+/**
+ * Loads fuse-native; `unmount` replaces its shell-based one (it runs `fusermount` through a shell
+ * with the path in it). The package name and device are parameters only so tests can make them missing.
+ */
+export async function loadFuse(unmount: (mountpoint: string) => Promise<void>, packageName = "fuse-native", device = "/dev/fuse"): Promise<FuseClass> {
+  if (!existsSync(device)) throw new SuedeError("FUSE_UNAVAILABLE", `FUSE is not available (${device} is missing): ${INSTALL_HINT}`);
   let fuse: FuseClass;
   try {
     // A variable specifier: the package is optional and has no type declarations.
-    const name = "fuse-native";
-    fuse = ((await import(name)) as { default: FuseClass }).default;
+    fuse = ((await import(packageName)) as { default: FuseClass }).default;
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
     throw new SuedeError("FUSE_UNAVAILABLE", `FUSE is not available (${reason}): ${INSTALL_HINT}`, { cause });
