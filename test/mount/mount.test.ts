@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, readlink, rename, chmod, unlink, writeFile, lstat, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { backupJson, initVault, runTool, snapshotsJson, suede, tempDir } from "../helpers/cli.ts";
+import { backupJson, initVault, isRoot, runTool, snapshotsJson, suede, tempDir } from "../helpers/cli.ts";
 import { hasRsync } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
 import { makeTrickyTree, NON_UTF8_NAME } from "../helpers/tricky-tree.ts";
@@ -15,6 +15,19 @@ import { isMounted, type MountProcess, SKIP_FUSE, startMount, stopMount } from "
 
 const BIG_BYTES = 24 * 1024 * 1024 + 4321;
 const RSYNC = await hasRsync();
+
+/** Runs a program as user nobody (65534); resolves with its stdout as latin1, rejects with its stderr. */
+function asNobody(program: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", program, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve(Buffer.concat(out).toString("latin1")) : reject(new Error(Buffer.concat(err).toString()))));
+  });
+}
 
 describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
   let dir: { path: string; remove: () => Promise<void> };
@@ -27,7 +40,8 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
   const inSnapshot = (n: number | string, ...parts: string[]) => join(mountpoint, "snapshots", String(n), source, ...parts);
 
   before(async () => {
-    dir = await tempDir("mount");
+    // Traversable by others, for the --allow-other test (the snapshot records these modes too).
+    dir = await tempDir("mount", 0o755);
     source = join(dir.path, "src");
     vault = join(dir.path, "v.suede");
     mountpoint = join(dir.path, "mnt");
@@ -145,6 +159,11 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
     await assert.rejects(stat(inSnapshot(1, "files/added-later.txt")), { code: "ENOENT" });
   });
 
+  test("private by default: another user cannot enter the mount", { skip: !isRoot && "needs root to act as another user" }, async () => {
+    await assert.rejects(asNobody("ls", [mountpoint]), /Permission denied/);
+    await assert.rejects(asNobody("cat", [inSnapshot(1, "files/one")]), /Permission denied/);
+  });
+
   test("SIGTERM unmounts cleanly; after SIGKILL the next mount clears the stale mount point", async () => {
     const second = await suede(["mount", vault, mountpoint]);
     assert.equal(second.code, 1, "a live mount is not taken over");
@@ -175,6 +194,17 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
       assert.deepEqual(await readdir(mountpoint), (await readdir("/")).filter((name) => source.startsWith(`/${name}/`)));
     } finally {
       const result = await stopMount(single);
+      assert.equal(result.code, 0, result.stderr);
+    }
+  });
+
+  test("--allow-other shares the mount under the snapshot's own modes and owners", { skip: !isRoot && "needs root to act as another user" }, async () => {
+    const shared = await startMount(vault, mountpoint, ["--allow-other"]);
+    try {
+      assert.ok(Buffer.from(await asNobody("cat", [inSnapshot(1, "files/one")]), "latin1").equals(await readFile(join(source, "files/one"))));
+      await assert.rejects(asNobody("cat", [inSnapshot(1, "perms/p600")]), /Permission denied/);
+    } finally {
+      const result = await stopMount(shared);
       assert.equal(result.code, 0, result.stderr);
     }
   });
