@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { SuedeVault } from "../api/suede-vault.ts";
 import { SuedeError, isErrno } from "../errors/errors.ts";
@@ -69,6 +69,8 @@ async function prepareMountpoint(mountpoint: string): Promise<void> {
     const info = await stat(mountpoint);
     if (!info.isDirectory()) throw new SuedeError("USAGE", `mount point ${mountpoint} is not a directory`);
     if (isMounted(mountpoint)) throw new SuedeError("FAILED", `${mountpoint} is already a mount point; unmount it first (fusermount -u ${mountpoint})`);
+    // libfuse 2 refuses a non-empty mount point with a vague "fuse failed"; say it plainly.
+    if ((await readdir(mountpoint)).length > 0) throw new SuedeError("FAILED", `mount point ${mountpoint} is not empty; mount on an empty directory`);
   } catch (error) {
     if (error instanceof SuedeError) throw error;
     if (isErrno(error, "ENOENT")) throw new SuedeError("PATH_NOT_FOUND", `mount point ${mountpoint} does not exist; create the directory first`);

@@ -148,9 +148,23 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
     assert.ok((await readFile(file)).equals(await readFile(join(source, "files/one"))), "still the snapshot's bytes");
   });
 
-  test("a snapshot committed while mounted appears in snapshots/ and latest", async () => {
+  test("a backup while mounted does not disturb readers, and its snapshot appears in snapshots/ and latest", async () => {
     await writeFile(join(source, "files/added-later.txt"), "after the first snapshot\n");
-    const second = await backupJson(vault, [source], {}, ["--tag", "daily"]);
+    // Read through the mount while the backup runs (files not read before, so the kernel asks
+    // suede): the reader sees snapshot 1 undisturbed.
+    const unread = ["files/words.txt", "misc/inner/b.bin", "deep/l1/l2/mid.bin", "files/s262145", "misc/a.txt", "sparse/tail-hole"];
+    let reads = 0;
+    let backupDone = false;
+    const reading = (async () => {
+      do {
+        const relative = unread[reads % unread.length]!;
+        assert.ok((await readFile(inSnapshot(1, relative))).equals(await readFile(join(source, relative))), relative);
+        reads++;
+      } while (!backupDone || reads < unread.length);
+    })();
+    const second = await backupJson(vault, [source], {}, ["--tag", "daily"]).finally(() => (backupDone = true));
+    await reading;
+    assert.ok(reads >= 1);
     assert.equal(second.id, 2);
     assert.deepEqual((await readdir(join(mountpoint, "snapshots"))).sort(), ["1", "2"]);
     assert.equal(await readlink(join(mountpoint, "latest")), "snapshots/2");
@@ -216,6 +230,10 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
     const noSnapshot = await suede(["mount", vault, mountpoint, "--snapshot", "99"]);
     assert.equal(noSnapshot.code, 1);
     assert.match(noSnapshot.stderr, /no snapshot 99 in this vault\n$/);
+    await writeFile(join(dir.path, "occupied"), "");
+    const notEmpty = await suede(["mount", vault, dir.path]);
+    assert.equal(notEmpty.code, 1);
+    assert.match(notEmpty.stderr, /^suede: mount point .* is not empty; mount on an empty directory\n$/m);
     assert.equal(isMounted(mountpoint), false);
   });
 });
