@@ -222,6 +222,11 @@ export class SuedeVault {
     return this.vault.refresh();
   }
 
+  /** The snapshots' numbers, oldest first, without reading their records (cheap change detection). */
+  snapshotNumbers(): number[] {
+    return this.vault.snapshots.map((ref) => ref.number);
+  }
+
   /** All snapshots, oldest first. */
   async listSnapshots(): Promise<Snapshot[]> {
     const snapshots: Snapshot[] = [];

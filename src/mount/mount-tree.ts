@@ -75,8 +75,12 @@ export class MountTree {
   async refresh(): Promise<void> {
     if (this.refreshing !== null) return this.refreshing;
     this.refreshing = (async () => {
-      const changed = await this.vault.refresh();
-      if (changed || !this.loaded) {
+      await this.vault.refresh();
+      // Compare numbers rather than trust refresh()'s answer: a read racing a prune may already
+      // have followed the new commit inside the vault.
+      const numbers = this.vault.snapshotNumbers();
+      const same = this.loaded && numbers.length === this.snapshotList.length && numbers.every((n, i) => n === this.snapshotList[i]!.number);
+      if (!same) {
         this.snapshotList = await this.vault.listSnapshots();
         this.loaded = true;
       }

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, readlink, rename, chmod, unlink, writeFile, lstat, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { backupJson, initVault, isRoot, runTool, snapshotsJson, suede, tempDir } from "../helpers/cli.ts";
+import { backupJson, initVault, isRoot, runTool, snapshotsJson, suede, suedeOk, tempDir } from "../helpers/cli.ts";
 import { hasRsync } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
 import { makeTrickyTree, NON_UTF8_NAME } from "../helpers/tricky-tree.ts";
@@ -150,6 +150,8 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
 
   test("a backup while mounted does not disturb readers, and its snapshot appears in snapshots/ and latest", async () => {
     await writeFile(join(source, "files/added-later.txt"), "after the first snapshot\n");
+    // New content: snapshot 1's old chunks of this file become garbage once it is forgotten (prune test).
+    await writeFile(join(source, "files/random-3m"), new Prng(64).bytes(3 * 1024 * 1024));
     // Read through the mount while the backup runs (files not read before, so the kernel asks
     // suede): the reader sees snapshot 1 undisturbed.
     const unread = ["files/words.txt", "misc/inner/b.bin", "deep/l1/l2/mid.bin", "files/s262145", "misc/a.txt", "sparse/tail-hole"];
@@ -219,6 +221,23 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
       await assert.rejects(asNobody("cat", [inSnapshot(1, "perms/p600")]), /Permission denied/);
     } finally {
       const result = await stopMount(shared);
+      assert.equal(result.code, 0, result.stderr);
+    }
+  });
+
+  test("forget and prune while mounted: the remaining snapshot reads on", async () => {
+    const live = await startMount(vault, mountpoint);
+    try {
+      // Forgetting snapshot 1 frees its records early in the log, so prune moves later ones down.
+      await suedeOk(["forget", vault, "1"]);
+      const pruned = JSON.parse((await suedeOk(["prune", vault, "--json"])).stdout) as { recordsMoved: number };
+      assert.ok(pruned.recordsMoved > 0, "prune moved records the mount had located before");
+      for (const relative of ["files/random-3m", "files/s16384", "files/s65536", "files/s262144", "deep/l1/l2/l3/l4/l5/l6/leaf.txt", "misc/inner/c.txt", "files/added-later.txt"]) {
+        assert.ok((await readFile(inSnapshot(2, relative))).equals(await readFile(join(source, relative))), relative);
+      }
+      assert.deepEqual(await readdir(join(mountpoint, "snapshots")), ["2"]);
+    } finally {
+      const result = await stopMount(live);
       assert.equal(result.code, 0, result.stderr);
     }
   });
