@@ -97,12 +97,15 @@ export function fuseOps(context: OpsContext): FuseOps {
 
   return {
     init: (callback: Callback) => callback(0),
-    getattr: (path: string, callback: Callback) =>
+    getattr: (path: string, callback: Callback) => {
+      const cached = tree.lookupCached(path);
+      if (cached !== undefined) return callback(0, statOf(cached, context));
       guarded(path, callback, async () => {
         const entry = await tree.lookup(path);
         if (entry === null) callback(ENOENT);
         else callback(0, statOf(entry, context));
-      }),
+      });
+    },
     readdir: (path: string, callback: Callback) =>
       guarded(path, callback, async () => {
         const names = await tree.readdir(path);

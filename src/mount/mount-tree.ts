@@ -58,6 +58,9 @@ export class MountTree {
   private loaded = false;
   private refreshing: Promise<void> | null = null;
   private readonly listings = new WeightedLru<Promise<Listing>>(LISTING_CACHE_ENTRIES);
+  /** FUSE path → entry, filled by directory listings: `ls -l` asks for each name just listed. */
+  private readonly resolved = new WeightedLru<SnapshotEntry>(LISTING_CACHE_ENTRIES);
+  private listedNumbers = new Set<number>();
   private readonly inodes = new Map<string, number>();
   private nextIno = 2;
   private readonly startedMs: number;
@@ -82,6 +85,7 @@ export class MountTree {
       const same = this.loaded && numbers.length === this.snapshotList.length && numbers.every((n, i) => n === this.snapshotList[i]!.number);
       if (!same) {
         this.snapshotList = await this.vault.listSnapshots();
+        this.listedNumbers = new Set(this.snapshotList.map((snapshot) => snapshot.number));
         this.loaded = true;
       }
     })().finally(() => {
@@ -129,6 +133,12 @@ export class MountTree {
 
   private root(snapshot: Snapshot): SnapshotRoot {
     return { kind: "snapshot-root", ino: this.only !== null ? 1 : this.ino(`root:${snapshot.number}`), snapshot };
+  }
+
+  /** The entry at a FUSE path if a listing already resolved it (no waiting: the hot path of `ls -l`). */
+  lookupCached(path: string): SnapshotEntry | undefined {
+    const entry = this.resolved.get(path);
+    return entry !== undefined && this.listedNumbers.has(entry.snapshot) ? entry : undefined;
   }
 
   /** The entry at a FUSE path ("/a/b"), or null when there is none. */
@@ -183,9 +193,9 @@ export class MountTree {
       case "link":
         return null;
       case "snapshot-root":
-        return (await this.listing(entry.snapshot.number, Buffer.from("/"))).names;
+        return this.remember(path, await this.listing(entry.snapshot.number, Buffer.from("/")));
       case "node":
-        return entry.node.type === "dir" ? (await this.listing(entry.snapshot, entry.path)).names : null;
+        return entry.node.type === "dir" ? this.remember(path, await this.listing(entry.snapshot, entry.path)) : null;
       case "layout": {
         const snapshots = this.snapshotList;
         if (parts.length === 0) return snapshots.length === 0 ? ["snapshots", "by-time", "tags"] : ["snapshots", "latest", "by-time", "tags"];
@@ -195,6 +205,12 @@ export class MountTree {
         return snapshots.filter((s) => s.tags.includes(parts[1]!)).map((s) => String(s.number));
       }
     }
+  }
+
+  private remember(dirPath: string, listing: Listing): readonly string[] {
+    const prefix = dirPath.endsWith("/") ? dirPath : `${dirPath}/`;
+    for (const [name, entry] of listing.byName) this.resolved.set(prefix + name, entry, 1);
+    return listing.names;
   }
 
   private async inSnapshot(snapshot: Snapshot, parts: readonly string[]): Promise<MountEntry | null> {
