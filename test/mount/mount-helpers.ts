@@ -38,8 +38,8 @@ export async function startMount(vault: string, mountpoint: string, extra: reado
   return child;
 }
 
-/** SIGTERM, then the process's exit; the mount must be gone. */
-export async function stopMount(child: MountProcess): Promise<RunResult> {
-  child.kill("SIGTERM");
+/** A signal (SIGTERM unless told), then the process's exit. */
+export async function stopMount(child: MountProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<RunResult> {
+  child.kill(signal);
   return child.result;
 }

@@ -202,15 +202,17 @@ describe("suede mount", { skip: SKIP_FUSE, timeout: 600_000 }, () => {
     assert.equal(isMounted(mountpoint), false);
   });
 
-  test("--snapshot N shows that snapshot at the mount point", async () => {
+  test("--snapshot N shows that snapshot at the mount point; SIGINT unmounts", async () => {
     const single = await startMount(vault, mountpoint, ["--snapshot", "1"]);
     try {
       assert.ok((await readFile(join(mountpoint, source, "big.bin"))).equals(big));
       await assert.rejects(stat(join(mountpoint, source, "files/added-later.txt")), { code: "ENOENT" });
       assert.deepEqual(await readdir(mountpoint), (await readdir("/")).filter((name) => source.startsWith(`/${name}/`)));
     } finally {
-      const result = await stopMount(single);
+      // Ctrl-C unmounts like SIGTERM.
+      const result = await stopMount(single, "SIGINT");
       assert.equal(result.code, 0, result.stderr);
+      assert.equal(isMounted(mountpoint), false);
     }
   });
 
