@@ -74,10 +74,14 @@ export class MountTree {
     this.startedMs = nowMs;
   }
 
-  /** Re-reads the snapshot list when another process committed (at most one refresh at a time). */
+  /**
+   * Re-reads the snapshot list when another process committed. Refreshes run one after another, and
+   * each starts after its caller asked, so a listing never gets the answer of an older refresh.
+   */
   async refresh(): Promise<void> {
-    if (this.refreshing !== null) return this.refreshing;
-    this.refreshing = (async () => {
+    const previous = this.refreshing;
+    const current: Promise<void> = (async () => {
+      await previous?.catch(() => undefined);
       await this.vault.refresh();
       // Compare numbers rather than trust refresh()'s answer: a read racing a prune may already
       // have followed the new commit inside the vault.
@@ -89,9 +93,10 @@ export class MountTree {
         this.loaded = true;
       }
     })().finally(() => {
-      this.refreshing = null;
+      if (this.refreshing === current) this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = current;
+    return current;
   }
 
   private async snapshots(): Promise<readonly Snapshot[]> {
