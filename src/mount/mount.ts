@@ -32,7 +32,7 @@ export interface MountSession {
 }
 
 /** Seconds the kernel may keep a name lookup or attributes. */
-const ATTRIBUTE_CACHE_S = 30;
+const ATTRIBUTE_CACHE_S = 120;
 
 /** How often to look for an unmount done from outside (fuse-native does not report it). */
 const UNMOUNT_POLL_MS = 500;
@@ -108,7 +108,7 @@ export async function mountVault(vault: SuedeVault, options: MountOptions): Prom
     defaultPermissions: options.allowOther,
     // Snapshots never change, so the kernel may keep file pages across opens.
     kernelCache: true,
-    // Snapshot contents never change: let the kernel keep names and attributes for a while instead
+    // Snapshot contents never change: let the kernel keep names and attributes for minutes instead
     // of asking for each again every second. Directory listings are not cached (FUSE 2), so new
     // snapshots still show up at the next listing.
     entryTimeout: ATTRIBUTE_CACHE_S,
