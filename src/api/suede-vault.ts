@@ -222,6 +222,11 @@ export class SuedeVault {
     return this.vault.refresh();
   }
 
+  /** The snapshots' numbers, oldest first, without reading their records (cheap change detection). */
+  snapshotNumbers(): number[] {
+    return this.vault.snapshots.map((ref) => ref.number);
+  }
+
   /** All snapshots, oldest first. */
   async listSnapshots(): Promise<Snapshot[]> {
     const snapshots: Snapshot[] = [];
@@ -461,16 +466,23 @@ export class SuedeVault {
     if (node.unreadable !== undefined) throw new SuedeError("FAILED", `this file could not be read at backup time (${node.unreadable})`);
     const start = range.offsetBytes ?? 0;
     const end = Math.min(node.sizeBytes, start + (range.lengthBytes ?? node.sizeBytes));
-    let position = 0;
-    for (const chunk of node.chunks ?? []) {
-      const chunkEnd = position + chunk.sizeBytes;
-      if (chunkEnd > start && position < end) {
-        const data = isHoleId(chunk.id) ? new Uint8Array(chunk.sizeBytes) : await this.vault.getBlob(chunk.id);
-        if (data.byteLength !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
-        yield data.subarray(Math.max(0, start - position), Math.min(chunk.sizeBytes, end - position));
-      }
-      position = chunkEnd;
-      if (position >= end) break;
+    const chunks = node.chunks ?? [];
+    const starts = chunkStarts(node);
+    // Seek: the last chunk starting at or before `start` (a mount reads big files in 128 KiB pieces).
+    let low = 0;
+    let high = chunks.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (starts[middle]! <= start) low = middle;
+      else high = middle - 1;
+    }
+    for (let i = low; i < chunks.length && starts[i]! < end; i++) {
+      const chunk = chunks[i]!;
+      const position = starts[i]!;
+      if (position + chunk.sizeBytes <= start) continue;
+      const data = isHoleId(chunk.id) ? new Uint8Array(chunk.sizeBytes) : await this.vault.getBlob(chunk.id);
+      if (data.byteLength !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
+      yield data.subarray(Math.max(0, start - position), Math.min(chunk.sizeBytes, end - position));
     }
   }
 
@@ -629,6 +641,24 @@ export class SuedeVault {
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
   }
+}
+
+/** Each chunk's start offset in its file, computed once per node (nodes are immutable). */
+const chunkStartCache = new WeakMap<Node, Float64Array>();
+
+function chunkStarts(node: Node): Float64Array {
+  let starts = chunkStartCache.get(node);
+  if (starts === undefined) {
+    const chunks = node.chunks ?? [];
+    starts = new Float64Array(chunks.length);
+    let position = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      starts[i] = position;
+      position += chunks[i]!.sizeBytes;
+    }
+    chunkStartCache.set(node, starts);
+  }
+  return starts;
 }
 
 function sameContent(a: Node, b: Node): boolean {

@@ -11,6 +11,7 @@ import { registerDiff, registerHistory, registerInspect } from "./commands/inspe
 import { registerKey } from "./commands/key.ts";
 import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
+import { registerMount } from "./commands/mount.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
 
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerInspect(program);
   registerHistory(program);
   registerDiff(program);
+  registerMount(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

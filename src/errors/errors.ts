@@ -23,7 +23,8 @@ export type SuedeErrorCode =
   | "RESTORE_INCOMPLETE"
   | "IO"
   | "NO_SPACE"
-  | "CANCELLED";
+  | "CANCELLED"
+  | "FUSE_UNAVAILABLE";
 
 export class SuedeError extends Error {
   override name = "SuedeError";

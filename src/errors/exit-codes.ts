@@ -25,4 +25,5 @@ export const EXIT_CODES: Readonly<Record<SuedeErrorCode, number>> = {
   IO: 1,
   NO_SPACE: 1,
   CANCELLED: 130,
+  FUSE_UNAVAILABLE: 15,
 };
