@@ -13,6 +13,7 @@ import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
+import { registerUi } from "./commands/ui.ts";
 
 function buildProgram(): Command {
   const program = new Command("suede")
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerInspect(program);
   registerHistory(program);
   registerDiff(program);
+  registerUi(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);
