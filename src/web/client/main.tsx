@@ -125,7 +125,7 @@ function Timeline() {
           <tbody>
             {newest.map((s, i) => (
               <tr key={s.number}>
-                <td><a href={href({ view: "browse", snapshot: s.number, path: "" })} data-testid={`snapshot-${s.number}`}>{s.number}</a>{s.pinned ? <span class="pin" title="pinned"> 📌</span> : null}</td>
+                <td><a href={href({ view: "browse", snapshot: s.number, path: "" })} data-testid={`snapshot-${s.number}`}>{s.number}</a>{s.pinned ? <span class="pin"> pinned</span> : null}</td>
                 <td>{time(s.timeMs)}</td>
                 <td>{s.host}</td>
                 <td>{s.tags.join(", ")}</td>
@@ -259,14 +259,14 @@ function Browse({ snapshot, path }: { snapshot: number; path: string }) {
               <tbody>
                 {parent !== null ? (
                   <tr>
-                    <td colSpan={5}><a class="row-link" href={link(parent)}>⬑ ..</a></td>
+                    <td colSpan={5}><a class="row-link" href={link(parent)}>.. (parent folder)</a></td>
                   </tr>
                 ) : null}
                 {data.entries.map((entry) => (
                   <tr key={entry.path} class={selected?.path === entry.path ? "selected" : ""}>
                     <td>
                       {entry.type === "dir" ? (
-                        <a class="row-link dir" href={link(entry.path)}>📁 {entry.name}</a>
+                        <a class="row-link dir" href={link(entry.path)}>{entry.name}/</a>
                       ) : (
                         <a
                           class="row-link"
@@ -276,10 +276,11 @@ function Browse({ snapshot, path }: { snapshot: number; path: string }) {
                             setSelected(entry);
                           }}
                         >
-                          {entry.type === "symlink" ? "🔗" : "📄"} {entry.name}
+                          {entry.name}
                         </a>
                       )}
                       {entry.linkTarget !== undefined ? <span class="muted"> → {entry.linkTarget}</span> : null}
+                      {entry.type !== "file" && entry.type !== "dir" && entry.type !== "symlink" ? <span class="muted"> ({entry.type})</span> : null}
                     </td>
                     <td class="num">{entry.type === "dir" ? "" : bytes(entry.size)}</td>
                     <td class="mono">{mode(entry.type, entry.mode)}</td>
@@ -423,7 +424,7 @@ function Compare({ a, b, path }: { a: number; b: number; path: string }) {
                       <td>{KIND_LABEL[ch.kind]}</td>
                       <td>
                         {node.type === "dir" ? (
-                          <a class="row-link" href={link(ch.path)}>📁 {ch.displayPath}</a>
+                          <a class="row-link dir" href={link(ch.path)}>{ch.displayPath}/</a>
                         ) : (
                           <a class="row-link" href={href({ view: "history", snapshot: ch.after ? b : a, path: ch.path })}>{ch.displayPath}</a>
                         )}
