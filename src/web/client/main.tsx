@@ -307,14 +307,21 @@ function TextDiff({ path, a, b }: { path: string; a: number; b: number }) {
   }, [path, a, b]);
   const rows = useMemo(() => {
     if (texts === null || typeof texts === "string") return [];
-    // Side by side: removed lines on the left, added on the right, common lines on both.
+    // Side by side: a removed run next to the added run that replaced it, common lines on both sides.
     const out: { left: string | null; right: string | null; kind: string }[] = [];
-    for (const part of diffLines(texts[0], texts[1])) {
-      const lines = part.value.replace(/\n$/, "").split("\n");
-      for (const line of lines) {
-        if (part.added) out.push({ left: null, right: line, kind: "add" });
-        else if (part.removed) out.push({ left: line, right: null, kind: "del" });
-        else out.push({ left: line, right: line, kind: "same" });
+    const lines = (value: string) => value.replace(/\n$/, "").split("\n");
+    const parts = diffLines(texts[0], texts[1]);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.removed) {
+        const removed = lines(part.value);
+        const next = parts[i + 1];
+        const added = next?.added === true ? (i++, lines(next.value)) : [];
+        for (let j = 0; j < Math.max(removed.length, added.length); j++) out.push({ left: removed[j] ?? null, right: added[j] ?? null, kind: "change" });
+      } else if (part.added) {
+        for (const line of lines(part.value)) out.push({ left: null, right: line, kind: "change" });
+      } else {
+        for (const line of lines(part.value)) out.push({ left: line, right: line, kind: "same" });
       }
     }
     return out;
@@ -330,8 +337,8 @@ function TextDiff({ path, a, b }: { path: string; a: number; b: number }) {
         <tbody>
           {rows.map((row, i) => (
             <tr key={i} class={row.kind}>
-              <td class={row.left === null ? "blank" : row.kind === "del" ? "del" : ""}>{row.left ?? ""}</td>
-              <td class={row.right === null ? "blank" : row.kind === "add" ? "add" : ""}>{row.right ?? ""}</td>
+              <td class={row.left === null ? "blank" : row.kind === "change" ? "del" : ""}>{row.left ?? ""}</td>
+              <td class={row.right === null ? "blank" : row.kind === "change" ? "add" : ""}>{row.right ?? ""}</td>
             </tr>
           ))}
         </tbody>
