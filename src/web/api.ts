@@ -1,8 +1,11 @@
-/** The JSON and file endpoints of the web UI, over the public SuedeVault API only; none changes the vault. */
+/**
+ * The JSON and file endpoints of the web UI, over the public SuedeVault API only; none changes the vault.
+ * Snapshots are immutable and their numbers never reused, so anything keyed by snapshot number stays valid.
+ */
 import { Readable } from "node:stream";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { SnapshotRef, SuedeVault } from "../api/suede-vault.ts";
+import type { ListEntry, SnapshotRef, SuedeVault } from "../api/suede-vault.ts";
 import type { Node, Snapshot } from "../core/types.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
@@ -100,8 +103,19 @@ export function apiRoutes(vault: SuedeVault): Hono {
     return c.json({ snapshot: snapshot.number, node: path.length === 1 ? null : nodeJson(await vault.stat(snapshot.number, path), path) });
   });
 
-  // One page of a folder. Entries stream from the tree: in name order only the page is kept;
-  // other orders and filters keep one folder level (never the whole snapshot) to sort it.
+  // One page of a folder. Only that folder level is read (never the whole snapshot), and the last
+  // folder listed is kept, so paging, sorting and filtering it again do not re-read its tree.
+  let lastFolder: { key: string; entries: ListEntry[] } | null = null;
+  const folderEntries = async (snapshot: number, path: Buffer): Promise<ListEntry[]> => {
+    const key = `${snapshot}:${path.toString("base64url")}`;
+    if (lastFolder?.key !== key) {
+      const entries: ListEntry[] = [];
+      for await (const entry of vault.list(snapshot, { path })) entries.push(entry);
+      lastFolder = { key, entries };
+    }
+    return lastFolder.entries;
+  };
+
   api.get("/list", async (c) => {
     const path = decodePathParam(c.req.query("p"));
     const snapshot = await vault.getSnapshot(snapshotParam(c));
@@ -111,20 +125,14 @@ export function apiRoutes(vault: SuedeVault): Hono {
     const descending = c.req.query("order") === "desc";
     const filter = (c.req.query("filter") ?? "").toLowerCase();
     if (path.length > 1 && (await vault.stat(snapshot.number, path)).type !== "dir") throw new SuedeError("USAGE", "not a folder");
-    let total = 0;
-    let entries: { path: Uint8Array; node: Node }[] = [];
-    const streamed = sort === "name" && !descending;
-    for await (const entry of vault.list(snapshot.number, { path })) {
-      if (filter !== "" && !displayPath(entry.node.name).toLowerCase().includes(filter)) continue;
-      if (!streamed || (total >= offset && total < offset + limit)) entries.push(entry);
-      total++;
-    }
-    if (!streamed) {
+    let entries = await folderEntries(snapshot.number, path);
+    if (filter !== "") entries = entries.filter((e) => displayPath(e.node.name).toLowerCase().includes(filter));
+    if (sort !== "name" || descending) {
       const order = compare(sort);
-      entries.sort((a, b) => (descending ? -order(a.node, b.node) : order(a.node, b.node)));
-      entries = entries.slice(offset, offset + limit);
+      entries = [...entries].sort((a, b) => (descending ? -order(a.node, b.node) : order(a.node, b.node)));
     }
-    return c.json({ snapshot: snapshot.number, path: encodePathParam(path), displayPath: displayPath(path), total, offset, entries: entries.map((e) => nodeJson(e.node, e.path)) });
+    const page = entries.slice(offset, offset + limit);
+    return c.json({ snapshot: snapshot.number, path: encodePathParam(path), displayPath: displayPath(path), total: entries.length, offset, entries: page.map((e) => nodeJson(e.node, e.path)) });
   });
 
   api.get("/history", async (c) => {
