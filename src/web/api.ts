@@ -188,6 +188,8 @@ export function apiRoutes(vault: SuedeVault): Hono {
     const ref = snapshotParam(c);
     const node = await vault.stat(ref, path);
     if (node.type !== "file") throw new SuedeError("USAGE", "not a regular file");
+    // Refused before the headers go out: a stream cannot report an error once it has started.
+    if (node.unreadable !== undefined) throw new SuedeError("FAILED", `this file could not be read at backup time (${node.unreadable})`);
     const download = c.req.query("download") === "1";
     const head = c.req.query("head") === "1";
     const name = displayPath(node.name);

@@ -42,7 +42,7 @@ function sameSecret(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const STATUS: Partial<Record<string, 400 | 404 | 500>> = { USAGE: 400, PATH_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404 };
+const STATUS: Partial<Record<string, 400 | 404 | 422>> = { USAGE: 400, PATH_NOT_FOUND: 404, SNAPSHOT_NOT_FOUND: 404, FAILED: 422 };
 
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();

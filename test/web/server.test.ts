@@ -1,7 +1,7 @@
 // The web UI's HTTP surface, in process: token and Host checks, security headers, path safety,
 // paging, and archive contents compared byte for byte with the backed-up files.
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { inflateRawSync } from "node:zlib";
@@ -243,5 +243,21 @@ describe("files and archives", () => {
     const expected = await filesUnder(join(fixture.src, "big"), "big");
     assert.equal(files.size, BIG_FOLDER_ENTRIES);
     for (const [name, data] of expected) assert.ok(files.get(name)?.equals(data), name);
+  });
+});
+
+describe("a live session", () => {
+  test("a backup made while the UI runs shows up on the timeline", async () => {
+    await writeFile(join(fixture.src, "docs", "later.txt"), "written while the UI runs\n");
+    const writer = await SuedeVault.open(fixture.vault, { secret: { passphrase: PASSPHRASE }, writable: true });
+    try {
+      await writer.backup({ paths: [fixture.src] });
+    } finally {
+      await writer.close();
+    }
+    const snapshots = await json<{ number: number }[]>("/api/snapshots");
+    assert.deepEqual(snapshots.map((s) => s.number), [1, 2, 3]);
+    const page = await json<{ entries: { name: string }[] }>(`/api/list?s=3&p=${b64(`${fixture.src}/docs`)}`);
+    assert.ok(page.entries.some((e) => e.name === "later.txt"));
   });
 });

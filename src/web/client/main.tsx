@@ -24,7 +24,7 @@ function parseRoute(hash: string): Route {
   return { view: "timeline" };
 }
 
-export function href(route: Route): string {
+function href(route: Route): string {
   switch (route.view) {
     case "timeline":
       return "#/";
