@@ -152,15 +152,15 @@ export function apiRoutes(vault: SuedeVault): Hono {
     const offset = intParam(c, "offset", 0);
     const limit = Math.max(1, intParam(c, "limit", PAGE_DEFAULT, PAGE_MAX));
     const counts = { added: 0, removed: 0, modified: 0, metadata: 0, type: 0 };
-    let bytesAdded = 0;
-    let bytesRemoved = 0;
+    let bytesAfter = 0;
+    let bytesBefore = 0;
     let total = 0;
     const page: Change[] = [];
     for await (const change of vault.diff(a, b)) {
       if (relativeTo(under, change.path) === null) continue;
       counts[change.kind]++;
-      bytesAdded += change.after?.type === "file" ? change.after.sizeBytes : 0;
-      bytesRemoved += change.before?.type === "file" ? change.before.sizeBytes : 0;
+      bytesAfter += change.after?.type === "file" ? change.after.sizeBytes : 0;
+      bytesBefore += change.before?.type === "file" ? change.before.sizeBytes : 0;
       if (total >= offset && total < offset + limit) page.push(change);
       total++;
     }
@@ -170,8 +170,8 @@ export function apiRoutes(vault: SuedeVault): Hono {
       total,
       offset,
       counts,
-      bytesAdded,
-      bytesRemoved,
+      bytesAfter,
+      bytesBefore,
       changes: page.map((ch) => ({
         kind: ch.kind,
         path: encodePathParam(ch.path),

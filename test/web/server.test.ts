@@ -202,10 +202,12 @@ describe("browsing", () => {
     assert.deepEqual(history.versions.map((v) => [v.changed, v.node?.size]), [[true, 29], [true, 45]]);
     const png = await json<{ versions: { changed: boolean; node: unknown }[] }>(`/api/history?p=${b64(`${fixture.src}/docs/pixel.png`)}`);
     assert.deepEqual(png.versions.map((v) => [v.changed, v.node === null]), [[true, false], [true, true]]);
-    type Diff = { total: number; counts: Record<string, number>; changes: { kind: string; displayPath: string }[] };
+    type Diff = { total: number; bytesBefore: number; bytesAfter: number; counts: Record<string, number>; changes: { kind: string; displayPath: string }[] };
     const diff = await json<Diff>(`/api/diff?a=1&b=2&p=${b64(`${fixture.src}/docs`)}`);
     const kinds = Object.fromEntries(diff.changes.filter((c) => !c.displayPath.endsWith("/docs")).map((c) => [c.displayPath.slice(fixture.src.length), c.kind]));
     assert.deepEqual(kinds, { "/docs/added.txt": "added", "/docs/notes.txt": "modified", "/docs/pixel.png": "removed" });
+    // Changed files' sizes: notes.txt 29 and pixel.png 69 before; added.txt 9 and notes.txt 45 after.
+    assert.deepEqual([diff.bytesBefore, diff.bytesAfter], [29 + PNG.length, 9 + 45]);
     const outside = await json<Diff>(`/api/diff?a=1&b=2&p=${b64(`${fixture.src}/big`)}`);
     assert.equal(outside.total, 0);
   });

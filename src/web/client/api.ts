@@ -59,8 +59,9 @@ export interface DiffPage {
   total: number;
   offset: number;
   counts: Record<ChangeInfo["kind"], number>;
-  bytesAdded: number;
-  bytesRemoved: number;
+  /** Sizes of the changed files before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
   changes: ChangeInfo[];
 }
 export interface KeySlot {

@@ -416,7 +416,7 @@ function Compare({ a, b, path }: { a: number; b: number; path: string }) {
         <>
           <p class="summary">
             {data.counts.added} added · {data.counts.removed} removed · {data.counts.modified} changed · {data.counts.metadata + data.counts.type} other ·
-            {" "}+{bytes(data.bytesAdded)} / −{bytes(data.bytesRemoved)}
+            {" "}changed files {bytes(data.bytesBefore)} → {bytes(data.bytesAfter)}
           </p>
           <div class="scroll">
             <table class="list">
