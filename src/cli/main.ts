@@ -14,6 +14,7 @@ import { registerLs } from "./commands/ls.ts";
 import { registerMount } from "./commands/mount.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
+import { registerUi } from "./commands/ui.ts";
 
 function buildProgram(): Command {
   const program = new Command("suede")
@@ -34,6 +35,7 @@ function buildProgram(): Command {
   registerHistory(program);
   registerDiff(program);
   registerMount(program);
+  registerUi(program);
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);
