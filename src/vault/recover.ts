@@ -162,11 +162,23 @@ async function rollForward(file: VaultFile, keys: RecordKeys, start: { checkpoin
       if (typeof next === "string") break;
       const chained = next.checkpoint.sequence === current.checkpoint.sequence + 1 && next.checkpoint.previousOffset === current.offset;
       if (!chained) break;
+      // Its index records went to disk in the same unsynced batch: a power cut may keep the
+      // checkpoint and tear them. Such a commit never returned (no superblock), so stop before it.
+      if (!(await newIndexRecordsIntact(file, keys, next.checkpoint, current.offset))) break;
       current = { checkpoint: next.checkpoint, offset: position, sizeBytes: next.sizeBytes };
     }
     position += head.sizeBytes;
   }
   return current;
+}
+
+async function newIndexRecordsIntact(file: VaultFile, keys: RecordKeys, checkpoint: Checkpoint, after: number): Promise<boolean> {
+  for (const span of checkpoint.indexRecords) {
+    if (span.offset <= after) continue;
+    const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
+    if (typeof body === "string" || typeof decodeIndexEntries(body) === "string") return false;
+  }
+  return true;
 }
 
 /** Scans every record from the start of the log; used when no pointer or index can be trusted. */
