@@ -126,7 +126,14 @@ export async function readRecordBody(
 export async function readSuperblocks(file: VaultFile, keys: RecordKeys): Promise<SuperblockPointer[]> {
   const pointers: SuperblockPointer[] = [];
   for (const offset of SUPERBLOCK_SLOT_OFFSETS) {
-    const body = await readRecordBody(file, keys, offset, RecordKind.superblock);
+    // One read per slot: a reader racing a writer must not pair one superblock's header with the
+    // next one's body (that fails authentication and hides both slots from the reader).
+    const slot = await file.readAt(offset, SUPERBLOCK_SLOT_SIZE_BYTES);
+    const opened = openRecordHeader(keys, slot.subarray(0, RECORD_PREFIX_SIZE_BYTES));
+    if (typeof opened === "string" || opened.header.kind !== RecordKind.superblock) continue;
+    const size = RECORD_OVERHEAD_BYTES + opened.header.paddedLength;
+    if (size > slot.byteLength) continue;
+    const body = openRecordBody(keys, opened, slot.subarray(RECORD_PREFIX_SIZE_BYTES, size));
     if (typeof body === "string") continue;
     const pointer = decodeSuperblock(body);
     if (typeof pointer !== "string" && pointer.checkpointOffset >= LOG_START_OFFSET) pointers.push(pointer);
