@@ -34,7 +34,7 @@ test("kill-backup: 50 backups killed at random moments; after each the vault che
   const versions: string[] = [];
   for (let i = 0; i < 4; i++) {
     const root = join(dir.path, `src${i}`);
-    makeTree(root, new Prng(seed + (i >> 1)), { files: 30, maxFileBytes: 160 * 1024 });
+    makeTree(root, new Prng(seed + (i >> 1)), { files: 20, maxFileBytes: 96 * 1024 });
     if (i % 2 === 1) makeTree(join(root, "extra"), prng, { files: 6, maxFileBytes: 64 * 1024 });
     versions.push(root);
   }
