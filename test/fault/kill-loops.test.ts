@@ -189,7 +189,7 @@ const KEY_OPERATIONS: readonly KeyOperation[] = [
 ];
 
 for (const operation of KEY_OPERATIONS) {
-  test(`kill-keys: 50 × '${operation.name}' killed at random moments: the working secrets are exactly the old set or the new set, never none; data intact; a rerun succeeds`, TIMEOUT, async (t) => {
+  test(`kill-keys: 50 × '${operation.name}' killed at random moments: the working secrets are the old set, the new set or (passwd, between header copies) both, never fewer; data intact; a rerun succeeds`, TIMEOUT, async (t) => {
     const seed = faultSeed();
     t.diagnostic(`seed ${seed}`);
     const prng = new Prng(seed);
