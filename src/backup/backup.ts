@@ -371,19 +371,25 @@ async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: 
   const release = await context.files.acquire(1);
   const reading = later(readFileChunks(context, path, stat).finally(release)).done;
   if (linkKey !== null) {
-    const content = reading.then((r) => (r === null ? { chunks: [], sizeBytes: 0, unreadable: "unreadable" } : { chunks: r.chunks, sizeBytes: r.sizeBytes }));
+    const content = reading.then((r) => (r === null || r === VANISHED ? { chunks: [], sizeBytes: 0, unreadable: "unreadable" } : { chunks: r.chunks, sizeBytes: r.sizeBytes }));
     context.hardlinks.set(linkKey, later(content).done);
   }
   return later(
     reading.then((read) =>
-      read === null
+      // A file deleted between the listing and the read is left out (warned), not kept as unreadable.
+      read === VANISHED
+        ? null
+        : read === null
         ? nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" })
         : nodeFromStat(context, name, { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse }),
     ),
   );
 }
 
-async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<{ chunks: ChunkRef[]; sizeBytes: number } | null> {
+const VANISHED = "vanished";
+
+/** The file's chunks; null when it could not be read (reported), VANISHED when it no longer exists (warned). */
+async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<{ chunks: ChunkRef[]; sizeBytes: number } | null | typeof VANISHED> {
   checkCancelled(context);
   context.progress.currentPath = displayPath(path);
   const chunks: ChunkRef[] = [];
@@ -420,8 +426,8 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
     for (const release of releases) release();
     if (!(error instanceof FileReadError)) throw error;
     if (error.code === "ENOENT") {
-      context.onWarning(path, "vanished before it could be read");
-      return null;
+      context.onWarning(path, "vanished before it could be read; left out of the snapshot");
+      return VANISHED;
     }
     report(context, path, error);
     return null;

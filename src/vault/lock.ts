@@ -58,6 +58,8 @@ export class VaultLock {
     try {
       await writeFile(temporary, content, { mode: 0o600, flag: "wx" });
     } catch (error) {
+      // On a full disk the name is created but its content cannot be written: do not leave it.
+      if (!isErrno(error, "EEXIST")) await unlink(temporary).catch(() => undefined);
       throw ioError(`creating lock ${path}`, error);
     }
     try {

@@ -126,7 +126,14 @@ export async function readRecordBody(
 export async function readSuperblocks(file: VaultFile, keys: RecordKeys): Promise<SuperblockPointer[]> {
   const pointers: SuperblockPointer[] = [];
   for (const offset of SUPERBLOCK_SLOT_OFFSETS) {
-    const body = await readRecordBody(file, keys, offset, RecordKind.superblock);
+    // One read per slot: a reader racing a writer must not pair one superblock's header with the
+    // next one's body (that fails authentication and hides both slots from the reader).
+    const slot = await file.readAt(offset, SUPERBLOCK_SLOT_SIZE_BYTES);
+    const opened = openRecordHeader(keys, slot.subarray(0, RECORD_PREFIX_SIZE_BYTES));
+    if (typeof opened === "string" || opened.header.kind !== RecordKind.superblock) continue;
+    const size = RECORD_OVERHEAD_BYTES + opened.header.paddedLength;
+    if (size > slot.byteLength) continue;
+    const body = openRecordBody(keys, opened, slot.subarray(RECORD_PREFIX_SIZE_BYTES, size));
     if (typeof body === "string") continue;
     const pointer = decodeSuperblock(body);
     if (typeof pointer !== "string" && pointer.checkpointOffset >= LOG_START_OFFSET) pointers.push(pointer);
@@ -162,11 +169,23 @@ async function rollForward(file: VaultFile, keys: RecordKeys, start: { checkpoin
       if (typeof next === "string") break;
       const chained = next.checkpoint.sequence === current.checkpoint.sequence + 1 && next.checkpoint.previousOffset === current.offset;
       if (!chained) break;
+      // Its index records went to disk in the same unsynced batch: a power cut may keep the
+      // checkpoint and tear them. Such a commit never returned (no superblock), so stop before it.
+      if (!(await newIndexRecordsIntact(file, keys, next.checkpoint, current.offset))) break;
       current = { checkpoint: next.checkpoint, offset: position, sizeBytes: next.sizeBytes };
     }
     position += head.sizeBytes;
   }
   return current;
+}
+
+async function newIndexRecordsIntact(file: VaultFile, keys: RecordKeys, checkpoint: Checkpoint, after: number): Promise<boolean> {
+  for (const span of checkpoint.indexRecords) {
+    if (span.offset <= after) continue;
+    const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
+    if (typeof body === "string" || typeof decodeIndexEntries(body) === "string") return false;
+  }
+  return true;
 }
 
 /** Scans every record from the start of the log; used when no pointer or index can be trusted. */

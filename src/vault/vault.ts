@@ -213,8 +213,7 @@ export class Vault implements BlobStore {
       const { candidates, warnings: headerWarnings } = await readHeader(file);
       const { header, unlocked, keys: derivedKeys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
-      const superblock = await readBestSuperblock(file, recordKeys);
-      const committed = await loadCommittedState(file, recordKeys);
+      const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable);
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
       const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
       if (options.writable) {
@@ -341,13 +340,20 @@ export class Vault implements BlobStore {
 
   async getBlob(id: BlobId): Promise<Uint8Array> {
     if (this.lock !== null) return this.readBlob(id);
-    try {
-      return await this.readBlob(id);
-    } catch (error) {
-      // A reader racing a prune may hold offsets the cleaner has since reused: follow the newest
-      // commit and try once more before calling it damage.
-      if (await this.refresh()) return this.readBlob(id);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const seen = this.superblockSequence;
+      try {
+        return await this.readBlob(id);
+      } catch (error) {
+        // A reader racing a prune may hold offsets the cleaner has since reused or cut off: follow
+        // the newest commit and try again while commits keep coming (bounded). A failure under an
+        // unchanged commit is damage. "Changed" is judged against the commit this read used: a
+        // concurrent read may have refreshed already. Records are authenticated by ID: a stale
+        // offset never yields another blob's bytes.
+        if (attempt >= READER_RETRY_LIMIT) throw error;
+        await this.refresh();
+        if (this.superblockSequence === seen) throw error;
+      }
     }
   }
 
@@ -356,18 +362,31 @@ export class Vault implements BlobStore {
    * last refresh. Returns whether anything changed. Writers never need it (they hold the lock).
    */
   async refresh(): Promise<boolean> {
+    // One refresh at a time (concurrent reads fail together); each caller's starts after its call.
+    while (this.refreshing !== null) await this.refreshing.catch(() => undefined);
+    this.refreshing = this.refreshNow();
+    try {
+      return await this.refreshing;
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  private refreshing: Promise<boolean> | null = null;
+
+  private async refreshNow(): Promise<boolean> {
     assert(!this.closed, "vault is closed");
     if (this.lock !== null) return false;
     const onDisk = await readBestSuperblock(this.file, this.recordKeys);
     if (onDisk === null || onDisk.sequence === this.superblockSequence) return false;
-    const committed = await loadCommittedState(this.file, this.recordKeys);
+    const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false);
     this.committed = committed;
     this.index = committed.index;
     this.batchOffset = committed.logEnd;
     this.appendOffset = committed.logEnd;
     this.snapshotRefs = [...committed.checkpoint.snapshots];
     this.nextSnapshot = committed.checkpoint.nextSnapshotNumber;
-    this.superblockSequence = onDisk.sequence;
+    this.superblockSequence = superblock?.sequence ?? onDisk.sequence;
     return true;
   }
 
@@ -757,6 +776,30 @@ export class Vault implements BlobStore {
     }
     await this.file.close();
     await this.lock?.release();
+  }
+}
+
+/** How often a reader reloads while writers keep committing under one read (FORMAT.md §9.5). */
+const READER_RETRY_LIMIT = 8;
+
+/**
+ * The committed state and the superblock it came from. A reader (no lock) may load it while a
+ * writer commits and prune truncates: the load is repeated while the superblock sequence moves
+ * under it (bounded); an error or damage under an unchanged sequence is reported as it is.
+ */
+async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boolean) {
+  for (let attempt = 1; ; attempt++) {
+    const superblock = await readBestSuperblock(file, keys);
+    let committed: CommittedState;
+    try {
+      committed = await loadCommittedState(file, keys);
+    } catch (error) {
+      if (writable || attempt >= READER_RETRY_LIMIT) throw error;
+      if ((await readBestSuperblock(file, keys))?.sequence === superblock?.sequence) throw error;
+      continue;
+    }
+    if (writable || attempt >= READER_RETRY_LIMIT) return { superblock, committed };
+    if ((await readBestSuperblock(file, keys))?.sequence === superblock?.sequence) return { superblock, committed };
   }
 }
 

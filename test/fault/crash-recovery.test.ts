@@ -1,12 +1,10 @@
-// Goal: a vault survives torn tails, lost or destroyed superblocks, damaged header copies, truncation at any point after a commit, SIGKILLed writers and bit rot, always opening at a committed snapshot that restores byte-exact. Method: real vaults in fresh temp dirs driven through the public SuedeVault API, damaged by raw file edits (offsets from FORMAT constants; record positions read with the vault's own keys), plus a child writer killed with SIGKILL at random moments.
+// Goal: a vault survives torn tails, lost or destroyed superblocks, damaged header copies, truncation at any point after a commit, SIGKILLed writers and bit rot, always opening at a committed snapshot that restores byte-exact. Method: real vaults in fresh temp dirs driven through the public SuedeVault API, damaged by raw file edits (offsets from FORMAT constants; record positions read with the vault's own keys), (SIGKILL loops: kill-loops.test.ts).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { SuedeError } from "../../src/errors/errors.ts";
 import { systemClock } from "../../src/util/clock.ts";
@@ -26,8 +24,6 @@ import { Vault } from "../../src/vault/vault.ts";
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
 const PASSPHRASE = "fault-test";
 const SECRET = { passphrase: PASSPHRASE };
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CHILD_SCRIPT = path.join(REPO_ROOT, "test/fault/sigkill-child.ts");
 
 const envSeed = process.env["SUEDE_FAULT_SEED"];
 const SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(envSeed, 10);
@@ -619,198 +615,4 @@ test("SuedeVault.backup: a second writer that got past the lock (see lock.test.t
   }
 });
 
-// ---- f) writer killed by SIGKILL ----
-
-type Manifest = Map<string, string>;
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-function manifestOf(root: string): Manifest {
-  return new Map([...readTree(root)].map(([rel, bytes]) => [rel, sha256Hex(bytes)]));
-}
-
-/** What a restore of the source directory would write: names, sizes and chunk ids (no data read). */
-async function contentKey(vault: SuedeVault, snapshot: number, source: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const entry of vault.list(snapshot, { path: source, recursive: true })) {
-    hash.update(entry.path).update(`\0${entry.node.type}\0${entry.node.sizeBytes}\0`);
-    for (const chunk of entry.node.chunks ?? []) hash.update(chunk.id).update(`${chunk.sizeBytes};`);
-  }
-  return hash.digest("hex");
-}
-
-interface Victim {
-  readonly stdout: string[];
-  readonly stderr: string[];
-  readonly ready: Promise<void>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  go(tag: string): void;
-  kill(): void;
-}
-
-/** Starts the child early (module loading overlaps the parent's checks); it waits for go(). */
-function launchVictim(vaultPath: string, source: string): Victim {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD_SCRIPT, vaultPath, source], {
-    cwd: REPO_ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  let onReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  let buffered = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => {
-    buffered += text;
-    const lines = buffered.split("\n");
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      stdout.push(line);
-      if (line === "ready") onReady();
-    }
-  });
-  child.stderr.setEncoding("utf8").on("data", (text: string) => stderr.push(text));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("exit", (code, signal) => {
-      onReady();
-      resolve({ code, signal });
-    });
-  });
-  child.stdin.on("error", () => undefined);
-  return {
-    stdout,
-    stderr,
-    ready,
-    exited,
-    go: (tag) => child.stdin.write(`go ${tag}\n`),
-    kill: () => child.kill("SIGKILL"),
-  };
-}
-
-test("SuedeVault: 20 writers killed by SIGKILL at random moments leave a vault that opens, checks clean, restores byte-exact and takes a new backup", { timeout: 300_000 }, async (t) => {
-  t.diagnostic(SEED_NOTE);
-  const dir = tempDir(t);
-  const vaultPath = path.join(dir, "v.suede");
-  const source = path.join(dir, "src");
-  const random = seededRandom(SEED ^ 0xf00d);
-  const MIB = 1024 * 1024;
-  await createVault(vaultPath);
-
-  // 30 MiB of random files, 0.25–3 MiB each, in two directories.
-  let remaining = 30 * MIB;
-  for (let i = 0; remaining > 0; i++) {
-    const size = Math.min(remaining, MIB / 4 + random(11 * (MIB / 4)));
-    writeFiles(source, { [`${i % 3 === 0 ? "deep/" : ""}f${i}.bin`]: size });
-    remaining -= size;
-  }
-  const fileNames = [...readTree(source).keys()];
-  // Every snapshot is tagged with the version of the source it saw ("s<version>").
-  let version = 0;
-  const expected = new Map<string, Manifest>([["s0", manifestOf(source)]]);
-  // The first full backup is made here. Each round, the killed writer backs the directory up again:
-  // unchanged (it commits in a loop, so the kill lands in a commit) or with one file rewritten (the
-  // kill lands in worker start-up, reading, sealing, writing or committing).
-  assert.equal(await backupOnce(vaultPath, source, ["s0"]), 1);
-
-  const verifiedKeys = new Map<string, string>(); // content key → tag whose manifest it matched
-  const known = new Map<number, string>(); // snapshot number → tag, for every verified snapshot
-  const outcomes = { killedBeforeFirstCommit: 0, killedAfterCommits: 0, killedIdle: 0, commitsByVictims: 0 };
-  const spentMs = { waitReady: 0, killDelay: 0, check: 0, restore: 0, newBackup: 0 };
-  const cpuMs = { ...spentMs };
-  let mark = Date.now();
-  let cpuMark = process.cpuUsage();
-  const lap = (phase: keyof typeof spentMs) => {
-    const now = Date.now();
-    const cpu = process.cpuUsage(cpuMark);
-    spentMs[phase] += now - mark;
-    cpuMs[phase] += Math.round((cpu.user + cpu.system) / 1000);
-    mark = now;
-    cpuMark = process.cpuUsage();
-  };
-  const rounds = 20;
-
-  let victim = launchVictim(vaultPath, source);
-  for (let round = 0; round < rounds; round++) {
-    const what = `round ${round}`;
-    const tag = `s${version}`;
-    mark = Date.now();
-    cpuMark = process.cpuUsage();
-    victim.go(tag);
-    await victim.ready;
-    lap("waitReady");
-    const delayMs = 20 + random(1481);
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    victim.kill();
-    const exit = await victim.exited;
-    lap("killDelay");
-    assert.equal(exit.signal, "SIGKILL", `${what}: the child ended on its own (${exit.code}): ${victim.stderr.join("")}`);
-    const commits = victim.stdout.filter((line) => line.startsWith("committed")).length;
-    if (victim.stdout.includes("idle")) outcomes.killedIdle++;
-    outcomes.commitsByVictims += commits;
-    if (commits === 0) outcomes.killedBeforeFirstCommit++;
-    else outcomes.killedAfterCommits++;
-    // Start the next writer now: it loads while this round is checked, and touches nothing before go().
-    const next = round + 1 < rounds ? launchVictim(vaultPath, source) : null;
-
-    // 1. Opens, lists only snapshots whose content is known, loses none, checks clean.
-    const reader = await openVault(vaultPath);
-    try {
-      const snapshots = await reader.listSnapshots();
-      for (const [number, tagOf] of known) {
-        assert.ok(snapshots.some((s) => s.number === number && s.tags.includes(tagOf)), `${what}: committed snapshot ${number} (${tagOf}) is gone`);
-      }
-      assert.deepEqual((await reader.check()).problems, [], what);
-      lap("check");
-      // 2. Every listed snapshot restores byte-exact (a content already restored is not restored again).
-      for (const snapshot of snapshots) {
-        if (known.has(snapshot.number)) continue;
-        const snapshotTag = snapshot.tags[0]!;
-        const want = expected.get(snapshotTag);
-        assert.ok(want !== undefined, `${what}: snapshot ${snapshot.number} has unknown tag ${snapshotTag}`);
-        const key = await contentKey(reader, snapshot.number, source);
-        if (verifiedKeys.get(key) !== snapshotTag) {
-          const target = path.join(dir, `restore-${snapshot.number}`);
-          const result = await reader.restore(snapshot.number, { target });
-          assert.deepEqual(result.failed, [], `${what}: snapshot ${snapshot.number}`);
-          const got = manifestOf(path.join(target, source));
-          fs.rmSync(target, { recursive: true, force: true });
-          assert.deepEqual(got, want, `${what}: snapshot ${snapshot.number} (${snapshotTag}) does not restore byte-exact`);
-          verifiedKeys.set(key, snapshotTag);
-        }
-        known.set(snapshot.number, snapshotTag);
-      }
-    } finally {
-      await reader.close();
-    }
-    lap("restore");
-
-    // 3. A new backup succeeds: the dead writer's lock does not block it, and it commits on top
-    // of whatever the killed writer left (it redoes the work when the kill came before a commit).
-    const number = await backupOnce(vaultPath, source, [tag]);
-    assert.ok(!known.has(number), `${what}: the new backup reused snapshot number ${number}`);
-    lap("newBackup");
-
-    // 4. One round in three, rewrite one file for the next writer.
-    if (next !== null && random(3) === 0) {
-      writeFiles(source, { [fileNames[random(fileNames.length)]!]: MIB / 8 + random(MIB) });
-      version++;
-      expected.set(`s${version}`, manifestOf(source));
-    }
-    if (next !== null) victim = next;
-  }
-  t.diagnostic(`kills before the writer's first commit: ${outcomes.killedBeforeFirstCommit}, after one or more: ${outcomes.killedAfterCommits} (${outcomes.killedIdle} of them idle, holding the lock); commits by killed writers: ${outcomes.commitsByVictims}`);
-  t.diagnostic(`time spent (ms): ${JSON.stringify(spentMs)}; this process's CPU (ms): ${JSON.stringify(cpuMs)}`);
-
-  const final = await openVault(vaultPath);
-  try {
-    const numbers = await snapshotNumbers(final);
-    for (const number of known.keys()) assert.ok(numbers.includes(number), `snapshot ${number} is gone at the end`);
-    assert.deepEqual((await final.check({ readData: true })).problems, []);
-    // The snapshot made last (by the final new backup) holds the source as it is now.
-    await assertRestores(final, numbers[numbers.length - 1]!, source, readTree(source), dir);
-    assert.deepEqual(manifestOf(source), expected.get(`s${version}`));
-  } finally {
-    await final.close();
-  }
-});
+// SIGKILL at random moments of the real CLI: test/fault/kill-loops.test.ts.
