@@ -21,7 +21,7 @@
  */
 import { type KdfParams, deriveKek } from "../crypto/kdf.ts";
 import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
-import { BlobIndex } from "./blob-index.ts";
+import { BlobIndex, decodeIndexEntries } from "./blob-index.ts";
 import { type Checkpoint, type SuperblockPointer, decodeCheckpoint, decodeSuperblock } from "./checkpoint.ts";
 import {
   HEADER_COPY_OFFSETS,
