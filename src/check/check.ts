@@ -11,6 +11,7 @@ import { joinPath } from "../fs/join.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
 import { readTreePart } from "../snapshot/tree-reader.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { RECORD_OVERHEAD_BYTES, RECORD_PREFIX_SIZE_BYTES } from "../vault/format.ts";
 import { openRecordHeader } from "../vault/record.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -76,7 +77,12 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     return verdict;
   };
 
-  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer): Promise<void> => {
+  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer, depth: number): Promise<void> => {
+    if (depth > TREE_DEPTH_MAX) {
+      // Only a crafted vault nests this deep (a tree that contains itself): report, do not recurse.
+      add({ snapshot, path: displayPath(dirPath), message: `directories nest deeper than ${TREE_DEPTH_MAX} levels` });
+      return;
+    }
     for (const partId of parts) {
       if (options.signal?.aborted === true) return;
       const verdict = await verifyBlob(partId, true);
@@ -104,7 +110,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
             break;
           }
         }
-        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path);
+        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path, depth + 1);
       }
     }
   };
@@ -120,7 +126,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     }
     snapshots++;
     if (snapshot.number !== ref.number) add({ snapshot: ref.number, path: null, message: `snapshot record says number ${snapshot.number}` });
-    await walk(ref.number, snapshot.root, Buffer.from("/"));
+    await walk(ref.number, snapshot.root, Buffer.from("/"), 0);
   }
   const blobs = [...verdicts.keys()].filter((k) => !k.startsWith("tree:")).length;
   return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings };

@@ -27,6 +27,7 @@ import {
   HEADER_COPY_OFFSETS,
   HEADER_COPY_SIZE_BYTES,
   LOG_START_OFFSET,
+  RECORD_BODY_SIZE_MAX_BYTES,
   RECORD_OVERHEAD_BYTES,
   RECORD_PREFIX_SIZE_BYTES,
   RecordKind,
@@ -229,6 +230,13 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
       indexOk = false;
       break;
     }
+    const logEndBound = newest.offset + newest.sizeBytes;
+    const outside = entries.find((e) => !entryWithinLog(e, logEndBound));
+    if (outside !== undefined) {
+      warnings.push(`index record damaged (an entry points outside the log, at offset ${outside.offset}); rebuilt the index by scanning the log`);
+      indexOk = false;
+      break;
+    }
     for (const entry of entries) index.set(entry.id, entry);
   }
   const logEnd = newest.offset + newest.sizeBytes;
@@ -240,6 +248,16 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   const finalIndex = indexOk ? index : await rebuildIndex(file, keys, logEnd);
   if (!indexOk) damaged = true;
   return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged };
+}
+
+/** An index entry must name a whole record inside the committed log, or reading it could allocate at will. */
+function entryWithinLog(entry: { offset: number; recordLength: number }, logEnd: number): boolean {
+  return (
+    entry.offset >= LOG_START_OFFSET &&
+    entry.recordLength >= RECORD_OVERHEAD_BYTES &&
+    entry.recordLength <= RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES &&
+    entry.offset + entry.recordLength <= logEnd
+  );
 }
 
 /** The index as the records themselves describe it (every blob record before logEnd). */
