@@ -10,6 +10,7 @@ import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } fr
 import { FilePool } from "../backup/file-pool.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
+import { type RepairReport, repairVault } from "../check/repair.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
@@ -71,6 +72,8 @@ export interface OpenOptions {
   readonly secret: Secret;
   /** Take the writer lock (needed for backup). */
   readonly writable?: boolean;
+  /** With writable: open a vault whose committed state is damaged, for repair() only. */
+  readonly repair?: boolean;
   readonly compressionLevel?: number;
   readonly deps?: Deps;
 }
@@ -203,6 +206,7 @@ export class SuedeVault {
     const vault = await Vault.open(path, {
       secret: secretBytes(options.secret),
       writable: options.writable ?? false,
+      repair: options.repair ?? false,
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
@@ -661,6 +665,11 @@ export class SuedeVault {
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+  }
+
+  /** check --repair (check/repair.ts): needs a vault opened with writable and repair. */
+  async repair(options: { forgetDamaged?: boolean } = {}): Promise<RepairReport> {
+    return repairVault(this.vault, { forgetDamaged: options.forgetDamaged ?? false });
   }
 }
 

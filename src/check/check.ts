@@ -30,6 +30,11 @@ export interface CheckReport {
   readonly bytesVerified: number;
   readonly problems: readonly CheckProblem[];
   readonly warnings: readonly string[];
+  /**
+   * What `check --repair` would rewrite. Committed damage (index, lost checkpoint) is also in
+   * problems; a torn superblock or header copy is only listed here, since a crash can leave one.
+   */
+  readonly repairable: readonly string[];
 }
 
 export interface CheckOptions {
@@ -129,5 +134,13 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     await walk(ref.number, snapshot.root, Buffer.from("/"), 0);
   }
   const blobs = [...verdicts.keys()].filter((k) => !k.startsWith("tree:")).length;
-  return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings };
+  const repairable: string[] = [];
+  if (vault.damaged) {
+    const what = vault.indexRebuilt ? "index records are damaged (the index was rebuilt in memory from the log)" : "the committed state is damaged";
+    add({ snapshot: null, path: null, message: `${what}: ${vault.warnings.join("; ")}` });
+    repairable.push(vault.indexRebuilt ? "rewrite the index from the log" : "commit the newest readable state anew");
+  }
+  for (const slot of await vault.damagedSuperblockSlots()) repairable.push(`rewrite superblock slot ${slot} (it does not authenticate)`);
+  for (const copy of await vault.staleHeaderCopies()) repairable.push(`rewrite header copy ${copy} from the copy in use (damaged or left behind by an interrupted key change)`);
+  return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings, repairable };
 }

@@ -48,6 +48,8 @@ export interface CommittedState {
   readonly warnings: readonly string[];
   /** True when committed data was found damaged (not merely a torn tail): writers must refuse. */
   readonly damaged: boolean;
+  /** True when the committed index records were unreadable and the index was rebuilt by a log scan. */
+  readonly indexRebuilt: boolean;
 }
 
 /** The valid header copies, newest first (the caller unlocks and verifies the MAC in that order). */
@@ -105,6 +107,14 @@ async function readRecordHeaderAt(file: VaultFile, keys: RecordKeys, offset: num
   const opened = openRecordHeader(keys, prefix);
   if (typeof opened === "string") return null;
   return { opened, sizeBytes: RECORD_OVERHEAD_BYTES + opened.header.paddedLength };
+}
+
+/** True when a whole record whose header authenticates starts at offset (not a torn tail). */
+export async function authenticRecordAt(file: VaultFile, keys: RecordKeys, offset: number): Promise<boolean> {
+  const size = await file.sizeBytes();
+  if (offset + RECORD_OVERHEAD_BYTES > size) return false;
+  const head = await readRecordHeaderAt(file, keys, offset);
+  return head !== null && offset + head.sizeBytes <= size;
 }
 
 /** Reads, authenticates and returns the body of a record of the expected kind, or a problem. */
@@ -247,7 +257,7 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   }
   const finalIndex = indexOk ? index : await rebuildIndex(file, keys, logEnd);
   if (!indexOk) damaged = true;
-  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged };
+  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged, indexRebuilt: !indexOk };
 }
 
 /** An index entry must name a whole record inside the committed log, or reading it could allocate at will. */
