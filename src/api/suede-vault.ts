@@ -11,6 +11,7 @@ import { FilePool } from "../backup/file-pool.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
 import { type RepairReport, repairVault } from "../check/repair.ts";
+import { type SalvageOptions, type SalvageReport, salvageVault } from "./salvage.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
@@ -665,6 +666,11 @@ export class SuedeVault {
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+  }
+
+  /** Best-effort extraction from a vault that does not open (api/salvage.ts); never writes the vault. */
+  static async salvage(path: string, options: SalvageOptions & { secret: Secret }): Promise<SalvageReport> {
+    return salvageVault(path, secretBytes(options.secret), options);
   }
 
   /** check --repair (check/repair.ts): needs a vault opened with writable and repair. */

@@ -12,6 +12,7 @@ import { registerKey } from "./commands/key.ts";
 import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerRestore } from "./commands/restore.ts";
+import { registerSalvage } from "./commands/salvage.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
 
 function buildProgram(): Command {
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   registerLs(program);
   registerRestore(program);
   registerCheck(program);
+  registerSalvage(program);
   registerKey(program);
   registerLifecycle(program);
   registerInspect(program);

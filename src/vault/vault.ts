@@ -813,7 +813,7 @@ export class Vault implements BlobStore {
  * Unlocks with the newest header copy whose MAC verifies under the unlocked key. A copy whose MAC
  * fails was changed by someone without the key (its checksum is public): the other copy is tried.
  */
-async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
+export async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
   const warnings: string[] = [];
   let wrongPassphrase: unknown = null;
   for (const header of candidates) {
