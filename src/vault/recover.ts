@@ -227,7 +227,7 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   if (start === null) {
     warnings.push("no valid superblock or checkpoint pointer: scanned the log for the newest checkpoint");
     start = await findNewestCheckpointByScan(file, keys);
-    if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault");
+    if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault (suede salvage recovers what is still readable)");
   }
   const newest = await rollForward(file, keys, start);
   const index = new BlobIndex();

@@ -118,6 +118,30 @@ export class SalvageStore implements BlobStore {
   }
 }
 
+/** A run this long of one byte value never occurs in a record prefix (salt and ciphertext are uniform: p ≈ 2^-50). */
+const RUN_BYTES = 8;
+
+/**
+ * The next offset worth trying after a failed one at `at` (relative to `bytes`): every start whose
+ * prefix would contain a run of RUN_BYTES equal bytes is skipped, so zeroed or constant-filled
+ * stretches — the usual shape of damage — cost one try per run, not one per byte.
+ */
+export function nextCandidate(bytes: Uint8Array, at: number): number {
+  const windowEnd = Math.min(bytes.byteLength, at + RECORD_PREFIX_SIZE_BYTES);
+  let runStart = at;
+  for (let i = at + 1; i < windowEnd; i++) {
+    if (bytes[i] !== bytes[runStart]) {
+      runStart = i;
+      continue;
+    }
+    if (i - runStart + 1 < RUN_BYTES) continue;
+    let end = i + 1;
+    while (end < bytes.byteLength && bytes[end] === bytes[runStart]) end++;
+    return Math.max(at + 1, end - RUN_BYTES + 1);
+  }
+  return at + 1;
+}
+
 async function scanAll(file: VaultFile, keys: RecordKeys) {
   const fileSize = await file.sizeBytes();
   const locations = new Map<string, Location[]>();
@@ -147,7 +171,8 @@ async function scanAll(file: VaultFile, keys: RecordKeys) {
     const sizeBytes = typeof opened === "string" ? 0 : RECORD_OVERHEAD_BYTES + opened.header.paddedLength;
     if (typeof opened === "string" || position + sizeBytes > fileSize) {
       if (badStart < 0) badStart = position;
-      position++;
+      await prefixAt(position);
+      position = nextCandidate(window, position - windowStart) + windowStart;
       continue;
     }
     endBad(position);

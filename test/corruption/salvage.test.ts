@@ -13,6 +13,7 @@ import { systemClock } from "../../src/util/clock.ts";
 import { systemRandom } from "../../src/util/random.ts";
 import { HEADER_COPY_OFFSETS, RECORD_PREFIX_SIZE_BYTES, RecordKind, SUPERBLOCK_SLOT_OFFSETS } from "../../src/vault/format.ts";
 import { scanLog } from "../../src/vault/recover.ts";
+import { nextCandidate } from "../../src/vault/salvage.ts";
 import { Vault } from "../../src/vault/vault.ts";
 import { Prng } from "../helpers/prng.ts";
 import { PASSPHRASE, backupJson, initVault, suede, suedeOk } from "../helpers/cli.ts";
@@ -128,4 +129,14 @@ test("salvage refuses cleanly: both header copies gone (13), unknown snapshot, n
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("salvage resync skips constant-filled stretches in one step and random bytes one byte at a time", () => {
+  const zeros = Buffer.alloc(10_000);
+  assert.equal(nextCandidate(zeros, 0), 10_000 - 7);
+  const mixed = Buffer.concat([Buffer.from([1, 2, 3, 4, 5]), Buffer.alloc(100, 0xff), Buffer.from([9, 8, 7])]);
+  assert.equal(nextCandidate(mixed, 0), 105 - 7, "every start whose prefix holds 8 equal bytes is skipped");
+  const prng = new Prng(5);
+  const random = Buffer.from(Array.from({ length: 200 }, () => prng.next() & 0xff));
+  assert.equal(nextCandidate(random, 10), 11);
 });
