@@ -203,7 +203,7 @@ test("damaged and spliced vaults: clean errors, and restored files hold only byt
         await vault.close();
       }
     }),
-    { seed: FUZZ_SEED, numRuns: runs(250), endOnFailure: true },
+    { seed: FUZZ_SEED, numRuns: runs(150), endOnFailure: true },
   );
   console.log(`# ${SEED_NOTE}`);
   console.log(`# ${JSON.stringify(counts)}`);
