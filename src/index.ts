@@ -17,6 +17,8 @@ export {
   type SnapshotRef,
 } from "./api/suede-vault.ts";
 export type { CheckProblem, CheckReport } from "./check/check.ts";
+export type { RepairReport } from "./check/repair.ts";
+export type { SalvageReport, SalvagedSnapshot } from "./api/salvage.ts";
 export type { Node, NodeType, Snapshot, SnapshotStats, ChunkRef } from "./core/types.ts";
 export type { KdfParams } from "./crypto/kdf.ts";
 export { SuedeError, VaultCorruptError, type SuedeErrorCode } from "./errors/errors.ts";

@@ -10,11 +10,13 @@ import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } fr
 import { FilePool } from "../backup/file-pool.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
+import { type RepairReport, repairVault } from "../check/repair.ts";
+import { type SalvageOptions, type SalvageReport, salvageVault } from "./salvage.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
 import { type KdfParams, calibrateKdf, isBelowFloor, passphraseBytes } from "../crypto/kdf.ts";
-import { SuedeError } from "../errors/errors.ts";
+import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
 import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
 import { displayPath } from "../fs/display-path.ts";
@@ -24,6 +26,7 @@ import { type Change, diffTrees } from "../snapshot/diff.ts";
 import { type RetentionDecision, type RetentionPolicy, applyRetention, isEmptyPolicy } from "../snapshot/retention.ts";
 import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { type Random, systemRandom } from "../util/random.ts";
 import { type RekeyResult, Vault, rekeyVault } from "../vault/index.ts";
 
@@ -70,6 +73,8 @@ export interface OpenOptions {
   readonly secret: Secret;
   /** Take the writer lock (needed for backup). */
   readonly writable?: boolean;
+  /** With writable: open a vault whose committed state is damaged, for repair() only. */
+  readonly repair?: boolean;
   readonly compressionLevel?: number;
   readonly deps?: Deps;
 }
@@ -129,6 +134,12 @@ export interface ListEntry {
 }
 
 export type SnapshotRef = number | "latest";
+
+/** A snapshot the vault lists but whose record does not read back (damaged or missing). */
+export interface DamagedSnapshot {
+  readonly number: number;
+  readonly message: string;
+}
 
 /** A path inside a snapshot: text (encoded as UTF-8) or the raw bytes, for names that are not UTF-8. */
 export type SnapshotPath = string | Uint8Array;
@@ -196,6 +207,7 @@ export class SuedeVault {
     const vault = await Vault.open(path, {
       secret: secretBytes(options.secret),
       writable: options.writable ?? false,
+      repair: options.repair ?? false,
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
@@ -228,10 +240,24 @@ export class SuedeVault {
   }
 
   /** All snapshots, oldest first. */
+  /** The snapshots whose records read back; a damaged one is left out (see snapshotListing). */
   async listSnapshots(): Promise<Snapshot[]> {
+    return (await this.snapshotListing()).snapshots;
+  }
+
+  /** Every snapshot that reads back, and for each one that does not, its number and why. */
+  async snapshotListing(): Promise<{ snapshots: Snapshot[]; damaged: DamagedSnapshot[] }> {
     const snapshots: Snapshot[] = [];
-    for (const ref of this.vault.snapshots) snapshots.push(await this.readSnapshot(ref.number, ref.id));
-    return snapshots;
+    const damaged: DamagedSnapshot[] = [];
+    for (const ref of this.vault.snapshots) {
+      try {
+        snapshots.push(await this.readSnapshot(ref.number, ref.id));
+      } catch (error) {
+        if (!(error instanceof SuedeError) || error.code !== "VAULT_CORRUPT") throw error;
+        damaged.push({ number: ref.number, message: error.message });
+      }
+    }
+    return { snapshots, damaged };
   }
 
   private async readSnapshot(number: number, id: BlobId): Promise<Snapshot> {
@@ -389,11 +415,26 @@ export class SuedeVault {
     yield* this.listParts(parts, joinComponents(components), options.recursive ?? false);
   }
 
+  /**
+   * Depth first with an explicit stack of open directories (no generator per level, so a crafted
+   * tree that contains itself ends at TREE_DEPTH_MAX with VaultCorruptError, not a stack overflow).
+   */
   private async *listParts(parts: readonly BlobId[], dirPath: Uint8Array, recursive: boolean): AsyncGenerator<ListEntry> {
-    for await (const node of readTree(this.vault, parts)) {
-      const path = dirPath.byteLength === 1 ? Buffer.concat([dirPath, node.name]) : Buffer.concat([dirPath, Buffer.from("/"), node.name]);
+    const stack: { entries: AsyncGenerator<Node>; dirPath: Uint8Array }[] = [{ entries: readTree(this.vault, parts), dirPath }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const next = await top.entries.next();
+      if (next.done === true) {
+        stack.pop();
+        continue;
+      }
+      const node = next.value;
+      const path = top.dirPath.byteLength === 1 ? Buffer.concat([top.dirPath, node.name]) : Buffer.concat([top.dirPath, Buffer.from("/"), node.name]);
       yield { path, node };
-      if (recursive && node.type === "dir") yield* this.listParts(node.subtree ?? [], path, true);
+      if (recursive && node.type === "dir") {
+        if (stack.length >= TREE_DEPTH_MAX) throw new VaultCorruptError(0, `directories nest deeper than ${TREE_DEPTH_MAX} levels at ${displayPath(path)}`);
+        stack.push({ entries: readTree(this.vault, node.subtree ?? []), dirPath: path });
+      }
     }
   }
 
@@ -640,6 +681,16 @@ export class SuedeVault {
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+  }
+
+  /** Best-effort extraction from a vault that does not open (api/salvage.ts); never writes the vault. */
+  static async salvage(path: string, options: SalvageOptions & { secret: Secret }): Promise<SalvageReport> {
+    return salvageVault(path, secretBytes(options.secret), options);
+  }
+
+  /** check --repair (check/repair.ts): needs a vault opened with writable and repair. */
+  async repair(options: { forgetDamaged?: boolean } = {}): Promise<RepairReport> {
+    return repairVault(this.vault, { forgetDamaged: options.forgetDamaged ?? false });
   }
 }
 

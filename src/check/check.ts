@@ -11,6 +11,7 @@ import { joinPath } from "../fs/join.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
 import { readTreePart } from "../snapshot/tree-reader.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
+import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { RECORD_OVERHEAD_BYTES, RECORD_PREFIX_SIZE_BYTES } from "../vault/format.ts";
 import { openRecordHeader } from "../vault/record.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -29,6 +30,11 @@ export interface CheckReport {
   readonly bytesVerified: number;
   readonly problems: readonly CheckProblem[];
   readonly warnings: readonly string[];
+  /**
+   * What `check --repair` would rewrite. Committed damage (index, lost checkpoint) is also in
+   * problems; a torn superblock or header copy is only listed here, since a crash can leave one.
+   */
+  readonly repairable: readonly string[];
 }
 
 export interface CheckOptions {
@@ -76,7 +82,12 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     return verdict;
   };
 
-  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer): Promise<void> => {
+  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer, depth: number): Promise<void> => {
+    if (depth > TREE_DEPTH_MAX) {
+      // Only a crafted vault nests this deep (a tree that contains itself): report, do not recurse.
+      add({ snapshot, path: displayPath(dirPath), message: `directories nest deeper than ${TREE_DEPTH_MAX} levels` });
+      return;
+    }
     for (const partId of parts) {
       if (options.signal?.aborted === true) return;
       const verdict = await verifyBlob(partId, true);
@@ -104,7 +115,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
             break;
           }
         }
-        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path);
+        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path, depth + 1);
       }
     }
   };
@@ -120,8 +131,16 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     }
     snapshots++;
     if (snapshot.number !== ref.number) add({ snapshot: ref.number, path: null, message: `snapshot record says number ${snapshot.number}` });
-    await walk(ref.number, snapshot.root, Buffer.from("/"));
+    await walk(ref.number, snapshot.root, Buffer.from("/"), 0);
   }
   const blobs = [...verdicts.keys()].filter((k) => !k.startsWith("tree:")).length;
-  return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings };
+  const repairable: string[] = [];
+  if (vault.damaged) {
+    const what = vault.indexRebuilt ? "index records are damaged (the index was rebuilt in memory from the log)" : "the committed state is damaged";
+    add({ snapshot: null, path: null, message: `${what}: ${vault.warnings.join("; ")}` });
+    repairable.push(vault.indexRebuilt ? "rewrite the index from the log" : "commit the newest readable state anew");
+  }
+  for (const slot of await vault.damagedSuperblockSlots()) repairable.push(`rewrite superblock slot ${slot} (it does not authenticate)`);
+  for (const copy of await vault.staleHeaderCopies()) repairable.push(`rewrite header copy ${copy} from the copy in use (damaged or left behind by an interrupted key change)`);
+  return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings, repairable };
 }

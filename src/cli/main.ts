@@ -13,6 +13,7 @@ import { registerLifecycle } from "./commands/lifecycle.ts";
 import { registerLs } from "./commands/ls.ts";
 import { registerMount } from "./commands/mount.ts";
 import { registerRestore } from "./commands/restore.ts";
+import { registerSalvage } from "./commands/salvage.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
 import { registerUi } from "./commands/ui.ts";
 
@@ -29,6 +30,7 @@ function buildProgram(): Command {
   registerLs(program);
   registerRestore(program);
   registerCheck(program);
+  registerSalvage(program);
   registerKey(program);
   registerLifecycle(program);
   registerInspect(program);

@@ -1,6 +1,7 @@
 /** Snapshot blobs (FORMAT.md §12): one msgpack array per snapshot. */
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import type { Snapshot, SnapshotStats } from "../core/types.ts";
+import { decodeBounded } from "../util/msgpack.ts";
 
 const SNAPSHOT_FORMAT_VERSION = 1;
 
@@ -38,7 +39,7 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s)
 
 /** Throws Error with a reason; callers wrap it as VaultCorruptError. */
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const value = decode(bytes) as unknown;
+  const value = decodeBounded(bytes);
   if (!Array.isArray(value) || value.length !== 11 || value[0] !== SNAPSHOT_FORMAT_VERSION) throw new Error("snapshot shape");
   const [, number, timeMs, host, user, paths, tags, pinned, parent, root, stats] = value as unknown[];
   if (!isCount(number) || !isCount(timeMs) || typeof host !== "string" || typeof user !== "string") throw new Error("snapshot fields");

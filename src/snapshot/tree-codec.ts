@@ -4,15 +4,18 @@
  * Large directories are split into parts at content-defined entry boundaries (partBoundary), so an
  * edit in a huge directory rewrites only the part it touches.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import type { ChunkRef, Node, NodeType } from "../core/types.ts";
 import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { decodeBounded } from "../util/msgpack.ts";
 
 export const TREE_FORMAT_VERSION = 1;
 /** A tree part ends after an entry when this many low bits of the name hash are zero (avg 1024). */
 const PART_BOUNDARY_BITS = 10;
 export const TREE_PART_ENTRIES_MAX = 8192;
+/** Longest name any file system suede backs up allows (NAME_MAX is 255 on Linux, 1023 on some). */
+const NAME_BYTES_MAX = 4096;
 
 const TYPE_CODES: readonly NodeType[] = ["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"];
 
@@ -142,11 +145,30 @@ export function encodeTreePart(nodes: readonly Node[]): Uint8Array {
 
 /** Decodes a tree part; throws Error with a reason (callers wrap it as VaultCorruptError). */
 export function decodeTreePart(bytes: Uint8Array): Node[] {
-  const value = decode(bytes) as unknown;
+  const value = decodeBounded(bytes);
   if (!Array.isArray(value) || value.length !== 2 || value[0] !== TREE_FORMAT_VERSION || !Array.isArray(value[1])) {
     throw new Error("tree part shape");
   }
-  return (value[1] as unknown[]).map(decodeNode);
+  if (value[1].length > TREE_PART_ENTRIES_MAX) throw new Error(`tree part has ${value[1].length} entries`);
+  const nodes = (value[1] as unknown[]).map(decodeNode);
+  for (let i = 0; i < nodes.length; i++) {
+    const name = nodes[i]!.name;
+    const problem = nameProblem(name);
+    if (problem !== null) throw new Error(`tree entry name ${problem}`);
+    // Strictly increasing: a repeated name would let one entry shadow another on restore.
+    if (i > 0 && compareNames(nodes[i - 1]!.name, name) >= 0) throw new Error("tree entries repeated or out of name order");
+  }
+  return nodes;
+}
+
+/** Why a name cannot be one path component (it could climb out of, or alias inside, a target). */
+export function nameProblem(name: Uint8Array): string | null {
+  if (name.byteLength === 0) return "is empty";
+  if (name.byteLength > NAME_BYTES_MAX) return `is longer than ${NAME_BYTES_MAX} bytes`;
+  if (name.includes(0x2f)) return "contains '/'";
+  if (name.includes(0)) return "contains NUL";
+  if (name[0] === 0x2e && (name.byteLength === 1 || (name.byteLength === 2 && name[1] === 0x2e))) return "is '.' or '..'";
+  return null;
 }
 
 /** Byte-wise name order (what `ls` under LC_ALL=C shows, and stable for non-UTF-8 names). */

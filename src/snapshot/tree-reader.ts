@@ -3,7 +3,7 @@ import type { BlobId } from "../core/ids.ts";
 import type { BlobStore } from "../core/ports.ts";
 import type { Node } from "../core/types.ts";
 import { VaultCorruptError } from "../errors/errors.ts";
-import { decodeTreePart } from "./tree-codec.ts";
+import { compareNames, decodeTreePart } from "./tree-codec.ts";
 
 export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]> {
   const bytes = await store.getBlob(id);
@@ -16,7 +16,16 @@ export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]
 
 /** Entries of a directory in name order, one part at a time (memory stays one part). */
 export async function* readTree(store: BlobStore, parts: readonly BlobId[]): AsyncGenerator<Node> {
-  for (const id of parts) yield* await readTreePart(store, id);
+  let previous: Uint8Array | null = null;
+  for (const id of parts) {
+    const nodes = await readTreePart(store, id);
+    // Each part is checked in order on decode; this carries the check across part boundaries.
+    if (previous !== null && nodes.length > 0 && compareNames(previous, nodes[0]!.name) >= 0) {
+      throw new VaultCorruptError(0, `tree ${Buffer.from(id).toString("hex").slice(0, 16)}… repeats or reorders names of the part before it`);
+    }
+    if (nodes.length > 0) previous = nodes[nodes.length - 1]!.name;
+    yield* nodes;
+  }
 }
 
 /** Splits an absolute or relative path into raw name components ("" and "." dropped). */

@@ -2,8 +2,9 @@
  * Checkpoint records (FORMAT.md §8): the committed state of the vault, written last in a commit.
  * Superblock slots (FORMAT.md §6) point at the newest one.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { decodeBounded } from "../util/msgpack.ts";
 import { SUPERBLOCK_BODY_SIZE_BYTES } from "./format.ts";
 
 export interface SnapshotRef {
@@ -63,7 +64,7 @@ const isCount = (value: unknown): value is number => typeof value === "number" &
 export function decodeCheckpoint(body: Uint8Array): Checkpoint | string {
   let value: unknown;
   try {
-    value = decode(body);
+    value = decodeBounded(body);
   } catch {
     return "checkpoint is not valid msgpack";
   }

@@ -34,7 +34,13 @@ export class Codec {
   /** Throws on malformed input; callers map that to VaultCorruptError. */
   decompress(flags: number, payload: Uint8Array, rawLength: number): Uint8Array {
     if ((flags & RECORD_FLAG_ZSTD) === 0) return payload;
-    const raw = this.decompressor.decompress(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    const packed = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    // Exactly one frame that declares the record's raw length: the decompressor then allocates
+    // what the authenticated header promised and no more (no decompression bomb).
+    const declared = binding.getFrameContentSize(packed);
+    if (declared !== rawLength) throw new Error(`zstd frame declares ${String(declared)} bytes, expected ${rawLength}`);
+    if (binding.findFrameCompressedSize(packed) !== packed.byteLength) throw new Error("zstd payload is not exactly one frame");
+    const raw = this.decompressor.decompress(packed);
     if (raw.byteLength !== rawLength) throw new Error(`decompressed ${raw.byteLength} bytes, expected ${rawLength}`);
     return raw;
   }

@@ -2,3 +2,4 @@
 export { Vault, type VaultDeps, type CreateVaultOptions, type OpenVaultOptions } from "./vault.ts";
 export type { SnapshotRef as VaultSnapshotRef } from "./checkpoint.ts";
 export { rekeyVault, rekeyPath, type RekeyResult } from "./rekey.ts";
+export { SalvageStore, type SalvageScan } from "./salvage.ts";

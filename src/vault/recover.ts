@@ -27,6 +27,7 @@ import {
   HEADER_COPY_OFFSETS,
   HEADER_COPY_SIZE_BYTES,
   LOG_START_OFFSET,
+  RECORD_BODY_SIZE_MAX_BYTES,
   RECORD_OVERHEAD_BYTES,
   RECORD_PREFIX_SIZE_BYTES,
   RecordKind,
@@ -47,6 +48,8 @@ export interface CommittedState {
   readonly warnings: readonly string[];
   /** True when committed data was found damaged (not merely a torn tail): writers must refuse. */
   readonly damaged: boolean;
+  /** True when the committed index records were unreadable and the index was rebuilt by a log scan. */
+  readonly indexRebuilt: boolean;
 }
 
 /** The valid header copies, newest first (the caller unlocks and verifies the MAC in that order). */
@@ -104,6 +107,14 @@ async function readRecordHeaderAt(file: VaultFile, keys: RecordKeys, offset: num
   const opened = openRecordHeader(keys, prefix);
   if (typeof opened === "string") return null;
   return { opened, sizeBytes: RECORD_OVERHEAD_BYTES + opened.header.paddedLength };
+}
+
+/** True when a whole record whose header authenticates starts at offset (not a torn tail). */
+export async function authenticRecordAt(file: VaultFile, keys: RecordKeys, offset: number): Promise<boolean> {
+  const size = await file.sizeBytes();
+  if (offset + RECORD_OVERHEAD_BYTES > size) return false;
+  const head = await readRecordHeaderAt(file, keys, offset);
+  return head !== null && offset + head.sizeBytes <= size;
 }
 
 /** Reads, authenticates and returns the body of a record of the expected kind, or a problem. */
@@ -235,7 +246,7 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   if (start === null) {
     warnings.push("no valid superblock or checkpoint pointer: scanned the log for the newest checkpoint");
     start = await findNewestCheckpointByScan(file, keys);
-    if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault");
+    if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault (suede salvage recovers what is still readable)");
   }
   const newest = await rollForward(file, keys, start);
   const index = new BlobIndex();
@@ -249,6 +260,15 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
       break;
     }
   }
+  if (indexOk) {
+    const logEndBound = newest.offset + newest.sizeBytes;
+    for (const entry of index.entries()) {
+      if (entryWithinLog(entry, logEndBound)) continue;
+      warnings.push(`index record damaged (an entry points outside the log, at offset ${entry.offset}); rebuilt the index by scanning the log`);
+      indexOk = false;
+      break;
+    }
+  }
   const logEnd = newest.offset + newest.sizeBytes;
   const fileSize = await file.sizeBytes();
   if (fileSize < logEnd) {
@@ -257,7 +277,17 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   }
   const finalIndex = indexOk ? index : await rebuildIndex(file, keys, logEnd);
   if (!indexOk) damaged = true;
-  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged };
+  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged, indexRebuilt: !indexOk };
+}
+
+/** An index entry must name a whole record inside the committed log, or reading it could allocate at will. */
+function entryWithinLog(entry: { offset: number; recordLength: number }, logEnd: number): boolean {
+  return (
+    entry.offset >= LOG_START_OFFSET &&
+    entry.recordLength >= RECORD_OVERHEAD_BYTES &&
+    entry.recordLength <= RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES &&
+    entry.offset + entry.recordLength <= logEnd
+  );
 }
 
 /** The index as the records themselves describe it (every blob record before logEnd). */

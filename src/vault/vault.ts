@@ -22,6 +22,7 @@ import { COMPRESSION_LEVEL_DEFAULT, Codec } from "./compress.ts";
 import {
   FORMAT_VERSION,
   HEADER_COPY_OFFSETS,
+  HEADER_COPY_SIZE_BYTES,
   INDEX_ENTRIES_PER_RECORD_MAX,
   INDEX_RECORDS_MERGE_THRESHOLD,
   KEY_SLOT_COUNT,
@@ -30,11 +31,12 @@ import {
   RecordKind,
   type RecordKindCode,
   SUPERBLOCK_SLOT_OFFSETS,
+  SUPERBLOCK_SLOT_SIZE_BYTES,
 } from "./format.ts";
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader, sealPadding, sealRecord } from "./record.ts";
-import { type CommittedState, loadCommittedState, readBestSuperblock, readHeader, unlockHeader } from "./recover.ts";
+import { type CommittedState, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
 
@@ -65,6 +67,12 @@ export interface OpenVaultOptions {
   readonly writable: boolean;
   readonly deps: VaultDeps;
   readonly compressionLevel?: number;
+  /**
+   * Open for `check --repair`: a writer on a vault whose committed state is damaged. Nothing after
+   * the last readable commit is truncated when authentic records follow it (they may be the only
+   * copy of a lost commit); new records are appended after the whole file instead.
+   */
+  readonly repair?: boolean;
 }
 
 const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
@@ -216,14 +224,19 @@ export class Vault implements BlobStore {
       const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable);
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
       const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
+      let appendAt = committed.logEnd;
       if (options.writable) {
-        if (committed.damaged) {
-          throw new VaultCorruptError(committed.logEnd, `${committed.warnings.join("; ")}; refusing to write (run suede check)`);
+        if (committed.damaged && options.repair !== true) {
+          throw new VaultCorruptError(committed.logEnd, `${committed.warnings.join("; ")}; refusing to write (run suede check --repair)`);
         }
-        // Whatever follows the last commit is an interrupted session's tail: drop it.
-        if ((await file.sizeBytes()) > committed.logEnd) await file.truncate(committed.logEnd);
+        const size = await file.sizeBytes();
+        if (size > committed.logEnd) {
+          if (options.repair === true && committed.damaged && (await authenticRecordAt(file, recordKeys, committed.logEnd))) appendAt = size;
+          // Otherwise whatever follows the last commit is an interrupted session's tail: drop it.
+          else await file.truncate(committed.logEnd);
+        }
       }
-      return new Vault(
+      const vault = new Vault(
         path,
         file,
         lock,
@@ -237,6 +250,9 @@ export class Vault implements BlobStore {
         options.compressionLevel ?? COMPRESSION_LEVEL_DEFAULT,
         warnings,
       );
+      vault.batchOffset = appendAt;
+      vault.appendOffset = appendAt;
+      return vault;
     } catch (error) {
       await file?.close();
       await lock?.release();
@@ -489,6 +505,45 @@ export class Vault implements BlobStore {
     this.header = header;
   }
 
+  // ---- repair (check --repair): what a damaged open tells, and rewrites from the good copy ----
+
+  /** True when the committed state was found damaged at open (writers other than repair refuse). */
+  get damaged(): boolean {
+    return this.committed.damaged;
+  }
+
+  /** True when the committed index records were unreadable and the index came from a log scan. */
+  get indexRebuilt(): boolean {
+    return this.committed.indexRebuilt;
+  }
+
+  /** Header copies that do not hold exactly the header in use (damaged, or older after a torn write). */
+  async staleHeaderCopies(): Promise<number[]> {
+    const stale: number[] = [];
+    for (const copy of [0, 1] as const) {
+      const onDisk = await this.file.readAt(HEADER_COPY_OFFSETS[copy], HEADER_COPY_SIZE_BYTES);
+      if (!bytesEqual(onDisk, encodeHeaderCopy(this.header, copy))) stale.push(copy);
+    }
+    return stale;
+  }
+
+  /** Rewrites both header copies from the one in use (same slots, sequence + 1; torn-safe, see writeSlots). */
+  async rewriteHeader(): Promise<void> {
+    this.assertWritable();
+    await this.writeSlots(this.header.slots);
+  }
+
+  /** Superblock slots that were written but do not authenticate (a never-written slot is all zeros). */
+  async damagedSuperblockSlots(): Promise<number[]> {
+    const damaged: number[] = [];
+    for (const [slot, offset] of SUPERBLOCK_SLOT_OFFSETS.entries()) {
+      const bytes = await this.file.readAt(offset, SUPERBLOCK_SLOT_SIZE_BYTES);
+      if (bytes.every((b) => b === 0)) continue;
+      if (typeof (await readRecordBody(this.file, this.recordKeys, offset, RecordKind.superblock)) === "string") damaged.push(slot);
+    }
+    return damaged;
+  }
+
   // ---- snapshots list ----
 
   get snapshots(): readonly SnapshotRef[] {
@@ -601,11 +656,15 @@ export class Vault implements BlobStore {
     await this.file.writeAt(SUPERBLOCK_SLOT_OFFSETS[sequence % 2]!, [superblock]);
     await this.file.sync();
     this.superblockSequence = sequence;
+    // A full index written from a rebuilt one, or any commit of a readable state, is whole again.
+    const indexRebuilt = this.committed.indexRebuilt && options.fullIndex !== true;
     this.committed = {
       ...this.committed,
       checkpoint,
       checkpointOffset,
       logEnd: this.appendOffset,
+      damaged: indexRebuilt,
+      indexRebuilt,
     };
     this.newEntryCount = 0;
   }
@@ -807,7 +866,7 @@ async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boo
  * Unlocks with the newest header copy whose MAC verifies under the unlocked key. A copy whose MAC
  * fails was changed by someone without the key (its checksum is public): the other copy is tried.
  */
-async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
+export async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
   const warnings: string[] = [];
   let wrongPassphrase: unknown = null;
   for (const header of candidates) {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { SuedeError } from "../../errors/errors.ts";
 import { addSecretOptions, printJson, withVault } from "../common.ts";
 import { formatBytes, formatTime, table } from "../output.ts";
 
@@ -7,7 +8,7 @@ export function registerSnapshots(program: Command): void {
     .description("list the snapshots in a vault")
     .option("--json", "print a JSON array")
     .action(async (vaultPath: string, options) => {
-      const snapshots = await withVault(vaultPath, options, (vault) => vault.listSnapshots());
+      const { snapshots, damaged } = await withVault(vaultPath, options, (vault) => vault.snapshotListing());
       if (options.json === true) {
         printJson(
           snapshots.map((s) => ({
@@ -24,9 +25,10 @@ export function registerSnapshots(program: Command): void {
             sizeBytes: s.stats.sizeBytes,
           })),
         );
+        reportDamaged(damaged);
         return;
       }
-      if (snapshots.length === 0) {
+      if (snapshots.length === 0 && damaged.length === 0) {
         process.stdout.write("no snapshots yet\n");
         return;
       }
@@ -40,5 +42,13 @@ export function registerSnapshots(program: Command): void {
         s.paths.join(" "),
       ]);
       process.stdout.write(`${table(["ID", "Time", "Host", "Tags", "Files", "Size", "Paths"], rows)}\n`);
+      reportDamaged(damaged);
     });
+}
+
+/** The readable snapshots are listed; each damaged one gets a line on stderr and the exit is 13. */
+function reportDamaged(damaged: readonly { number: number; message: string }[]): void {
+  if (damaged.length === 0) return;
+  for (const d of damaged) process.stderr.write(`snapshot ${d.number}: damaged: ${d.message}\n`);
+  throw new SuedeError("VAULT_CORRUPT", `${damaged.length} snapshot(s) could not be read (run: suede check)`);
 }
