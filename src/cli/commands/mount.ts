@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { mountVault } from "../../mount/mount.ts";
 import { displayPath } from "../../fs/display-path.ts";
 import { addSecretOptions, parseSnapshotRef, withVault } from "../common.ts";
 
@@ -15,6 +14,7 @@ export function registerMount(program: Command): void {
           const ref = parseSnapshotRef(options.snapshot as string);
           snapshot = ref === "latest" ? (await vault.getSnapshot("latest")).number : ref;
         }
+        const { mountVault } = await import("../../mount/mount.ts"); // loaded on use, like the library
         const session = await mountVault(vault, {
           mountpoint,
           snapshot,

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { SuedeVault } from "../../api/suede-vault.ts";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
-import { addSecretOptions, cancellation, printJson, secretFrom } from "../common.ts";
+import { addSecretOptions, cancellation, loadApi, printJson, secretFrom } from "../common.ts";
 import { formatBytes, formatTime } from "../output.ts";
 
 export function registerSalvage(program: Command): void {
@@ -19,6 +18,7 @@ export function registerSalvage(program: Command): void {
       }
       const secret = await secretFrom(options);
       const { signal, dispose } = cancellation();
+      const { SuedeVault } = await loadApi();
       const report = await SuedeVault.salvage(vaultPath, {
         secret,
         target: options.target,

@@ -3,10 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
 import type { Command } from "commander";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
-import { createApp } from "../../web/server.ts";
 import { addSecretOptions, withVault } from "../common.ts";
 
 /** The built client, next to the compiled web server (dist/web/static). */
@@ -36,6 +34,8 @@ export function registerUi(program: Command): void {
       await withVault(vaultPath, options, async (vault) => {
         const token = randomBytes(32).toString("hex");
         let bound = 0;
+        // Loaded on use, like the library: `suede --version` stays free of the web stack.
+        const [{ serve }, { createApp }] = await Promise.all([import("@hono/node-server"), import("../../web/server.ts")]);
         const app = createApp({ vault, token, port: () => bound, assetsDir: ASSETS });
         const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port });
         await new Promise<void>((resolve, reject) => {
