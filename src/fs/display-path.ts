@@ -47,7 +47,7 @@ export function displayPath(path: Uint8Array): string {
 }
 
 /** The length of the UTF-8 sequence a lead byte announces; 0 when it can never start one. */
-function sequenceLength(lead: number): number {
+export function sequenceLength(lead: number): number {
   if (lead < 0x80) return 1;
   if (lead >= 0xc2 && lead <= 0xdf) return 2;
   if (lead >= 0xe0 && lead <= 0xef) return 3;

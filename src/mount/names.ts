@@ -6,6 +6,7 @@
  * `~` appended until it is unique. Symlink targets that are not valid UTF-8 are shown the same way
  * (so such a link does not resolve through the mount).
  */
+import { sequenceLength } from "../fs/display-path.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -40,14 +41,6 @@ function tryDecode(bytes: Uint8Array): string | null {
   } catch {
     return null;
   }
-}
-
-function sequenceLength(lead: number): number {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
 }
 
 /** Shown names for one directory's raw names, unique within it (valid names keep priority). */
