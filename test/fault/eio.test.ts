@@ -1,0 +1,197 @@
+// Goal: an I/O error from the disk (EIO) fails the command cleanly and loses nothing. Method: the vault,
+// the sources or the restore target live on eio-fs.ts, a FUSE passthrough in its own child process that
+// answers chosen writes, fsyncs or reads with EIO; the built CLI runs against it. After each fault the
+// disk is healed and the vault must open at a commit, check clean (reading data), restore every
+// committed snapshot byte-exact and take the same command again.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { type RunResult, PASSPHRASE, initVault, lsJson, snapshotsJson, suede, suedeOk } from "../helpers/cli.ts";
+import { Prng } from "../helpers/prng.ts";
+import { SKIP_EIO_FS, startEioFs } from "./eio-fs.ts";
+import { CommittedSnapshots, faultSeed, makeTree, scratchDir } from "./harness.ts";
+
+const TIMEOUT = { timeout: 600_000, skip: SKIP_EIO_FS };
+const SECRET = { passphrase: PASSPHRASE };
+
+/** Exit 1 and exactly one stderr line that names the I/O error. */
+function assertIoFailure(result: RunResult, what: string): void {
+  assert.equal(result.code, 1, `${what}: exit ${result.code}, stderr: ${result.stderr}`);
+  assert.equal(result.stderr.trim().split("\n").length, 1, `${what}: one-line error, got: ${result.stderr}`);
+  assert.match(result.stderr, /I\/O error/i, what);
+}
+
+/** A scratch dir with a backing dir served by eio-fs at `disk`; stopped and removed after the test. */
+async function eioDisk(t: { after: (fn: () => Promise<void>) => void }, prefix: string) {
+  const dir = await scratchDir(prefix);
+  const backing = join(dir.path, "backing");
+  mkdirSync(backing);
+  const disk = await startEioFs(backing, join(dir.path, "disk"));
+  t.after(async () => {
+    await disk.stop();
+    dir.remove();
+  });
+  return { dir: dir.path, disk, mount: disk.mountpoint };
+}
+
+test("EIO while a backup writes or fsyncs the vault: exit 1 naming the I/O error; healed, the vault is at a commit, checks, restores every snapshot byte-exact and the backup reruns", TIMEOUT, async (t) => {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
+  const { dir, disk, mount } = await eioDisk(t, "eio-backup");
+  const vault = join(mount, "v.vault");
+  const sources = [0, 1].map((i) => {
+    const root = join(dir, `src${i}`);
+    makeTree(root, new Prng(seed + i), { files: 24, maxFileBytes: 128 * 1024 });
+    return root;
+  });
+  await initVault(vault);
+  await suedeOk(["backup", vault, sources[0]!]);
+  const committed = new CommittedSnapshots(dir, SECRET);
+  await committed.verify(vault, "first backup", { readData: true });
+
+  // How much the second backup writes and how often it syncs, from one run on a copy of the vault's state.
+  const before = await disk.stats();
+  const probeVault = join(mount, "probe.vault");
+  await initVault(probeVault);
+  await suedeOk(["backup", probeVault, sources[1]!]);
+  const after = await disk.stats();
+  const writtenBytes = (after.writtenBytes["/probe.vault"] ?? 0) - (before.writtenBytes["/probe.vault"] ?? 0);
+  const fsyncCount = (after.fsyncs["/probe.vault"] ?? 0) - (before.fsyncs["/probe.vault"] ?? 0);
+  rmSync(join(dir, "backing", "probe.vault"));
+  t.diagnostic(`a backup of src1 writes ${writtenBytes} bytes with ${fsyncCount} fsyncs`);
+  assert.ok(fsyncCount >= 2, "a commit syncs data before its pointer");
+
+  const faults = [
+    ...[0, 4096, Math.floor(writtenBytes / 2), writtenBytes - 1024].map((afterBytes) => ({ failWrites: { path: "/v.vault", afterBytes } })),
+    ...Array.from({ length: fsyncCount }, (_, after) => ({ failFsync: { path: "/v.vault", after } })),
+  ];
+  let committedByFailed = 0;
+  for (const fault of faults) {
+    const what = JSON.stringify(fault);
+    await disk.set(fault);
+    const result = await suede(["backup", vault, sources[1]!]);
+    const fired = (await disk.stats()).failed > 0;
+    await disk.set({ clear: true });
+    assert.ok(fired, `${what} must hit the backup (exit ${result.code})`);
+    assertIoFailure(result, what);
+    if (fault === faults[0]) t.diagnostic(`stderr: ${result.stderr.trim()}`);
+    // A failed last fsync may leave the new commit on the disk: the vault is at one commit or the other.
+    await committed.verify(vault, what, { readData: true });
+    if (committed.sources.size === 2) {
+      committedByFailed++;
+      // Back to one snapshot, so each fault meets a backup that has data to write.
+      const newest = Math.max(...committed.sources.keys());
+      await suedeOk(["forget", vault, String(newest), "--prune"]);
+      committed.sources.delete(newest);
+    }
+  }
+  t.diagnostic(`${faults.length} faults; ${committedByFailed} failed backups had reached their commit`);
+  await suedeOk(["backup", vault, sources[1]!]);
+  await committed.verify(vault, "rerun", { readData: true });
+  assert.equal(committed.sources.size, 2);
+});
+
+test("EIO while prune relocates, commits or truncates: exit 1 naming the I/O error; healed, the vault checks, the kept snapshots restore byte-exact and prune reruns", TIMEOUT, async (t) => {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
+  const { dir, disk, mount } = await eioDisk(t, "eio-prune");
+  const vault = join(mount, "v.vault");
+  // Each snapshot adds a unique tree next to a shared one, so forgetting one leaves regions that are
+  // part garbage, part live: prune must relocate.
+  const shared = join(dir, "shared");
+  makeTree(shared, new Prng(seed), { files: 16, maxFileBytes: 64 * 1024 });
+  const sources = [0, 1, 2].map((i) => {
+    const root = join(dir, `src${i}`);
+    makeTree(join(root, "own"), new Prng(seed + 1 + i), { files: 16, maxFileBytes: 96 * 1024 });
+    return root;
+  });
+  await initVault(vault);
+  const committed = new CommittedSnapshots(dir, SECRET);
+  for (const source of sources) {
+    await suedeOk(["backup", vault, source]);
+    await committed.verify(vault, `backup ${source}`);
+  }
+  await suedeOk(["forget", vault, "1"]);
+  committed.sources.delete(1);
+
+  const faults = [
+    { failWrites: { path: "/v.vault", afterBytes: 0 } },
+    { failWrites: { path: "/v.vault", afterBytes: 64 * 1024 } },
+    { failFsync: { path: "/v.vault", after: 0 } },
+    { failFsync: { path: "/v.vault", after: 1 } },
+  ];
+  let failures = 0;
+  for (const fault of faults) {
+    const what = JSON.stringify(fault);
+    await disk.set(fault);
+    const result = await suede(["prune", vault]);
+    const fired = (await disk.stats()).failed > 0;
+    await disk.set({ clear: true });
+    if (fired) {
+      assertIoFailure(result, what);
+      failures++;
+    } else assert.equal(result.code, 0, `${what}: ${result.stderr}`);
+    await committed.verify(vault, what, { readData: true });
+    if (!fired) break; // prune finished: nothing left for later faults to hit
+  }
+  t.diagnostic(`${failures} of ${faults.length} faults hit a prune`);
+  assert.ok(failures >= 1, "at least one fault hit the prune");
+  await suedeOk(["prune", vault]);
+  await committed.verify(vault, "prune rerun", { readData: true });
+  assert.deepEqual((await snapshotsJson(vault)).map((s) => s.id), [2, 3]);
+});
+
+test("a source file that fails with EIO: backup names it, exits 3, and every other file of the snapshot restores byte-exact", TIMEOUT, async (t) => {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
+  const { dir, disk, mount } = await eioDisk(t, "eio-source");
+  const source = join(mount, "src");
+  makeTree(source, new Prng(seed), { files: 12, maxFileBytes: 64 * 1024 });
+  const bad = "/src/d0/bad.bin";
+  mkdirSync(join(mount, "src", "d0"), { recursive: true });
+  writeFileSync(join(mount, bad), new Prng(seed + 9).bytes(200 * 1024));
+  const vault = join(dir, "v.vault");
+  await initVault(vault);
+  await disk.set({ failReads: { path: bad } });
+  const result = await suede(["backup", vault, source]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.ok(result.stderr.includes(join(mount, bad)), `the unreadable path is named: ${result.stderr}`);
+  assert.match(result.stderr, /i\/o error|EIO/i);
+
+  await suedeOk(["check", vault, "--read-data"]);
+  const entry = (await lsJson(vault, "latest")).find((e) => e.path === join(mount, bad));
+  assert.ok(entry === undefined || entry.unreadable !== undefined, "the unreadable file is not stored with made-up bytes");
+  const target = join(dir, "restored");
+  const restore = await suede(["restore", vault, "latest", "--target", target]);
+  // The unreadable file has no bytes to restore (restore names it, exit 1); every other file is exact.
+  // Bytes are compared with the backing directory: times seen through FUSE are only millisecond-exact.
+  assert.equal(restore.code, 1, restore.stderr);
+  assert.ok(restore.stderr.includes(join(mount, bad)), restore.stderr);
+  const files = (root: string) =>
+    (readdirSync(root, { recursive: true }) as string[]).filter((name) => statSync(join(root, name)).isFile()).sort();
+  const backingSource = join(dir, "backing", "src");
+  const expected = files(backingSource).filter((name) => `/src/${name}` !== bad);
+  assert.deepEqual(files(join(target, source)), expected);
+  for (const name of expected) assert.ok(readFileSync(join(target, source, name)).equals(readFileSync(join(backingSource, name))), `${name} restores byte-exact`);
+});
+
+test("a restore target that fails with EIO: exit 1 with one line naming the I/O error and a path", TIMEOUT, async (t) => {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
+  const { dir, disk, mount } = await eioDisk(t, "eio-target");
+  const source = join(dir, "src");
+  makeTree(source, new Prng(seed), { files: 12, maxFileBytes: 64 * 1024 });
+  const vault = join(dir, "v.vault");
+  await initVault(vault);
+  await suedeOk(["backup", vault, source]);
+  for (const afterBytes of [0, 100 * 1024]) {
+    const target = join(mount, `target-${afterBytes}`);
+    await disk.set({ failWrites: { path: `/target-${afterBytes}`, afterBytes } });
+    const result = await suede(["restore", vault, "1", "--target", target]);
+    await disk.set({ clear: true });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /I\/O error/i);
+    assert.ok(result.stderr.includes(target), `names a path under the target: ${result.stderr}`);
+  }
+});
