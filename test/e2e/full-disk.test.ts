@@ -1,4 +1,4 @@
-// Goal: a full disk ends a backup, prune or key change with a clear error and loses nothing. Method: the vault lives on a
+// Goal: a full disk ends a backup, prune or key add/passwd/remove with a clear error and loses nothing. Method: the vault lives on a
 // 48 MiB tmpfs (root only); a backup that needs more fails with exit 1 and "no space", the earlier
 // snapshot still checks and restores, retries do not grow the file, and after the tmpfs is enlarged
 // the same backup succeeds.
@@ -67,7 +67,7 @@ function fillUp(dir: string): string {
   return filler;
 }
 
-test("prune, forget --prune and key changes on a full disk: each succeeds or exits 1 with one 'no space' line, the vault stays at a commit that checks and restores, no temp or lock file is left, and after freeing space prune succeeds", { skip: !isRoot && "needs root to mount a tmpfs" }, async (t) => {
+test("prune, forget --prune and key add/passwd/remove on a full disk: each succeeds or exits 1 with one 'no space' line, the vault stays at a commit that checks and restores, no temp or lock file is left, and after freeing space prune succeeds", { skip: !isRoot && "needs root to mount a tmpfs" }, async (t) => {
   const work = await tempDir("suede-enospc-prune-");
   const mount = join(work.path, "disk");
   mkdirSync(mount);
@@ -83,33 +83,51 @@ test("prune, forget --prune and key changes on a full disk: each succeeds or exi
     await initVault(vault);
     for (const source of sources) await suedeOk(["backup", vault, source]);
     await suedeOk(["forget", vault, "1"]);
+    // One extra secret per round for `key remove` to take away (run with that secret, it removes its own slot).
+    const removable = ["second secret", "third secret"];
+    for (const secret of removable) await suedeOk(["key", "add", vault, ...FAST_KDF], { env: { SUEDE_NEW_PASSPHRASE: secret } });
     const filler = fillUp(mount);
     const leftovers = () => readdirSync(mount).filter((name) => name !== "v.vault" && name !== "filler");
-    const attempts: string[][] = [
-      ["prune", vault],
-      ["forget", vault, "2", "--prune"],
-      ["key", "add", vault, ...FAST_KDF],
-      ["key", "passwd", vault, ...FAST_KDF],
+    const attempts = (round: number): { args: string[]; passphrase: string }[] => [
+      { args: ["prune", vault], passphrase: PASSPHRASE },
+      { args: ["forget", vault, "2", "--prune"], passphrase: PASSPHRASE },
+      { args: ["key", "add", vault, ...FAST_KDF], passphrase: PASSPHRASE },
+      { args: ["key", "passwd", vault, ...FAST_KDF], passphrase: PASSPHRASE },
+      { args: ["key", "remove", vault], passphrase: removable[round]! },
     ];
     const outcomes: string[] = [];
-    // First with not one byte free (even the lock cannot be written), then with 128 KiB free (the
-    // lock is taken and the commands run out of space on the way).
-    const rounds = [...attempts, ["free"], ...attempts];
-    for (const args of rounds) {
-      if (args[0] === "free") {
-        truncateSync(filler, statSync(filler).size - 128 * 1024);
-        continue;
-      }
-      const result = await suede(args, { env: { SUEDE_NEW_PASSPHRASE: PASSPHRASE } });
-      outcomes.push(`${args[0]}${args[0] === "key" ? ` ${args[1]}` : ""}: ${result.code}`);
+    /** Runs one command and asserts the promise whatever its outcome; returns its exit code. */
+    const attempt = async ({ args, passphrase }: { args: string[]; passphrase: string }): Promise<number | null> => {
+      const result = await suede(args, { passphrase, env: { SUEDE_NEW_PASSPHRASE: PASSPHRASE } });
       if (result.code !== 0) {
         assert.equal(result.code, 1, `${args.join(" ")}: ${result.stderr}`);
         assert.match(result.stderr, /no space left/, args.join(" "));
         assert.equal(result.stderr.trim().split("\n").length, 1, `one-line error, got: ${result.stderr}`);
       }
+      if (args[1] === "remove") {
+        // A removed secret no longer opens the vault; a failed removal leaves it working.
+        const opened = await suede(["snapshots", vault], { passphrase });
+        assert.equal(opened.code, result.code === 0 ? 12 : 0, `key remove exit ${result.code}, then the removed secret: ${opened.stderr}`);
+      }
       assert.deepEqual(leftovers(), [], `${args.join(" ")} left files behind`);
       // Whatever happened, the vault is at a commit: it checks and its snapshots restore.
       await suedeOk(["check", vault, "--read-data"]);
+      return result.code;
+    };
+    const label = (args: string[]) => (args[0] === "key" ? `key ${args[1]}` : args[0]!);
+    // First with not one byte free (even the lock cannot be written): each fails.
+    for (const command of attempts(0)) outcomes.push(`${label(command.args)}: ${await attempt(command)}`);
+    // Then each command is retried with 4 KiB more free space at a time until it succeeds, so it
+    // runs out of space at successively later points of its work.
+    for (const command of attempts(1)) {
+      let failures = 0;
+      for (;;) {
+        truncateSync(filler, Math.max(0, statSync(filler).size - 4096));
+        if ((await attempt(command)) === 0) break;
+        failures++;
+        assert.ok(failures < 64, `${command.args.join(" ")} still fails with 256 KiB free`);
+      }
+      outcomes.push(`${label(command.args)}: ${failures} failures before success`);
     }
     const kept = (await snapshotsJson(vault)).map((s) => s.id);
     assert.ok(kept.includes(3), `snapshot 3 must survive: ${kept.join(",")}`);
@@ -122,7 +140,7 @@ test("prune, forget --prune and key changes on a full disk: each succeeds or exi
       const restored = readFileSync(join(target, sources[id - 1]!, "data.bin"));
       assert.ok(restored.equals(readFileSync(join(sources[id - 1]!, "data.bin"))), `snapshot ${id} restores byte-exact`);
     }
-    t.diagnostic(`exit codes (no byte free, then 128 KiB free): ${outcomes.join("; ")}`);
+    t.diagnostic(`no byte free, then 4 KiB more per retry: ${outcomes.join("; ")}`);
   } finally {
     await runTool("umount", [mount]).catch(() => undefined);
     await work.remove();
