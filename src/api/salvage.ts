@@ -12,6 +12,7 @@ import { displayPath } from "../fs/display-path.ts";
 import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
 import { emptyRestoreProgress, restoreTree } from "../restore/restore.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
+import { WalkBudget } from "../snapshot/walk-budget.ts";
 import { type SalvageScan, SalvageStore } from "../vault/index.ts";
 
 export interface SalvageOptions {
@@ -74,6 +75,7 @@ export async function salvageVault(path: string, secret: Uint8Array, options: Sa
       try {
         await restoreTree(store, targetFs, {
           root: snapshot.root,
+          budget: new WalkBudget(snapshot),
           targetRoot: Buffer.from(snapshotTarget),
           includes: null,
           overwrite: false,

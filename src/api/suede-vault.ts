@@ -23,6 +23,7 @@ import { displayPath } from "../fs/display-path.ts";
 import { emptyRestoreProgress, type RestoreProgress, restoreTree } from "../restore/restore.ts";
 import { decodeSnapshot, encodeSnapshot } from "../snapshot/snapshot-codec.ts";
 import { type Change, diffTrees } from "../snapshot/diff.ts";
+import { WalkBudget } from "../snapshot/walk-budget.ts";
 import { type RetentionDecision, type RetentionPolicy, applyRetention, isEmptyPolicy } from "../snapshot/retention.ts";
 import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
@@ -412,14 +413,14 @@ export class SuedeVault {
       }
       parts = node.subtree ?? [];
     }
-    yield* this.listParts(parts, joinComponents(components), options.recursive ?? false);
+    yield* this.listParts(parts, joinComponents(components), options.recursive ?? false, new WalkBudget(snapshot));
   }
 
   /**
    * Depth first with an explicit stack of open directories (no generator per level, so a crafted
    * tree that contains itself ends at TREE_DEPTH_MAX with VaultCorruptError, not a stack overflow).
    */
-  private async *listParts(parts: readonly BlobId[], dirPath: Uint8Array, recursive: boolean): AsyncGenerator<ListEntry> {
+  private async *listParts(parts: readonly BlobId[], dirPath: Uint8Array, recursive: boolean, budget: WalkBudget): AsyncGenerator<ListEntry> {
     const stack: { entries: AsyncGenerator<Node>; dirPath: Uint8Array }[] = [{ entries: readTree(this.vault, parts), dirPath }];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
@@ -429,6 +430,7 @@ export class SuedeVault {
         continue;
       }
       const node = next.value;
+      budget.spend(node);
       const path = top.dirPath.byteLength === 1 ? Buffer.concat([top.dirPath, node.name]) : Buffer.concat([top.dirPath, Buffer.from("/"), node.name]);
       yield { path, node };
       if (recursive && node.type === "dir") {
@@ -459,6 +461,7 @@ export class SuedeVault {
     const failed: { path: string; message: string }[] = [];
     await restoreTree(this.vault, target, {
       root: snapshot.root,
+      budget: new WalkBudget(snapshot),
       targetRoot,
       includes,
       overwrite: options.overwrite ?? false,

@@ -10,6 +10,7 @@ import { displayPath } from "../fs/display-path.ts";
 import { joinPath } from "../fs/join.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
 import { readTreePart } from "../snapshot/tree-reader.ts";
+import { TreeBudgetError, WalkBudget } from "../snapshot/walk-budget.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { RECORD_OVERHEAD_BYTES, RECORD_PREFIX_SIZE_BYTES } from "../vault/format.ts";
@@ -82,7 +83,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     return verdict;
   };
 
-  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer, depth: number): Promise<void> => {
+  const walk = async (snapshot: number, parts: readonly BlobId[], dirPath: Buffer, depth: number, budget: WalkBudget): Promise<void> => {
     if (depth > TREE_DEPTH_MAX) {
       // Only a crafted vault nests this deep (a tree that contains itself): report, do not recurse.
       add({ snapshot, path: displayPath(dirPath), message: `directories nest deeper than ${TREE_DEPTH_MAX} levels` });
@@ -106,6 +107,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
       if (isNew) trees++;
       verdicts.set(`tree:${toHex(partId)}`, null);
       for (const node of nodes) {
+        budget.spend(node);
         const path = joinPath(dirPath, node.name);
         for (const chunk of node.chunks ?? []) {
           if (isHoleId(chunk.id)) continue;
@@ -115,7 +117,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
             break;
           }
         }
-        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path, depth + 1);
+        if (node.type === "dir") await walk(snapshot, node.subtree ?? [], path, depth + 1, budget);
       }
     }
   };
@@ -131,7 +133,13 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     }
     snapshots++;
     if (snapshot.number !== ref.number) add({ snapshot: ref.number, path: null, message: `snapshot record says number ${snapshot.number}` });
-    await walk(ref.number, snapshot.root, Buffer.from("/"), 0);
+    try {
+      await walk(ref.number, snapshot.root, Buffer.from("/"), 0, new WalkBudget(snapshot));
+    } catch (error) {
+      if (!(error instanceof TreeBudgetError)) throw error;
+      // A crafted graph of shared subtrees: report the snapshot once and go on with the next one.
+      add({ snapshot: ref.number, path: null, message: error.message });
+    }
   }
   const blobs = [...verdicts.keys()].filter((k) => !k.startsWith("tree:")).length;
   const repairable: string[] = [];

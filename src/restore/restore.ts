@@ -11,6 +11,7 @@ import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { isSafeName, joinPath } from "../fs/join.ts";
 import { readTree } from "../snapshot/tree-reader.ts";
+import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { RESTORE_LEAVES_IN_FLIGHT_MAX, RESTORE_READ_AHEAD_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 
@@ -28,6 +29,8 @@ export function emptyRestoreProgress(): RestoreProgress {
 
 export interface RestoreOptions {
   readonly root: readonly BlobId[];
+  /** The snapshot's recorded counts: a walk that meets more entries stops (a crafted DAG of trees). */
+  readonly budget: WalkBudget;
   /** Existing directory that receives the snapshot's absolute paths. */
   readonly targetRoot: Buffer;
   /** Snapshot paths (as components) to restore, with their ancestors; null restores everything. */
@@ -79,7 +82,7 @@ function inclusion(includes: RestoreOptions["includes"], path: readonly Uint8Arr
 }
 
 function isFatal(error: unknown): boolean {
-  return error instanceof SuedeError && (error.code === "CANCELLED" || error.code === "NO_SPACE");
+  return error instanceof TreeBudgetError || (error instanceof SuedeError && (error.code === "CANCELLED" || error.code === "NO_SPACE"));
 }
 
 /** Runs one entry's restore; a failure is reported and counted unless it must stop everything. */
@@ -102,6 +105,7 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
   };
   for await (const node of readTree(context.store, parts)) {
     if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
+    context.budget.spend(node);
     if (!isSafeName(node.name)) {
       context.progress.failed++;
       context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));

@@ -28,12 +28,12 @@ function fileNode(name: string): Node {
 }
 
 /** Commits a snapshot whose root is `root`, after storing the given tree blobs under chosen IDs. */
-async function craft(vaultPath: string, trees: [Uint8Array, Uint8Array][], root: Uint8Array): Promise<number> {
+async function craft(vaultPath: string, trees: [Uint8Array, Uint8Array][], root: Uint8Array, counts = { files: 1, dirs: 1 }): Promise<number> {
   const vault = await Vault.open(vaultPath, { secret: Buffer.from(PASSPHRASE, "utf8"), writable: true, deps: { clock: systemClock, random: systemRandom } });
   try {
     for (const [id, bytes] of trees) await vault.putBlob("tree", id, bytes);
     const number = vault.allocateSnapshotNumber();
-    const stats = { files: 1, dirs: 1, sizeBytes: 0, filesNew: 0, filesChanged: 0, filesUnchanged: 0, bytesRead: 0, bytesAdded: 0, durationMs: 0, skipped: 0 };
+    const stats = { ...counts, sizeBytes: 0, filesNew: 0, filesChanged: 0, filesUnchanged: 0, bytesRead: 0, bytesAdded: 0, durationMs: 0, skipped: 0 };
     const bytes = encodeSnapshot({ number, timeMs: 1, host: "h", user: "u", paths: ["/"], tags: [], pinned: false, parent: null, root: [root], stats });
     const id = vault.blobId(bytes);
     await vault.putBlob("snapshot", id, bytes);
@@ -55,7 +55,8 @@ test("a directory that contains itself: ls -R, find, check and restore stop with
     for (const args of [["ls", vault, String(number), "-R"], ["find", vault, "nothing-matches"]]) {
       const result = await suede(args);
       assert.equal(result.code, EXIT_CODES.VAULT_CORRUPT, `${args[0]}: ${result.stderr}`);
-      assert.match(result.stdout + result.stderr, /nest deeper than 4096 levels/, args[0]);
+      // The snapshot records 1 directory, so the walk stops at its directory budget (or the depth bound).
+      assert.match(result.stdout + result.stderr, /nest deeper than 4096 levels|holds more than the 1 directories it recorded/, args[0]);
     }
     // check also recomputes each tree's keyed ID, so it names the forged tree before walking it.
     const check = await suede(["check", vault]);
@@ -66,7 +67,7 @@ test("a directory that contains itself: ls -R, find, check and restore stop with
     assert.notEqual(restore.code, 0, "a cyclic snapshot is not restored as if whole");
     assert.equal(restore.signal, null);
     assert.doesNotMatch(restore.stderr, /RangeError|Maximum call stack/);
-    assert.match(restore.stderr, /nests deeper than any backup makes|name too long|ENAMETOOLONG/i);
+    assert.match(restore.stderr, /nests deeper than any backup makes|holds more than the 1 directories it recorded|name too long|ENAMETOOLONG/i);
   } finally {
     // The restore left thousands of nested directories: rm(1) removes them without recursion.
     execFileSync("rm", ["-rf", dir]);
@@ -98,6 +99,52 @@ test("trees naming '..', 'a/b' or a name twice are refused as damage; restore wr
       assert.equal(ls.code, EXIT_CODES.VAULT_CORRUPT, ls.stderr);
     }
     assert.deepEqual(readdirSync(dir).filter((n) => !n.startsWith("out-")).sort(), ["v.vault"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a DAG of shared subtrees (2^40 paths in 41 trees): ls -R, find, restore and check stop at the snapshot's recorded counts with exit 13", { timeout: 240_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-crafted-"));
+  try {
+    const vault = join(dir, "v.vault");
+    await initVault(vault);
+    // Level 0 holds one file; level i holds directories "a" and "b", both level i-1. IDs are the real
+    // keyed hashes, so check cannot tell the trees from honest ones by their IDs.
+    const keyer = await Vault.open(vault, { secret: Buffer.from(PASSPHRASE, "utf8"), writable: false, deps: { clock: systemClock, random: systemRandom } });
+    const trees: [Uint8Array, Uint8Array][] = [];
+    let below = encodeTreePart([fileNode("f")]);
+    trees.push([keyer.blobId(below), below]);
+    for (let level = 1; level <= 40; level++) {
+      const id = trees[trees.length - 1]![0];
+      below = encodeTreePart([dirNode("a", [id]), dirNode("b", [id])]);
+      trees.push([keyer.blobId(below), below]);
+    }
+    await keyer.close();
+    // The snapshot claims 41 directories (what 41 distinct trees hold) and, as a lie, 2^40 files: the
+    // directory count alone must stop the walk.
+    const number = await craft(vault, trees, trees[trees.length - 1]![0], { files: 2 ** 40, dirs: 41 });
+    const budgetMessage = new RegExp(`snapshot ${number} holds more than the 41 directories it recorded`);
+    const timings: string[] = [];
+    const run = async (args: string[]) => {
+      const start = Date.now();
+      const result = await suede(args);
+      timings.push(`${args[0]} ${Date.now() - start} ms`);
+      return result;
+    };
+    for (const args of [["ls", vault, String(number), "-R"], ["find", vault, "nothing-matches"]]) {
+      const result = await run(args);
+      assert.equal(result.code, EXIT_CODES.VAULT_CORRUPT, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, budgetMessage, args[0]);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    }
+    const check = await run(["check", vault]);
+    assert.equal(check.code, EXIT_CODES.VAULT_CORRUPT, check.stderr);
+    assert.match(check.stdout, new RegExp(`^damaged: snapshot ${number}: .*holds more than the 41 directories it recorded`, "m"));
+    const restore = await run(["restore", vault, String(number), "--target", join(dir, "out")]);
+    assert.equal(restore.code, EXIT_CODES.VAULT_CORRUPT, restore.stderr);
+    assert.match(restore.stderr, budgetMessage);
+    t.diagnostic(timings.join(", "));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
