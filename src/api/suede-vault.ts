@@ -582,7 +582,7 @@ export class SuedeVault {
   /** Changes between two snapshots; unchanged directories are skipped without being read. */
   async *diff(a: SnapshotRef, b: SnapshotRef): AsyncGenerator<Change> {
     const [before, after] = [await this.getSnapshot(a), await this.getSnapshot(b)];
-    yield* diffTrees(this.vault, before.root, after.root);
+    yield* diffTrees(this.vault, before.root, after.root, { budgets: { before: new WalkBudget(before), after: new WalkBudget(after) } });
   }
 
   /** Marks a snapshot permanent (never forgotten), or not. */

@@ -29,6 +29,7 @@ import type { Node } from "../core/types.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import { compareNames } from "./tree-codec.ts";
 import { readTree } from "./tree-reader.ts";
+import type { WalkBudget } from "./walk-budget.ts";
 
 export type ChangeKind = "added" | "removed" | "modified" | "metadata" | "type";
 
@@ -47,6 +48,8 @@ export interface DiffOptions {
   readonly basePath?: Uint8Array;
   /** Also report every entry below an added or removed directory (default true, as restic diff does). */
   readonly expandDirectories?: boolean;
+  /** Each side's recorded counts: a walk that meets more entries stops (a crafted DAG of trees). */
+  readonly budgets?: { readonly before: WalkBudget; readonly after: WalkBudget };
 }
 
 /** Changes that turn the directory with tree parts `before` into the one with parts `after`. */
@@ -56,13 +59,23 @@ export async function* diffTrees(
   after: readonly BlobId[],
   options: DiffOptions = {},
 ): AsyncGenerator<Change> {
-  const context: Context = { store, expand: options.expandDirectories ?? true };
+  const context: Context = { store, expand: options.expandDirectories ?? true, budgets: options.budgets ?? null };
   yield* diffDirectory(context, before, after, options.basePath ?? new Uint8Array(0));
 }
 
 interface Context {
   readonly store: BlobStore;
   readonly expand: boolean;
+  readonly budgets: DiffOptions["budgets"] | null;
+}
+
+/** The entries of a directory, each counted against that side's budget. */
+async function* readCounted(context: Context, parts: readonly BlobId[], side: "before" | "after"): AsyncGenerator<Node> {
+  const budget = context.budgets?.[side];
+  for await (const node of readTree(context.store, parts)) {
+    budget?.spend(node);
+    yield node;
+  }
 }
 
 function joinPath(directory: Uint8Array, name: Uint8Array): Uint8Array {
@@ -107,8 +120,8 @@ function withoutSharedParts(a: readonly BlobId[], b: readonly BlobId[]): [BlobId
 async function* diffDirectory(context: Context, before: readonly BlobId[], after: readonly BlobId[], path: Uint8Array): AsyncGenerator<Change> {
   if (sameIds(before, after)) return;
   const [partsBefore, partsAfter] = withoutSharedParts(before, after);
-  const left = readTree(context.store, partsBefore);
-  const right = readTree(context.store, partsAfter);
+  const left = readCounted(context, partsBefore, "before");
+  const right = readCounted(context, partsAfter, "after");
   try {
     let l = await left.next();
     let r = await right.next();
@@ -139,7 +152,7 @@ async function* diffDirectory(context: Context, before: readonly BlobId[], after
 async function* oneSide(context: Context, kind: "added" | "removed", node: Node, path: Uint8Array): AsyncGenerator<Change> {
   yield kind === "added" ? { kind, path, before: null, after: node } : { kind, path, before: node, after: null };
   if (node.type !== "dir" || !context.expand) return;
-  for await (const child of readTree(context.store, node.subtree ?? [])) {
+  for await (const child of readCounted(context, node.subtree ?? [], kind === "added" ? "after" : "before")) {
     yield* oneSide(context, kind, child, joinPath(path, child.name));
   }
 }

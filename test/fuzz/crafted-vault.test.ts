@@ -104,7 +104,7 @@ test("trees naming '..', 'a/b' or a name twice are refused as damage; restore wr
   }
 });
 
-test("a DAG of shared subtrees (2^40 paths in 41 trees): ls -R, find, restore and check stop at the snapshot's recorded counts with exit 13", { timeout: 240_000 }, async (t) => {
+test("a DAG of shared subtrees (2^40 paths in 41 trees): ls -R, find, diff, restore and check stop at the snapshot's recorded counts with exit 13", { timeout: 240_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "suede-crafted-"));
   try {
     const vault = join(dir, "v.vault");
@@ -138,9 +138,15 @@ test("a DAG of shared subtrees (2^40 paths in 41 trees): ls -R, find, restore an
       assert.match(result.stderr, budgetMessage, args[0]);
       assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
     }
+    // diff against an honest snapshot (the DAG's root tree stands in for the other side's root).
+    const honest = await craft(vault, [], trees[0]![0], { files: 1, dirs: 0 });
+    const diff = await run(["diff", vault, String(honest), String(number)]);
+    assert.equal(diff.code, EXIT_CODES.VAULT_CORRUPT, diff.stderr);
+    assert.match(diff.stderr, budgetMessage);
     const check = await run(["check", vault]);
     assert.equal(check.code, EXIT_CODES.VAULT_CORRUPT, check.stderr);
     assert.match(check.stdout, new RegExp(`^damaged: snapshot ${number}: .*holds more than the 41 directories it recorded`, "m"));
+    assert.doesNotMatch(check.stdout, new RegExp(`snapshot ${honest}:`), "the honest snapshot checks clean");
     const restore = await run(["restore", vault, String(number), "--target", join(dir, "out")]);
     assert.equal(restore.code, EXIT_CODES.VAULT_CORRUPT, restore.stderr);
     assert.match(restore.stderr, budgetMessage);
