@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createCipheriv, randomInt } from "node:crypto";
 import fc from "fast-check";
 import { type BlobEntry, type BlobLocation, BlobIndex, decodeIndexEntries, encodeIndexEntries } from "./blob-index.ts";
-import { INDEX_ENTRY_SIZE_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
+import { INDEX_ENTRY_SIZE_BYTES, LOG_START_OFFSET, RECORD_BODY_SIZE_MAX_BYTES, RECORD_OVERHEAD_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
 
 const envSeed = process.env["SUEDE_FC_SEED"];
 const FC_SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(envSeed, 10);
@@ -49,6 +49,15 @@ function makeIds(seed: number, count: number, collide: boolean): Uint8Array[] {
 const locationArb: fc.Arbitrary<BlobLocation> = fc.record({
   offset: fc.oneof(fc.integer({ min: 0, max: 2 ** 40 }), fc.constant(Number.MAX_SAFE_INTEGER)),
   recordLength: fc.integer({ min: 0, max: 0xffff_ffff }),
+  rawLength: fc.integer({ min: 0, max: 0xffff_ffff }),
+  kind: fc.constantFrom(...KINDS),
+});
+
+/** Locations of whole records inside a log that ends at LOG_END (what addIndexRecord accepts). */
+const LOG_END = 2 ** 41;
+const inLogArb: fc.Arbitrary<BlobLocation> = fc.record({
+  offset: fc.integer({ min: LOG_START_OFFSET, max: 2 ** 40 }),
+  recordLength: fc.integer({ min: RECORD_OVERHEAD_BYTES, max: RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES }),
   rawLength: fc.integer({ min: 0, max: 0xffff_ffff }),
   kind: fc.constantFrom(...KINDS),
 });
@@ -187,14 +196,14 @@ test("BlobIndex.addIndexRecord: same index as decoding each record and calling s
     fc.property(
       fc.integer(),
       fc.boolean(),
-      fc.array(fc.array(fc.tuple(fc.nat(), locationArb), { maxLength: 400 }), { maxLength: 6 }),
+      fc.array(fc.array(fc.tuple(fc.nat(), inLogArb), { maxLength: 400 }), { maxLength: 6 }),
       (seed, collide, records) => {
         const pool = makeIds(seed, 300, collide);
         const viaRecords = new BlobIndex();
         const viaSet = new BlobIndex();
         for (const record of records) {
           const entries: BlobEntry[] = record.map(([n, location]) => ({ id: pool[n % pool.length]!, ...location }));
-          assert.equal(viaRecords.addIndexRecord(encodeIndexEntries(entries)), null);
+          assert.equal(viaRecords.addIndexRecord(encodeIndexEntries(entries), LOG_END), null);
           for (const entry of entries) viaSet.set(entry.id, entry);
         }
         assert.equal(viaRecords.size, viaSet.size);
@@ -219,12 +228,32 @@ test("BlobIndex.addIndexRecord: a malformed record is a problem string and adds 
   const huge = Uint8Array.from(body);
   new DataView(huge.buffer).setBigUint64(INDEX_ENTRY_SIZE_BYTES + 32, 1n << 53n, true);
   for (const [bad, pattern] of [[ragged, /multiple/], [badKind, /kind/], [reserved, /reserved/], [huge, /2\^53/]] as const) {
-    assert.match(String(index.addIndexRecord(bad)), pattern);
+    assert.match(String(index.addIndexRecord(bad, LOG_END)), pattern);
     assert.equal(index.size, 0);
   }
   const maxSafe = Uint8Array.from(body);
-  new DataView(maxSafe.buffer).setBigUint64(32, BigInt(Number.MAX_SAFE_INTEGER), true);
-  assert.equal(index.addIndexRecord(maxSafe), null);
-  assert.equal(index.get(other.id)?.offset, Number.MAX_SAFE_INTEGER);
+  new DataView(maxSafe.buffer).setBigUint64(32, BigInt(Number.MAX_SAFE_INTEGER - 128), true);
+  assert.equal(index.addIndexRecord(maxSafe, Number.MAX_SAFE_INTEGER), null);
+  assert.equal(index.get(other.id)?.offset, Number.MAX_SAFE_INTEGER - 128);
   assert.deepEqual(index.get(entry.id), { offset: 16384, recordLength: 128, rawLength: 10, kind: RecordKind.data });
+});
+
+test("BlobIndex.addIndexRecord: an entry that is not a whole record inside the committed log is a problem string and adds nothing", () => {
+  const good: BlobEntry = { id: new Uint8Array(32).fill(3), offset: LOG_START_OFFSET, recordLength: 128, rawLength: 10, kind: RecordKind.data };
+  const logEnd = LOG_START_OFFSET + 4096;
+  const index = new BlobIndex();
+  const bad: Partial<BlobLocation>[] = [
+    { offset: LOG_START_OFFSET - 1 }, // inside the header area
+    { offset: logEnd - 127 }, // runs past the committed end
+    { offset: logEnd }, // starts at the committed end
+    { recordLength: RECORD_OVERHEAD_BYTES - 1 }, // shorter than any record
+    { recordLength: RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES + 1 }, // longer than any record
+  ];
+  for (const change of bad) {
+    const other: BlobEntry = { ...good, id: new Uint8Array(32).fill(4), ...change };
+    assert.match(String(index.addIndexRecord(encodeIndexEntries([good, other]), logEnd)), /points outside the log/, JSON.stringify(change));
+    assert.equal(index.size, 0);
+  }
+  assert.equal(index.addIndexRecord(encodeIndexEntries([good, { ...good, id: new Uint8Array(32).fill(4), offset: logEnd - 128 }]), logEnd), null);
+  assert.equal(index.size, 2);
 });

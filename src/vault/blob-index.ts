@@ -5,7 +5,7 @@
  */
 import { assert } from "../util/assert.ts";
 import { ByteReader, ByteWriter, ShortReadError } from "../util/bytes.ts";
-import { INDEX_ENTRY_SIZE_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
+import { INDEX_ENTRY_SIZE_BYTES, LOG_START_OFFSET, RECORD_BODY_SIZE_MAX_BYTES, RECORD_OVERHEAD_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
 
 export interface BlobLocation {
   readonly offset: number;
@@ -76,9 +76,10 @@ export class BlobIndex {
   /**
    * Adds the entries of an index record body (FORMAT.md §7) straight into the typed arrays: no
    * object per entry, so opening a vault with millions of blobs costs little more than the copy.
-   * Returns a problem string (and adds nothing) when the body is malformed.
+   * Returns a problem string (and adds nothing) when the body is malformed or an entry does not name
+   * a whole record inside the committed log (logEndBytes): reading it could then allocate at will.
    */
-  addIndexRecord(body: Uint8Array): string | null {
+  addIndexRecord(body: Uint8Array, logEndBytes: number): string | null {
     if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
     const count = body.byteLength / INDEX_ENTRY_SIZE_BYTES;
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -86,6 +87,14 @@ export class BlobIndex {
     for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
       const high = view.getUint32(at + ID_BYTES + 4, true);
       if (high > 0x1fffff) return `index entry out of range: u64 ${view.getBigUint64(at + ID_BYTES, true)} exceeds 2^53`;
+      const offset = view.getUint32(at + ID_BYTES, true) + high * 2 ** 32;
+      const recordLength = view.getUint32(at + ID_BYTES + 8, true);
+      const withinLog =
+        offset >= LOG_START_OFFSET &&
+        recordLength >= RECORD_OVERHEAD_BYTES &&
+        recordLength <= RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES &&
+        offset + recordLength <= logEndBytes;
+      if (!withinLog) return `an entry points outside the log, at offset ${offset}`;
       const kind = body[at + ID_BYTES + 16]!;
       if (!BLOB_KIND_CODES.has(kind)) return `index entry has kind ${kind}, not a blob kind`;
       if ((body[at + ID_BYTES + 17]! | body[at + ID_BYTES + 18]! | body[at + ID_BYTES + 19]!) !== 0) return "index entry reserved bytes are not zero";
