@@ -10,21 +10,14 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { PASSPHRASE } from "../helpers/cli.ts";
-import { Prng } from "../helpers/prng.ts";
-import { TEST_KDF, faultSeed, scratchDir } from "./harness.ts";
+import { faultFixture } from "./harness.ts";
 
 const SECRET = { passphrase: PASSPHRASE };
 const sha = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 test("changing source: files rewritten, grown, shrunk, replaced and deleted during a backup give a clean snapshot whose files are each a real version or reported as changed", { timeout: 300_000 }, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const prng = new Prng(seed);
-  const dir = await scratchDir("changing");
-  t.after(dir.remove);
-  const vault = join(dir.path, "v.suede");
-  const source = join(dir.path, "src");
-  await SuedeVault.create(vault, { secret: SECRET, kdf: TEST_KDF });
+  const { prng, dir, vault } = await faultFixture(t, "changing");
+  const source = join(dir, "src");
   const seen = new Map<string, Set<string>>(); // relative path → hashes of every content it had
   const note = (file: string) => {
     const rel = relative(source, file);
@@ -88,7 +81,7 @@ test("changing source: files rewritten, grown, shrunk, replaced and deleted duri
     assert.equal(result.id, run + 1, "the snapshot is committed");
 
     const reader = await SuedeVault.open(vault, { secret: SECRET });
-    const target = join(dir.path, `restore-${run}`);
+    const target = join(dir, `restore-${run}`);
     try {
       assert.deepEqual((await reader.check({ readData: true })).problems, []);
       const restored = await reader.restore(result.id!, { target });

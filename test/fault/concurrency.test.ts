@@ -14,7 +14,7 @@ import { VaultFile } from "../../src/vault/vault-file.ts";
 import { CLI, PASSPHRASE, startSuede, suede, suedeOk } from "../helpers/cli.ts";
 import { compareTrees } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
-import { TEST_KDF, faultSeed, makeTree, scratchDir } from "./harness.ts";
+import { TEST_KDF, faultFixture, makeTree, scratchDir, withVault } from "./harness.ts";
 
 const SECRET = { passphrase: PASSPHRASE };
 
@@ -36,11 +36,8 @@ function filesUnder(root: string): string[] {
 }
 
 test("second writer: backup, prune, forget and key add while another process holds the lock exit 11 with one line naming the holder's pid and host", { timeout: 120_000 }, async (t) => {
-  const dir = await scratchDir("two-writers");
-  t.after(dir.remove);
-  const vault = join(dir.path, "v.suede");
-  await SuedeVault.create(vault, { secret: SECRET, kdf: TEST_KDF });
-  const small = join(dir.path, "small");
+  const { dir, vault } = await faultFixture(t, "two-writers");
+  const small = join(dir, "small");
   makeTree(small, new Prng(1), { files: 3, maxFileBytes: 1024 });
   await suedeOk(["backup", vault, small]);
   // The holder is this test process (a writable session), so the lock is held for as long as needed.
@@ -76,35 +73,21 @@ test("second writer: backup, prune, forget and key add while another process hol
 });
 
 test("readers during prune: a long-lived read-only session and CLI restore/cat/ls running while prune moves, commits and truncates always get exact bytes", { timeout: 300_000 }, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const prng = new Prng(seed);
-  const dir = await scratchDir("readers");
-  t.after(dir.remove);
-  const vault = join(dir.path, "v.suede");
-  await SuedeVault.create(vault, { secret: SECRET, kdf: TEST_KDF });
+  const { seed, prng, dir, vault } = await faultFixture(t, "readers");
   const sources = new Map<number, string>();
   let generation = 0;
   const addSnapshots = async (count: number): Promise<void> => {
-    const writer = await SuedeVault.open(vault, { secret: SECRET, writable: true });
-    try {
+    await withVault(vault, PASSPHRASE, true, async (writer) => {
       for (let i = 0; i < count; i++) {
-        const root = join(dir.path, `src${generation++}`);
+        const root = join(dir, `src${generation++}`);
         makeTree(root, new Prng(seed + generation), { files: 40, maxFileBytes: 40 * 1024 });
         sources.set((await writer.backup({ paths: [root] })).id!, root);
       }
-    } finally {
-      await writer.close();
-    }
+    });
   };
   const forget = async (numbers: number[]): Promise<void> => {
-    const writer = await SuedeVault.open(vault, { secret: SECRET, writable: true });
-    try {
-      await writer.forget(numbers);
-      for (const n of numbers) sources.delete(n);
-    } finally {
-      await writer.close();
-    }
+    await withVault(vault, PASSPHRASE, true, (writer) => writer.forget(numbers));
+    for (const n of numbers) sources.delete(n);
   };
   await addSnapshots(6);
 
@@ -117,7 +100,7 @@ test("readers during prune: a long-lived read-only session and CLI restore/cat/l
 
   const restoreAndCompare = async (number: number, via: "session" | "cli"): Promise<void> => {
     const source = sources.get(number)!;
-    const target = join(dir.path, `r${restoreNumber++}`);
+    const target = join(dir, `r${restoreNumber++}`);
     try {
       if (via === "session") {
         const result = await session.restore(number, { target });

@@ -12,21 +12,12 @@ import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { compareTrees } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
 import { type CrashState, crashStates, recordFileOps, syncCount } from "./crash-sim.ts";
-import { TEST_KDF, faultSeed, makeTree, scratchDir } from "./harness.ts";
+import { TEST_KDF, faultSeed, makeTree, scratchDir, withVault } from "./harness.ts";
 
 const A = "crash-sim secret A";
 const B = "crash-sim secret B";
 const VARIANTS = Number.parseInt(process.env["SUEDE_CRASH_VARIANTS"] ?? "6", 10);
 let statesChecked = 0;
-
-async function withVault<T>(path: string, passphrase: string, writable: boolean, fn: (vault: SuedeVault) => Promise<T>): Promise<T> {
-  const vault = await SuedeVault.open(path, { secret: { passphrase }, writable });
-  try {
-    return await fn(vault);
-  } finally {
-    await vault.close();
-  }
-}
 
 async function workingSecrets(path: string): Promise<string[]> {
   const working: string[] = [];

@@ -22,8 +22,13 @@ function assertIoFailure(result: RunResult, what: string): void {
   assert.match(result.stderr, /I\/O error/i, what);
 }
 
-/** A scratch dir with a backing dir served by eio-fs at `disk`; stopped and removed after the test. */
-async function eioDisk(t: { after: (fn: () => Promise<void>) => void }, prefix: string) {
+/**
+ * The fixture of these tests: a printed seed and a scratch dir with a backing dir served by eio-fs
+ * at `mount`; unmounted, then removed, after the test (removing first would reach through the mount).
+ */
+async function eioDisk(t: { diagnostic: (message: string) => void; after: (fn: () => Promise<void>) => void }, prefix: string) {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
   const dir = await scratchDir(prefix);
   const backing = join(dir.path, "backing");
   mkdirSync(backing);
@@ -32,13 +37,11 @@ async function eioDisk(t: { after: (fn: () => Promise<void>) => void }, prefix: 
     await disk.stop();
     dir.remove();
   });
-  return { dir: dir.path, disk, mount: disk.mountpoint };
+  return { seed, dir: dir.path, disk, mount: disk.mountpoint };
 }
 
 test("EIO while a backup writes or fsyncs the vault: exit 1 naming the I/O error; healed, the vault is at a commit, checks, restores every snapshot byte-exact and the backup reruns", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const { dir, disk, mount } = await eioDisk(t, "eio-backup");
+  const { seed, dir, disk, mount } = await eioDisk(t, "eio-backup");
   const vault = join(mount, "v.vault");
   const sources = [0, 1].map((i) => {
     const root = join(dir, `src${i}`);
@@ -93,9 +96,7 @@ test("EIO while a backup writes or fsyncs the vault: exit 1 naming the I/O error
 });
 
 test("EIO while prune relocates, commits or truncates: exit 1 naming the I/O error; healed, the vault checks, the kept snapshots restore byte-exact and prune reruns", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const { dir, disk, mount } = await eioDisk(t, "eio-prune");
+  const { seed, dir, disk, mount } = await eioDisk(t, "eio-prune");
   const vault = join(mount, "v.vault");
   // Each snapshot adds a unique tree next to a shared one, so forgetting one leaves regions that are
   // part garbage, part live: prune must relocate.
@@ -143,9 +144,7 @@ test("EIO while prune relocates, commits or truncates: exit 1 naming the I/O err
 });
 
 test("a source file that fails with EIO: backup names it, exits 3, and every other file of the snapshot restores byte-exact", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const { dir, disk, mount } = await eioDisk(t, "eio-source");
+  const { seed, dir, disk, mount } = await eioDisk(t, "eio-source");
   const source = join(mount, "src");
   makeTree(source, new Prng(seed), { files: 12, maxFileBytes: 64 * 1024 });
   const bad = "/src/d0/bad.bin";
@@ -177,9 +176,7 @@ test("a source file that fails with EIO: backup names it, exits 3, and every oth
 });
 
 test("a restore target that fails with EIO: exit 1 with one line naming the I/O error and a path", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const { dir, disk, mount } = await eioDisk(t, "eio-target");
+  const { seed, dir, disk, mount } = await eioDisk(t, "eio-target");
   const source = join(dir, "src");
   makeTree(source, new Prng(seed), { files: 12, maxFileBytes: 64 * 1024 });
   const vault = join(dir, "v.vault");

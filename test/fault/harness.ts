@@ -9,7 +9,7 @@ import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
-import { type RunOptions, type RunResult, startSuede } from "../helpers/cli.ts";
+import { PASSPHRASE, type RunOptions, type RunResult, startSuede } from "../helpers/cli.ts";
 import { compareTrees } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
 
@@ -31,6 +31,44 @@ export const TEST_KDF = { iterations: 1, memoryKiB: 1024, parallelism: 1 };
 export async function scratchDir(prefix: string): Promise<{ path: string; remove: () => void }> {
   const path = await mkdtemp(join(tmpdir(), `suede-fault-${prefix}-`));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface FaultFixture {
+  /** The run's seed (already printed as a test diagnostic) and a prng drawn from it. */
+  readonly seed: number;
+  readonly prng: Prng;
+  /** A scratch directory, removed after the test. */
+  readonly dir: string;
+  /** dir/v.suede: created with TEST_KDF unless `vault: false`. */
+  readonly vault: string;
+}
+
+/**
+ * The setup every fault test starts with: a printed seed, a prng from it, a scratch dir removed
+ * after the test and a fresh vault under the given secret (default PASSPHRASE) made in-process.
+ */
+export async function faultFixture(
+  t: { diagnostic: (message: string) => void; after: (fn: () => void) => void },
+  name: string,
+  options: { secret?: { passphrase: string }; vault?: boolean } = {},
+): Promise<FaultFixture> {
+  const seed = faultSeed();
+  t.diagnostic(`seed ${seed}`);
+  const dir = await scratchDir(name);
+  t.after(dir.remove);
+  const vault = join(dir.path, "v.suede");
+  if (options.vault !== false) await SuedeVault.create(vault, { secret: options.secret ?? { passphrase: PASSPHRASE }, kdf: TEST_KDF });
+  return { seed, prng: new Prng(seed), dir: dir.path, vault };
+}
+
+/** Runs fn with a session on the vault (read-only unless `writable`) and closes it whatever happens. */
+export async function withVault<T>(path: string, passphrase: string, writable: boolean, fn: (vault: SuedeVault) => Promise<T>): Promise<T> {
+  const vault = await SuedeVault.open(path, { secret: { passphrase }, writable });
+  try {
+    return await fn(vault);
+  } finally {
+    await vault.close();
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { FAST_KDF, PASSPHRASE, suedeOk } from "../helpers/cli.ts";
 import { Prng } from "../helpers/prng.ts";
-import { CommittedSnapshots, KillTally, TEST_KDF, faultSeed, killCount, makeTree, runAndKill, scratchDir, timeRun } from "./harness.ts";
+import { CommittedSnapshots, KillTally, TEST_KDF, faultFixture, killCount, makeTree, runAndKill, timeRun, withVault } from "./harness.ts";
 
 const SECRET = { passphrase: PASSPHRASE };
 const TIMEOUT = { timeout: 600_000 };
@@ -23,22 +23,16 @@ function killDelay(prng: Prng, typicalMs: number, from = 0): number {
 }
 
 test("kill-backup: 50 backups killed at random moments; after each the vault checks clean, every committed snapshot restores byte-exact and the backup reruns", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const prng = new Prng(seed);
-  const dir = await scratchDir("kill-backup");
-  t.after(dir.remove);
-  const vault = join(dir.path, "v.suede");
-  await SuedeVault.create(vault, { secret: SECRET, kdf: TEST_KDF });
+  const { seed, prng, dir, vault } = await faultFixture(t, "kill-backup");
   // Four immutable source versions (the next one shares most files with the previous: dedup runs).
   const versions: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const root = join(dir.path, `src${i}`);
+    const root = join(dir, `src${i}`);
     makeTree(root, new Prng(seed + (i >> 1)), { files: 20, maxFileBytes: 96 * 1024 });
     if (i % 2 === 1) makeTree(join(root, "extra"), prng, { files: 6, maxFileBytes: 64 * 1024 });
     versions.push(root);
   }
-  const committed = new CommittedSnapshots(dir.path, SECRET);
+  const committed = new CommittedSnapshots(dir, SECRET);
   const typicalMs = await timeRun(() => suedeOk(["backup", vault, versions[0]!]));
   await committed.verify(vault, "first backup");
   const tally = new KillTally();
@@ -63,35 +57,19 @@ test("kill-backup: 50 backups killed at random moments; after each the vault che
 });
 
 test("kill-prune: 50 prunes (and forget --prune) of a vault with many records killed at random moments lose no kept snapshot; prune reruns", TIMEOUT, async (t) => {
-  const seed = faultSeed();
-  t.diagnostic(`seed ${seed}`);
-  const prng = new Prng(seed);
-  const dir = await scratchDir("kill-prune");
-  t.after(dir.remove);
-  const vault = join(dir.path, "v.suede");
-  await SuedeVault.create(vault, { secret: SECRET, kdf: TEST_KDF });
-  const committed = new CommittedSnapshots(dir.path, SECRET);
+  const { seed, prng, dir, vault } = await faultFixture(t, "kill-prune");
+  const committed = new CommittedSnapshots(dir, SECRET);
   let generation = 0;
   // Each new source keeps half of the previous one's files, so prune both drops and moves records.
   const addSnapshot = async (): Promise<void> => {
-    const root = join(dir.path, `src${generation++}`);
+    const root = join(dir, `src${generation++}`);
     makeTree(root, new Prng(seed + generation), { files: 40, maxFileBytes: 48 * 1024 });
-    const open = await SuedeVault.open(vault, { secret: SECRET, writable: true });
-    try {
-      const result = await open.backup({ paths: [root] });
-      committed.sources.set(result.id!, root);
-    } finally {
-      await open.close();
-    }
+    const result = await withVault(vault, PASSPHRASE, true, (open) => open.backup({ paths: [root] }));
+    committed.sources.set(result.id!, root);
   };
   const forget = async (numbers: number[]): Promise<void> => {
-    const open = await SuedeVault.open(vault, { secret: SECRET, writable: true });
-    try {
-      await open.forget(numbers);
-      for (const n of numbers) committed.sources.delete(n);
-    } finally {
-      await open.close();
-    }
+    await withVault(vault, PASSPHRASE, true, (open) => open.forget(numbers));
+    for (const n of numbers) committed.sources.delete(n);
   };
   for (let i = 0; i < 6; i++) await addSnapshot();
   await forget([1, 2]);
@@ -190,17 +168,11 @@ const KEY_OPERATIONS: readonly KeyOperation[] = [
 
 for (const operation of KEY_OPERATIONS) {
   test(`kill-keys: 50 × '${operation.name}' killed at random moments: the working secrets are the old set, the new set or (passwd, between header copies) both, never fewer; data intact; a rerun succeeds`, TIMEOUT, async (t) => {
-    const seed = faultSeed();
-    t.diagnostic(`seed ${seed}`);
-    const prng = new Prng(seed);
-    const dir = await scratchDir("kill-keys");
-    t.after(dir.remove);
-    const vault = join(dir.path, "v.suede");
-    await SuedeVault.create(vault, { secret: { passphrase: A }, kdf: TEST_KDF });
-    const source = join(dir.path, "src");
+    const { seed, prng, dir, vault } = await faultFixture(t, "kill-keys", { secret: { passphrase: A } });
+    const source = join(dir, "src");
     makeTree(source, prng, { files: 8, maxFileBytes: 32 * 1024 });
     await suedeOk(["backup", vault, source]);
-    const committed = new CommittedSnapshots(dir.path, { passphrase: A });
+    const committed = new CommittedSnapshots(dir, { passphrase: A });
     await committed.verify(vault, "setup");
     await operation.reset(vault);
     const run = { passphrase: operation.unlockWith, env: operation.env };
