@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { FilePiece, TargetMetadata } from "../core/ports.ts";
 import { SuedeError } from "../errors/errors.ts";
+import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import {
   NodeTargetFs,
-  errorReason,
   makeDevice,
   splitDevice,
   syncPath,

@@ -19,6 +19,7 @@ import { assert } from "../util/assert.ts";
 import { toHex } from "../util/bytes.ts";
 import { systemRandom } from "../util/random.ts";
 import { displayPath } from "./display-path.ts";
+import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 
@@ -47,20 +48,6 @@ export function targetError(path: Uint8Array, cause: unknown): SuedeError {
     return new SuedeError("NO_SPACE", `no space left on device while writing ${displayPath(path)}`, { cause });
   }
   return new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: ${errorReason(cause)}`, { cause });
-}
-
-/**
- * The reason part of an error without the path Node puts into errno messages (it would show a Buffer
- * path lossily): "ENOENT: no such file or directory, open '/x'" → "no such file or directory (ENOENT)".
- */
-export function errorReason(cause: unknown): string {
-  if (!(cause instanceof Error)) return String(cause);
-  const code = (cause as NodeJS.ErrnoException).code;
-  if (typeof code === "string") {
-    const match = /^[A-Z0-9_]+: ([^,]+)/.exec(cause.message);
-    return match?.[1] !== undefined ? `${match[1]} (${code})` : code;
-  }
-  return cause.message;
 }
 
 /** Splits a Linux dev_t into major and minor numbers (glibc gnu_dev_major/gnu_dev_minor). */

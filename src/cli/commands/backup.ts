@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { SuedeError } from "../../errors/errors.ts";
+import { errorReason } from "../../fs/error-reason.ts";
 import { addSecretOptions, cancellation, collect, withVault } from "../common.ts";
 import { formatBytes, formatDuration, ProgressLine } from "../output.ts";
 
@@ -40,7 +41,7 @@ export function registerBackup(program: Command): void {
             dryRun: options.dryRun === true,
             onError: (path, error) => {
               line.stop();
-              process.stderr.write(`suede: warning: skipped ${path}: ${(error as NodeJS.ErrnoException).code ?? error.message}\n`);
+              process.stderr.write(`suede: warning: skipped ${path}: ${errorReason(error)}\n`);
               return "skip";
             },
             onWarning: (path, message) => process.stderr.write(`suede: warning: ${path}: ${message}\n`),

@@ -25,7 +25,10 @@ export function registerRestore(program: Command): void {
           dispose();
         }
       });
-      for (const failure of result.failed) process.stderr.write(`suede: error: ${failure.path}: ${failure.message}\n`);
+      // Target errors already name the path ("cannot write /x: …"): print it once.
+      for (const failure of result.failed) {
+        process.stderr.write(`suede: error: ${failure.message.includes(failure.path) ? failure.message : `${failure.path}: ${failure.message}`}\n`);
+      }
       if (options.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
       else process.stdout.write(`restored ${result.files} files and ${result.dirs} directories, ${formatBytes(result.bytesWritten)}\n`);
       if (result.failed.length > 0) {
