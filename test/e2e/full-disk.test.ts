@@ -9,24 +9,34 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { FAST_KDF, PASSPHRASE, initVault, isRoot, runTool, snapshotsJson, suede, suedeOk, tempDir } from "../helpers/cli.ts";
 
+/** Runs fn with a scratch dir and a tmpfs of `size` mounted at work/disk; unmounts and removes both after. */
+async function onTmpfs(prefix: string, size: string, fn: (work: string, mount: string) => Promise<void>): Promise<void> {
+  const work = await tempDir(prefix);
+  const mount = join(work.path, "disk");
+  mkdirSync(mount);
+  await runTool("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mount]);
+  try {
+    await fn(work.path, mount);
+  } finally {
+    await runTool("umount", [mount]).catch(() => undefined);
+    await work.remove();
+  }
+}
+
 function noise(seed: number, size: number): Buffer {
   const key = Buffer.alloc(16, seed);
   return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
 
 test("backup on a full disk: exit 1 with 'no space', vault intact, retry after freeing space works", { skip: !isRoot && "needs root to mount a tmpfs" }, async () => {
-  const work = await tempDir("suede-enospc-");
-  const mount = join(work.path, "disk");
-  mkdirSync(mount);
-  await runTool("mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", mount]);
-  try {
+  await onTmpfs("suede-enospc-", "48m", async (work, mount) => {
     const vault = join(mount, "v.vault");
-    const source = join(work.path, "src");
+    const source = join(work, "src");
     mkdirSync(source);
     writeFileSync(join(source, "first.bin"), noise(1, 20 * 1024 * 1024));
     await initVault(vault);
     await suedeOk(["backup", vault, source]);
-    const target1 = join(work.path, "restore-before");
+    const target1 = join(work, "restore-before");
     await suedeOk(["restore", vault, "1", "--target", target1]);
 
     writeFileSync(join(source, "second.bin"), noise(2, 40 * 1024 * 1024));
@@ -46,10 +56,7 @@ test("backup on a full disk: exit 1 with 'no space', vault intact, retry after f
     await suedeOk(["backup", vault, source]);
     assert.deepEqual((await snapshotsJson(vault)).map((s) => s.id), [1, 2]);
     await suedeOk(["check", vault, "--read-data"]);
-  } finally {
-    await runTool("umount", [mount]).catch(() => undefined);
-    await work.remove();
-  }
+  });
 });
 
 /** Fills the file system holding dir with a filler file until ENOSPC; returns its path. */
@@ -68,14 +75,10 @@ function fillUp(dir: string): string {
 }
 
 test("prune, forget --prune and key add/passwd/remove on a full disk: each succeeds or exits 1 with one 'no space' line, the vault stays at a commit that checks and restores, no temp or lock file is left, and after freeing space prune succeeds", { skip: !isRoot && "needs root to mount a tmpfs" }, async (t) => {
-  const work = await tempDir("suede-enospc-prune-");
-  const mount = join(work.path, "disk");
-  mkdirSync(mount);
-  await runTool("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mount]);
-  try {
+  await onTmpfs("suede-enospc-prune-", "24m", async (work, mount) => {
     const vault = join(mount, "v.vault");
     const sources = [1, 2, 3].map((i) => {
-      const dir = join(work.path, `src${i}`);
+      const dir = join(work, `src${i}`);
       mkdirSync(dir);
       writeFileSync(join(dir, "data.bin"), noise(10 + i, 5 * 1024 * 1024));
       return dir;
@@ -135,14 +138,11 @@ test("prune, forget --prune and key add/passwd/remove on a full disk: each succe
     await suedeOk(["prune", vault]);
     await suedeOk(["check", vault, "--read-data"]);
     for (const id of (await snapshotsJson(vault)).map((s) => s.id)) {
-      const target = join(work.path, `restore-${id}`);
+      const target = join(work, `restore-${id}`);
       await suedeOk(["restore", vault, String(id), "--target", target]);
       const restored = readFileSync(join(target, sources[id - 1]!, "data.bin"));
       assert.ok(restored.equals(readFileSync(join(sources[id - 1]!, "data.bin"))), `snapshot ${id} restores byte-exact`);
     }
     t.diagnostic(`no byte free, then 4 KiB more per retry: ${outcomes.join("; ")}`);
-  } finally {
-    await runTool("umount", [mount]).catch(() => undefined);
-    await work.remove();
-  }
+  });
 });
