@@ -20,6 +20,7 @@ import {
 } from "../../src/vault/format.ts";
 import { scanLog } from "../../src/vault/recover.ts";
 import { Vault } from "../../src/vault/vault.ts";
+import { withVault } from "./harness.ts";
 
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
 const PASSPHRASE = "fault-test";
@@ -88,14 +89,11 @@ async function openVault(vaultPath: string, writable = false): Promise<SuedeVaul
 }
 
 async function backupOnce(vaultPath: string, source: string, tags: string[] = []): Promise<number> {
-  const vault = await openVault(vaultPath, true);
-  try {
+  return withVault(vaultPath, PASSPHRASE, true, async (vault) => {
     const result = await vault.backup({ paths: [source], tags });
     assert.deepEqual(result.skipped, []);
     return result.id!;
-  } finally {
-    await vault.close();
-  }
+  });
 }
 
 async function snapshotNumbers(vault: SuedeVault): Promise<number[]> {
@@ -233,32 +231,23 @@ test("SuedeVault.open: a torn tail after the last commit is ignored, then trunca
   };
   for (const [name, tail] of Object.entries(tails)) {
     fs.writeFileSync(vaultPath, Buffer.concat([committed, tail]));
-    const reader = await openVault(vaultPath);
-    try {
+    await withVault(vaultPath, PASSPHRASE, false, async (reader) => {
       assert.deepEqual(await snapshotNumbers(reader), [1], name);
       const report = await reader.check({ readData: true });
       assert.deepEqual(report.problems, [], name);
       await assertRestores(reader, 1, source, first, dir);
-    } finally {
-      await reader.close();
-    }
+    });
     assert.equal(fs.statSync(vaultPath).size, committed.byteLength + tail.byteLength, "a reader must not change the file");
-    const writer = await openVault(vaultPath, true);
-    try {
+    await withVault(vaultPath, PASSPHRASE, true, async (writer) => {
       assert.equal(fs.statSync(vaultPath).size, committed.byteLength, `${name}: writer open truncates the tail`);
       // Unchanged source: this backup reads no file, it only commits on top of the truncated log.
       assert.equal((await writer.backup({ paths: [source] })).id, 2, name);
-    } finally {
-      await writer.close();
-    }
-    const reopened = await openVault(vaultPath);
-    try {
+    });
+    await withVault(vaultPath, PASSPHRASE, false, async (reopened) => {
       assert.deepEqual(await snapshotNumbers(reopened), [1, 2], name);
       assert.deepEqual((await reopened.check()).problems, []);
       await assertRestores(reopened, 2, source, first, dir);
-    } finally {
-      await reopened.close();
-    }
+    });
   }
 });
 
@@ -277,15 +266,12 @@ test("SuedeVault.open: a lost superblock write rolls forward to the durable chec
   assert.equal(slot, SUPERBLOCK_SLOT_OFFSETS[1], "create = sequence 1, two commits = sequence 3");
   for (const damage of [Buffer.alloc(SUPERBLOCK_SLOT_SIZE_BYTES), randomBytes(200)]) {
     patchFile(vaultPath, slot, damage);
-    const vault = await openVault(vaultPath);
-    try {
+    await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
       assert.deepEqual(await snapshotNumbers(vault), [1, 2]);
       assert.deepEqual((await vault.check({ readData: true })).problems, []);
       await assertRestores(vault, 1, source, states[0]!, dir);
       await assertRestores(vault, 2, source, states[1]!, dir);
-    } finally {
-      await vault.close();
-    }
+    });
   }
 });
 
@@ -295,23 +281,17 @@ test("SuedeVault.backup: commits after a roll-forward over a lost superblock wri
   patchFile(vaultPath, await newestSuperblockSlot(vaultPath), Buffer.alloc(SUPERBLOCK_SLOT_SIZE_BYTES));
   // The source is unchanged since snapshot 2: the backup reads no file, only commits.
   assert.equal(await backupOnce(vaultPath, source), 3);
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.deepEqual(await snapshotNumbers(vault), [1, 2, 3]);
     assert.deepEqual(vault.warnings, []);
     assert.deepEqual((await vault.check()).problems, []);
     await assertRestores(vault, 3, source, states[1], dir);
-  } finally {
-    await vault.close();
-  }
+  });
   // Lose the newest superblock write once more: still rolls forward to snapshot 3.
   patchFile(vaultPath, await newestSuperblockSlot(vaultPath), Buffer.alloc(SUPERBLOCK_SLOT_SIZE_BYTES));
-  const again = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (again) => {
     assert.deepEqual(await snapshotNumbers(again), [1, 2, 3]);
-  } finally {
-    await again.close();
-  }
+  });
 });
 
 // ---- c) both superblocks destroyed ----
@@ -320,16 +300,13 @@ test("SuedeVault.open: with both superblocks destroyed, scans the log, lists bot
   const dir = tempDir(t);
   const { vaultPath, source, states } = await copyOfTwoSnapshots(dir);
   for (const slot of SUPERBLOCK_SLOT_OFFSETS) patchFile(vaultPath, slot, Buffer.alloc(SUPERBLOCK_SLOT_SIZE_BYTES));
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.deepEqual(await snapshotNumbers(vault), [1, 2]);
     assert.ok(vault.warnings.some((w) => /scanned the log/.test(w)), `warnings: ${vault.warnings.join("; ")}`);
     assert.deepEqual((await vault.check({ readData: true })).problems, []);
     await assertRestores(vault, 1, source, states[0]!, dir);
     await assertRestores(vault, 2, source, states[1]!, dir);
-  } finally {
-    await vault.close();
-  }
+  });
 });
 
 test("SuedeVault.backup: commits after both superblocks were destroyed, which restores a superblock", async (t) => {
@@ -337,14 +314,11 @@ test("SuedeVault.backup: commits after both superblocks were destroyed, which re
   const { vaultPath, source, states } = await copyOfTwoSnapshots(dir);
   for (const slot of SUPERBLOCK_SLOT_OFFSETS) patchFile(vaultPath, slot, Buffer.alloc(SUPERBLOCK_SLOT_SIZE_BYTES));
   assert.equal(await backupOnce(vaultPath, source), 3);
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.deepEqual(await snapshotNumbers(vault), [1, 2, 3]);
     assert.deepEqual(vault.warnings, [], "the commit wrote a valid superblock again");
     await assertRestores(vault, 3, source, states[1], dir);
-  } finally {
-    await vault.close();
-  }
+  });
 });
 
 // ---- d) header copies ----
@@ -356,14 +330,11 @@ test("SuedeVault.open: one header copy zeroed opens with a warning; both zeroed 
   for (const copy of [0, 1] as const) {
     fs.writeFileSync(vaultPath, pristine);
     patchFile(vaultPath, HEADER_COPY_OFFSETS[copy], Buffer.alloc(HEADER_COPY_SIZE_BYTES));
-    const vault = await openVault(vaultPath);
-    try {
+    await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
       assert.equal(vault.warnings.length, 1, `copy ${copy} zeroed: ${vault.warnings.join("; ")}`);
       assert.match(vault.warnings[0]!, /header copy damaged/);
       assert.deepEqual(await snapshotNumbers(vault), [1, 2]);
-    } finally {
-      await vault.close();
-    }
+    });
   }
   fs.writeFileSync(vaultPath, pristine);
   for (const offset of HEADER_COPY_OFFSETS) patchFile(vaultPath, offset, Buffer.alloc(HEADER_COPY_SIZE_BYTES));
@@ -377,15 +348,12 @@ test("SuedeVault.open: one header copy zeroed opens with a warning; both zeroed 
     // Anywhere in the eight 128-byte key slots of copy 0.
     const bit = (HEADER_FIXED_SIZE_BYTES + random(8 * 128)) * 8 + random(8);
     flipBit(vaultPath, bit);
-    const vault = await openVault(vaultPath);
-    try {
+    await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
       assert.equal(vault.warnings.length, 1);
       assert.match(vault.warnings[0]!, /copy 0 checksum mismatch/);
       assert.deepEqual(await snapshotNumbers(vault), [1, 2]);
       await assertRestores(vault, 2, source, states[1]!, dir);
-    } finally {
-      await vault.close();
-    }
+    });
   }
 });
 
@@ -410,8 +378,7 @@ test("SuedeVault.open: a damaged index record is rebuilt from the log with a war
   const span = await withRawVault(vaultPath, async (vault) => vault.indexRecordSpans[vault.indexRecordSpans.length - 1]!);
   // A bit in the sealed body: the record header still authenticates, the body does not.
   flipBit(vaultPath, (span.offset + RECORD_PREFIX_SIZE_BYTES + 5) * 8 + 1);
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.ok(vault.warnings.some((w) => /index record damaged/.test(w)), vault.warnings.join("; "));
     assert.deepEqual(await snapshotNumbers(vault), [1, 2]);
     // Every blob is fine; the damage itself is the one problem, and check --repair can fix it.
@@ -420,9 +387,7 @@ test("SuedeVault.open: a damaged index record is rebuilt from the log with a war
     assert.deepEqual(report.repairable, ["rewrite the index from the log"]);
     await assertRestores(vault, 1, source, states[0], dir);
     await assertRestores(vault, 2, source, states[1], dir);
-  } finally {
-    await vault.close();
-  }
+  });
   await assert.rejects(openVault(vaultPath, true), isCode("VAULT_CORRUPT"));
 });
 
@@ -431,16 +396,13 @@ test("SuedeVault.open: a damaged newest checkpoint falls back to the previous on
   const { vaultPath, source, states } = await copyOfTwoSnapshots(dir);
   const checkpointOffset = await withRawVault(vaultPath, async (vault) => vault.checkpointOffset);
   flipBit(vaultPath, (checkpointOffset + RECORD_PREFIX_SIZE_BYTES + 2) * 8);
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.ok(vault.warnings.some((w) => /checkpoint 3 is damaged/.test(w)), vault.warnings.join("; "));
     assert.deepEqual(await snapshotNumbers(vault), [1]);
     // The lost commit is the one problem (snapshot 1 is whole), and check --repair can recommit.
     assert.deepEqual((await vault.check()).problems.map((p) => p.message), ["the committed state is damaged: checkpoint 3 is damaged: record body fails authentication (offset " + checkpointOffset + ")"]);
     await assertRestores(vault, 1, source, states[0], dir);
-  } finally {
-    await vault.close();
-  }
+  });
   await assert.rejects(openVault(vaultPath, true), isCode("VAULT_CORRUPT"));
 });
 
@@ -533,8 +495,7 @@ test("SuedeVault.check/restore: a flipped bit in a committed data record is repo
   const bodyByte = RECORD_PREFIX_SIZE_BYTES + random(victim.recordLength - RECORD_PREFIX_SIZE_BYTES);
   flipBit(vaultPath, (victim.offset + bodyByte) * 8 + random(8));
 
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     const structural = await vault.check();
     assert.deepEqual(structural.problems, [], "check without readData does not read data bodies");
     const full = await vault.check({ readData: true });
@@ -548,9 +509,7 @@ test("SuedeVault.check/restore: a flipped bit in a committed data record is repo
     assert.ok(failed[0]!.path.endsWith(path.join(source, "victim.bin")), failed[0]!.path);
     const others = new Map([...contents].filter(([rel]) => rel !== "victim.bin"));
     assertSameContents(restored, others, "restore around the damaged file");
-  } finally {
-    await vault.close();
-  }
+  });
 });
 
 test("SuedeVault.check: a flipped bit in a data record's header is found without readData", async (t) => {
@@ -562,15 +521,12 @@ test("SuedeVault.check: a flipped bit in a data record's header is found without
   await backupOnce(vaultPath, source);
   const location = await withRawVault(vaultPath, async (vault) => vault.blobIndex.get(vault.blobId(contents.get("y.bin")!))!);
   flipBit(vaultPath, (location.offset + 20) * 8 + 3);
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     const report = await vault.check();
     assert.equal(report.problems.length, 1, JSON.stringify(report.problems));
     assert.equal(report.problems[0]!.snapshot, 1);
     assert.equal(report.problems[0]!.path, path.join(source, "y.bin"));
-  } finally {
-    await vault.close();
-  }
+  });
 });
 
 // ---- h) two writers ----
@@ -579,14 +535,11 @@ test("SuedeVault.open: a second writer gets VAULT_LOCKED; readers are not blocke
   const dir = tempDir(t);
   const vaultPath = path.join(dir, "v.suede");
   await createVault(vaultPath);
-  const first = await openVault(vaultPath, true);
-  try {
+  await withVault(vaultPath, PASSPHRASE, true, async (first) => {
     await assert.rejects(openVault(vaultPath, true), isCode("VAULT_LOCKED"));
     const reader = await openVault(vaultPath);
     await reader.close();
-  } finally {
-    await first.close();
-  }
+  });
   const second = await openVault(vaultPath, true);
   await second.close();
   assert.equal(fs.existsSync(`${vaultPath}.lock`), false);
@@ -612,14 +565,11 @@ test("SuedeVault.backup: a second writer that got past the lock (see lock.test.t
     await a.close();
     await b.close();
   }
-  const vault = await openVault(vaultPath);
-  try {
+  await withVault(vaultPath, PASSPHRASE, false, async (vault) => {
     assert.deepEqual(await snapshotNumbers(vault), [1], "the snapshot A was told is saved must survive");
     assert.deepEqual((await vault.check({ readData: true })).problems, []);
     assert.deepEqual(vault.warnings, []);
-  } finally {
-    await vault.close();
-  }
+  });
 });
 
 // SIGKILL at random moments of the real CLI: test/fault/kill-loops.test.ts.
