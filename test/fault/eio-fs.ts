@@ -139,7 +139,11 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
       fsyncs[path] = (fsyncs[path] ?? 0) + 1;
       fs.fdatasync(fd, done(cb));
     },
-    fsyncdir: (_path: string, _datasync: boolean, _fd: number, cb: (code: number) => void) => cb(0),
+    fsyncdir: (path: string, _datasync: boolean, _fd: number, cb: (code: number) => void) =>
+      fs.open(real(path), constants.O_RDONLY | constants.O_DIRECTORY, (error, fd) => {
+        if (error !== null) return cb(error.errno ?? EIO);
+        fs.fsync(fd, (syncError) => fs.close(fd, () => cb(syncError === null ? 0 : (syncError.errno ?? EIO))));
+      }),
     truncate: (path: string, size: number, cb: (code: number) => void) => fs.truncate(real(path), size, done(cb)),
     ftruncate: (_path: string, fd: number, size: number, cb: (code: number) => void) => fs.ftruncate(fd, size, done(cb)),
     unlink: (path: string, cb: (code: number) => void) => fs.unlink(real(path), done(cb)),
