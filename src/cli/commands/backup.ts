@@ -64,7 +64,7 @@ export function registerBackup(program: Command): void {
         );
       }
       if (result.skipped.length > 0) {
-        throw new SuedeError("PARTIAL_BACKUP", `${result.skipped.length} path(s) could not be read and are missing from the snapshot: ${result.skipped.slice(0, 10).join(", ")}${result.skipped.length > 10 ? ", …" : ""}`);
+        throw new SuedeError("PARTIAL_BACKUP", `${result.skipped.length} path(s) could not be read; their content is not in the snapshot: ${result.skipped.slice(0, 10).join(", ")}${result.skipped.length > 10 ? ", …" : ""}`);
       }
     });
 }
