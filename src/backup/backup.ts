@@ -305,17 +305,17 @@ async function walkDirectory(
   );
 }
 
-interface Listing {
+interface WalkListing {
   readonly names: Buffer[];
   readonly paths: Buffer[];
   readonly stats: (SourceStat | null)[];
 }
 
 /** readdir + lstat of every entry, names in byte order. */
-async function listDirectory(context: Context, path: Buffer): Promise<Listing | { error: unknown }> {
+async function listDirectory(context: Context, path: Buffer): Promise<WalkListing | { error: unknown }> {
   const listing = await context.filePool.listDirectory(path);
-  if (listing.error !== undefined) return { error: errnoError(listing.error) };
-  const names = listing.names.map((name) => Buffer.from(name.buffer, name.byteOffset, name.byteLength));
+  if ("error" in listing) return { error: errnoError(listing.error) };
+  const names = listing.names;
   const paths = names.map((childName) => joinPath(path, childName));
   const stats = listing.stats.map((stat, i) => {
     if ("type" in stat) return stat;
@@ -331,7 +331,7 @@ function errnoError(info: { readonly code: string; readonly message: string }): 
 
 /** A directory's listing, and its entries in the parent snapshot (read from the vault meanwhile). */
 interface DirectoryLoad {
-  readonly listing: Listing | { error: unknown };
+  readonly listing: WalkListing | { error: unknown };
   readonly previous: Promise<Map<string, Node>>;
 }
 
@@ -386,7 +386,7 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
  * Queues a listed directory's subdirectories to be loaded ahead of the walk, so the walk does not
  * wait for one listing round trip and one parent-tree read per directory.
  */
-function queueSubdirectories(context: Context, listing: Listing, previous: Map<string, Node>, rootDevice: bigint): void {
+function queueSubdirectories(context: Context, listing: WalkListing, previous: Map<string, Node>, rootDevice: bigint): void {
   const items: PendingDirectory[] = [];
   for (let i = 0; i < listing.paths.length; i++) {
     const stat = listing.stats[i];

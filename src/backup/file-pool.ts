@@ -6,7 +6,9 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
-import type { ChunkInfo, FileWorkerData, FromWorker, ListingMessage, SealedChunk, ToWorker } from "./file-worker.ts";
+import type { EntryError } from "../fs/node-source-fs.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
+import { type Listing, unpackListing } from "./listing-codec.ts";
 
 export interface ChunkedFile {
   readonly sizeBytes: number;
@@ -49,7 +51,7 @@ export class FilePool {
   private readonly outboxes: ToWorker[][] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
-  private readonly listings = new Map<number, { resolve: (listing: ListingMessage) => void; reject: (error: Error) => void }>();
+  private readonly listings = new Map<number, { resolve: (listing: Listing | { error: EntryError }) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
   private flushScheduled = false;
   private closing = false;
@@ -102,7 +104,7 @@ export class FilePool {
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
       this.load[worker]!--;
-      pending?.resolve(message);
+      pending?.resolve("error" in message ? { error: message.error } : unpackListing(message.packed));
       return;
     }
     const task = this.tasks.get(message.fileId);
@@ -151,13 +153,13 @@ export class FilePool {
     this.load[task.worker]!--;
   }
 
-  /** A directory's entries (byte order) with their lstat, read on a worker. */
-  listDirectory(path: Uint8Array): Promise<ListingMessage> {
+  /** A directory's entries (byte order) with their lstat, read on a worker; or why it could not be read. */
+  listDirectory(path: Uint8Array): Promise<Listing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const worker = this.leastLoaded();
     this.load[worker]!++;
     const listId = this.nextFileId++;
-    return new Promise<ListingMessage>((resolve, reject) => {
+    return new Promise<Listing | { error: EntryError }>((resolve, reject) => {
       this.listings.set(listId, { resolve, reject });
       this.send(worker, { type: "list", listId, path });
     });
