@@ -357,8 +357,8 @@ interface AheadLoad {
  * Directories loaded ahead of the walk (listing on a worker, parent tree here): at most this many
  * running, and new ones start only while finished ones hold fewer than this many entries (memory).
  */
-const DIRECTORY_LOADS_AHEAD_MAX = 32;
-const ENTRIES_AHEAD_MAX = 65_536;
+const DIRECTORY_LOADS_AHEAD_MAX = 16;
+const ENTRIES_AHEAD_MAX = 16_384;
 
 function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
   const previous = parentEntries(context, parentParts);
