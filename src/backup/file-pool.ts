@@ -45,6 +45,14 @@ interface Task {
   outstanding: number;
 }
 
+/**
+ * A copy with its own buffer: a small Buffer is a view into Node's shared 8 KiB pool, and
+ * postMessage would copy the whole pool for each path.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.from(bytes);
+}
+
 export class FilePool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
@@ -161,7 +169,7 @@ export class FilePool {
     const listId = this.nextFileId++;
     return new Promise<Listing | { error: EntryError }>((resolve, reject) => {
       this.listings.set(listId, { resolve, reject });
-      this.send(worker, { type: "list", listId, path });
+      this.send(worker, { type: "list", listId, path: ownBytes(path) });
     });
   }
 
@@ -179,7 +187,7 @@ export class FilePool {
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
       this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0 });
-      this.send(worker, { type: "file", fileId, path });
+      this.send(worker, { type: "file", fileId, path: ownBytes(path) });
     });
   }
 
