@@ -292,7 +292,15 @@ async function walkDirectory(
     const childStat = stats[i];
     if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat)) continue;
     const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
-    const moved = childBefore === null && before === null && childStat.type === "file" ? await movedFile(context, childStat) : null;
+    // A new name: a file in a new directory, or any directory, may have moved here.
+    const moved =
+      childBefore !== null || context.parentRoot === null
+        ? null
+        : childStat.type === "dir"
+          ? await movedDirectory(context, childStat)
+          : before === null && childStat.type === "file"
+            ? await movedFile(context, childStat)
+            : null;
     children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore ?? moved, rootDevice, depth + 1)).done);
   }
   // Every entry exactly as in the parent snapshot: its tree parts would encode to the same bytes, so
@@ -349,6 +357,7 @@ interface PendingGroup {
 
 interface AheadLoad {
   readonly load: Promise<DirectoryLoad>;
+  readonly parentParts: readonly BlobId[] | null;
   /** Entries counted in entriesAhead (once finished, until the walk takes it). */
   entries: number;
 }
@@ -379,7 +388,13 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   context.loads.delete(key);
   context.entriesAhead -= started.entries;
   started.entries = 0;
-  return started.load;
+  if (started.parentParts === parentParts) return started.load;
+  // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
+  return started.load.then((load) => {
+    const previous = parentEntries(context, parentParts);
+    previous.catch(() => undefined);
+    return { listing: load.listing, previous };
+  });
 }
 
 /**
@@ -412,7 +427,7 @@ function startLoads(context: Context): void {
     const item = group.items[group.next++]!;
     if (item.taken) continue;
     context.pendingByKey.delete(item.key);
-    const ahead: AheadLoad = { load: loadDirectory(context, item.path, item.parentParts), entries: 0 };
+    const ahead: AheadLoad = { load: loadDirectory(context, item.path, item.parentParts), parentParts: item.parentParts, entries: 0 };
     context.loads.set(item.key, ahead);
     context.loadsInFlight++;
     const finished = (entries: number): void => {
@@ -489,6 +504,13 @@ async function movedFile(context: Context, stat: SourceStat): Promise<Node | nul
   if (context.parentRoot === null) return null;
   context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
   return (await context.inodeTable).find(stat);
+}
+
+/** A directory with a name the parent snapshot does not have: the same inode there (moved, renamed)? */
+async function movedDirectory(context: Context, stat: SourceStat): Promise<Node | null> {
+  if (context.parentRoot === null) return null;
+  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
+  return (await context.inodeTable).findDirectory(stat);
 }
 
 function reason(error: unknown): string {
