@@ -1,7 +1,7 @@
 // Goal: the daily run reads only what changed. Method: back up a tree through the library API, then
 // change nothing / touch one file / move a directory, and assert bytesRead and the restored bytes.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -45,6 +45,47 @@ test("backup: unchanged files, and files in moved or renamed directories, are no
         assert.deepEqual(readFileSync(join(target, source, "archive", "y2024", `p${i}.jpg`)), content(i));
       }
       assert.equal(readFileSync(join(target, source, "docs", "a.txt"), "utf8"), "alpha+beta");
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("backup: a directory renamed and edited in the same run keeps every change (old entries found by inode are only compared)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    mkdirSync(join(source, "docs", "sub"), { recursive: true });
+    writeFileSync(join(source, "docs", "a.txt"), "alpha");
+    writeFileSync(join(source, "docs", "b.txt"), "bravo");
+    writeFileSync(join(source, "docs", "sub", "c.txt"), "charlie");
+    symlinkSync("a.txt", join(source, "docs", "link"));
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      await vault.backup({ paths: [source] });
+      renameSync(join(source, "docs"), join(source, "papers"));
+      appendFileSync(join(source, "papers", "a.txt"), "+more");
+      rmSync(join(source, "papers", "b.txt"));
+      writeFileSync(join(source, "papers", "d.txt"), "delta");
+      rmSync(join(source, "papers", "link"));
+      symlinkSync("d.txt", join(source, "papers", "link"));
+      const edited = await vault.backup({ paths: [source] });
+      assert.deepEqual([edited.filesChanged, edited.filesNew, edited.filesUnchanged], [1, 1, 1]);
+      assert.equal(edited.bytesRead, "alpha+more".length + "delta".length);
+
+      const target = join(dir, "restore");
+      await vault.restore(edited.id!, { target });
+      const papers = join(target, source, "papers");
+      assert.deepEqual(readdirSync(papers).sort(), ["a.txt", "d.txt", "link", "sub"]);
+      assert.equal(readFileSync(join(papers, "a.txt"), "utf8"), "alpha+more");
+      assert.equal(readFileSync(join(papers, "d.txt"), "utf8"), "delta");
+      assert.equal(readFileSync(join(papers, "sub", "c.txt"), "utf8"), "charlie");
+      assert.equal(readlinkSync(join(papers, "link")), "d.txt");
+      assert.ok(!existsSync(join(target, source, "docs")));
     } finally {
       await vault.close();
     }

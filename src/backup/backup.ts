@@ -64,9 +64,15 @@ interface Context extends BackupOptions {
   readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
   /** Parent-snapshot files by inode, built when the first new directory appears (moves, renames). */
   inodeTable: Promise<InodeTable> | null;
-  /** Directory listings started ahead of the walk, by path. */
-  readonly listings: Map<string, Promise<Listing | { error: unknown }>>;
-  prefetchesInFlight: number;
+  /** Directory loads (listing and parent entries) started ahead of the walk, by path. */
+  readonly loads: Map<string, AheadLoad>;
+  /** Subdirectories waiting to be loaded ahead, newest listing on top (the walk's depth-first order). */
+  readonly pending: PendingGroup[];
+  /** Pending subdirectories by path, so the walk can take one it reaches before it was started. */
+  readonly pendingByKey: Map<string, PendingDirectory>;
+  /** Loads ahead still running, and the entries of those finished and waiting for the walk. */
+  loadsInFlight: number;
+  entriesAhead: number;
 }
 
 /** The synthetic root: the sources by absolute path, with the directories above them. */
@@ -105,8 +111,11 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     files: new Semaphore(FILES_IN_FLIGHT_MAX),
     bytes: new Semaphore(CHUNK_BYTES_IN_FLIGHT_MAX),
     hardlinks: new Map(),
-    listings: new Map(),
-    prefetchesInFlight: 0,
+    loads: new Map(),
+    pending: [],
+    pendingByKey: new Map(),
+    loadsInFlight: 0,
+    entriesAhead: 0,
     inodeTable: null,
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
@@ -225,6 +234,10 @@ async function walkEntry(
     case "file":
       return walkFile(context, path, name, stat, before);
     case "symlink":
+      // A symlink's target cannot change in place: the same inode and ctime mean the same target.
+      if (before?.type === "symlink" && before.linkTarget !== undefined && before.unreadable === undefined && sameStatIdentity(stat, before)) {
+        return later(nodeFromStat(context, name, stat, { linkTarget: before.linkTarget }));
+      }
       return later(
         context.fs.readlink(path).then(
           (target) => nodeFromStat(context, name, stat, { linkTarget: Uint8Array.from(target) }),
@@ -242,9 +255,6 @@ async function walkEntry(
       return later(nodeFromStat(context, name, stat, {}));
   }
 }
-
-const PREFETCH_DIRECTORIES_MAX = 16;
-
 
 async function walkDirectory(
   context: Context,
@@ -268,40 +278,52 @@ async function walkDirectory(
     return finish([], "too deep");
   }
   if (context.oneFileSystem && stat.device !== rootDevice) return finish([]);
-  const key = path.toString("latin1");
-  const prefetched = context.listings.get(key);
-  context.listings.delete(key);
-  const listing = await (prefetched ?? listDirectory(context, path));
-  if (prefetched !== undefined) context.prefetchesInFlight--;
-  if ("error" in listing) {
-    report(context, path, listing.error);
-    return finish([], reason(listing.error));
+  const parentParts = previousDir(before);
+  const load = await takeDirectory(context, path, parentParts);
+  if ("error" in load.listing) {
+    report(context, path, load.listing.error);
+    return finish([], reason(load.listing.error));
   }
-  const { names, paths, stats } = listing;
-  prefetchSubdirectories(context, paths, stats);
-  const previous = await parentEntries(context, previousDir(before));
+  const { names, paths, stats } = load.listing;
+  const previous = await load.previous;
+  queueSubdirectories(context, load.listing, previous, rootDevice);
   const children: Promise<Node | null>[] = [];
   for (let i = 0; i < names.length; i++) {
     const childStat = stats[i];
     if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat)) continue;
     const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
-    const moved = childBefore === null && before === null && childStat.type === "file" ? await movedFile(context, childStat) : null;
+    // A new name: a file in a new directory, or any directory, may have moved here.
+    const moved =
+      childBefore !== null || context.parentRoot === null
+        ? null
+        : childStat.type === "dir"
+          ? await movedDirectory(context, childStat)
+          : before === null && childStat.type === "file"
+            ? await movedFile(context, childStat)
+            : null;
     children.push((await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore ?? moved, rootDevice, depth + 1)).done);
   }
-  return finish(children);
+  // Every entry exactly as in the parent snapshot: its tree parts would encode to the same bytes, so
+  // they are reused as they are (no encoding, hashing or index look-up).
+  return later(
+    settleNodes(children).then(async (nodes) => {
+      const subtree = parentParts !== null && parentParts.length > 0 && sameEntries(nodes, previous) ? parentParts : await storeTree(context, nodes);
+      return nodeFromStat(context, name, stat, { subtree });
+    }),
+  );
 }
 
-interface Listing {
+interface WalkListing {
   readonly names: Buffer[];
   readonly paths: Buffer[];
   readonly stats: (SourceStat | null)[];
 }
 
 /** readdir + lstat of every entry, names in byte order. */
-async function listDirectory(context: Context, path: Buffer): Promise<Listing | { error: unknown }> {
+async function listDirectory(context: Context, path: Buffer): Promise<WalkListing | { error: unknown }> {
   const listing = await context.filePool.listDirectory(path);
-  if (listing.error !== undefined) return { error: errnoError(listing.error) };
-  const names = listing.names.map((name) => Buffer.from(name.buffer, name.byteOffset, name.byteLength));
+  if ("error" in listing) return { error: errnoError(listing.error) };
+  const names = listing.names;
   const paths = names.map((childName) => joinPath(path, childName));
   const stats = listing.stats.map((stat, i) => {
     if ("type" in stat) return stat;
@@ -315,18 +337,166 @@ function errnoError(info: { readonly code: string; readonly message: string }): 
   return Object.assign(new Error(info.message), { code: info.code });
 }
 
+/** A directory's listing, and its entries in the parent snapshot (read from the vault meanwhile). */
+interface DirectoryLoad {
+  readonly listing: WalkListing | { error: unknown };
+  readonly previous: Promise<Map<string, Node>>;
+}
+
+interface PendingDirectory {
+  readonly key: string;
+  readonly path: Buffer;
+  readonly parentParts: readonly BlobId[] | null;
+  taken: boolean;
+}
+
+interface PendingGroup {
+  readonly items: PendingDirectory[];
+  next: number;
+}
+
+interface AheadLoad {
+  readonly load: Promise<DirectoryLoad>;
+  readonly parentParts: readonly BlobId[] | null;
+  /** Entries counted in entriesAhead (once finished, until the walk takes it). */
+  entries: number;
+}
+
 /**
- * Lists subdirectories ahead of the walk (at most PREFETCH_DIRECTORIES_MAX at a time), so the
- * walk does not wait for one readdir and lstat round trip per directory.
+ * Directories loaded ahead of the walk (listing on a worker, parent tree here): at most this many
+ * running, and new ones start only while finished ones hold fewer than this many entries (memory).
  */
-function prefetchSubdirectories(context: Context, paths: readonly Buffer[], stats: readonly (SourceStat | null)[]): void {
-  for (let i = 0; i < paths.length && context.prefetchesInFlight < PREFETCH_DIRECTORIES_MAX; i++) {
-    if (stats[i]?.type !== "dir" || context.isExcluded(paths[i]!, stats[i]!)) continue;
-    const key = paths[i]!.toString("latin1");
-    if (context.listings.has(key)) continue;
-    context.prefetchesInFlight++;
-    context.listings.set(key, listDirectory(context, paths[i]!));
+const DIRECTORY_LOADS_AHEAD_MAX = 16;
+const ENTRIES_AHEAD_MAX = 16_384;
+
+function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
+  const previous = parentEntries(context, parentParts);
+  previous.catch(() => undefined); // awaited by the walk; a listing that failed never looks at it
+  return listDirectory(context, path).then((listing) => ({ listing, previous }));
+}
+
+/** The directory's load: the one started ahead of the walk, or a new one. */
+function takeDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
+  const key = path.toString("latin1");
+  const started = context.loads.get(key);
+  if (started === undefined) {
+    const pending = context.pendingByKey.get(key);
+    if (pending !== undefined) pending.taken = true;
+    context.pendingByKey.delete(key);
+    return loadDirectory(context, path, parentParts);
   }
+  context.loads.delete(key);
+  context.entriesAhead -= started.entries;
+  started.entries = 0;
+  if (started.parentParts === parentParts) return started.load;
+  // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
+  return started.load.then((load) => {
+    const previous = parentEntries(context, parentParts);
+    previous.catch(() => undefined);
+    return { listing: load.listing, previous };
+  });
+}
+
+/**
+ * Queues a listed directory's subdirectories to be loaded ahead of the walk, so the walk does not
+ * wait for one listing round trip and one parent-tree read per directory.
+ */
+function queueSubdirectories(context: Context, listing: WalkListing, previous: Map<string, Node>, rootDevice: bigint): void {
+  const items: PendingDirectory[] = [];
+  for (let i = 0; i < listing.paths.length; i++) {
+    const stat = listing.stats[i];
+    if (stat?.type !== "dir" || context.isExcluded(listing.paths[i]!, stat)) continue;
+    if (context.oneFileSystem && stat.device !== rootDevice) continue;
+    const key = listing.paths[i]!.toString("latin1");
+    if (context.loads.has(key) || context.pendingByKey.has(key)) continue;
+    const item = { key, path: listing.paths[i]!, parentParts: previousDir(previous.get(listing.names[i]!.toString("latin1"))), taken: false };
+    items.push(item);
+    context.pendingByKey.set(key, item);
+  }
+  if (items.length > 0) context.pending.push({ items, next: 0 });
+  startLoads(context);
+}
+
+function startLoads(context: Context): void {
+  while (context.loadsInFlight < DIRECTORY_LOADS_AHEAD_MAX && context.entriesAhead < ENTRIES_AHEAD_MAX && context.pending.length > 0) {
+    const group = context.pending[context.pending.length - 1]!;
+    if (group.next >= group.items.length) {
+      context.pending.pop();
+      continue;
+    }
+    const item = group.items[group.next++]!;
+    if (item.taken) continue;
+    context.pendingByKey.delete(item.key);
+    const ahead: AheadLoad = { load: loadDirectory(context, item.path, item.parentParts), parentParts: item.parentParts, entries: 0 };
+    context.loads.set(item.key, ahead);
+    context.loadsInFlight++;
+    const finished = (entries: number): void => {
+      context.loadsInFlight--;
+      if (context.loads.get(item.key) === ahead) {
+        ahead.entries = entries;
+        context.entriesAhead += entries;
+      }
+      startLoads(context);
+    };
+    // A failure is seen by the walk when it takes the load.
+    ahead.load.then((load) => finished("error" in load.listing ? 0 : load.listing.names.length), () => finished(0));
+  }
+}
+
+/** True when the entries are those of the parent snapshot's directory, field for field. */
+function sameEntries(nodes: readonly Node[], previous: Map<string, Node>): boolean {
+  if (nodes.length !== previous.size) return false;
+  for (const node of nodes) {
+    const before = previous.get(Buffer.from(node.name.buffer, node.name.byteOffset, node.name.byteLength).toString("latin1"));
+    if (before === undefined || !sameNode(node, before)) return false;
+  }
+  return true;
+}
+
+/** Every field the tree codec writes is equal (so both encode to the same bytes). */
+function sameNode(a: Node, b: Node): boolean {
+  return (
+    a.type === b.type &&
+    a.mode === b.mode &&
+    a.uid === b.uid &&
+    a.gid === b.gid &&
+    a.user === b.user &&
+    a.group === b.group &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.inode === b.inode &&
+    a.device === b.device &&
+    a.nlink === b.nlink &&
+    a.sizeBytes === b.sizeBytes &&
+    (a.sparse === true) === (b.sparse === true) &&
+    a.rdev === b.rdev &&
+    a.unreadable === b.unreadable &&
+    a.xattrs === undefined &&
+    b.xattrs === undefined &&
+    sameIds(a.chunks, b.chunks) &&
+    sameIds(a.subtree, b.subtree) &&
+    sameBytes(a.linkTarget, b.linkTarget)
+  );
+}
+
+function sameIds(a: readonly (ChunkRef | BlobId)[] | undefined, b: readonly (ChunkRef | BlobId)[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x instanceof Uint8Array || y instanceof Uint8Array) {
+      if (!(x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(x, y) === 0)) return false;
+    } else if (x.sizeBytes !== y.sizeBytes || Buffer.compare(x.id, y.id) !== 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.compare(a, b) === 0;
 }
 
 /** A file in a directory the parent snapshot does not have: the same inode, unchanged, in the parent? */
@@ -334,6 +504,13 @@ async function movedFile(context: Context, stat: SourceStat): Promise<Node | nul
   if (context.parentRoot === null) return null;
   context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
   return (await context.inodeTable).find(stat);
+}
+
+/** A directory with a name the parent snapshot does not have: the same inode there (moved, renamed)? */
+async function movedDirectory(context: Context, stat: SourceStat): Promise<Node | null> {
+  if (context.parentRoot === null) return null;
+  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
+  return (await context.inodeTable).findDirectory(stat);
 }
 
 function reason(error: unknown): string {
@@ -346,11 +523,12 @@ function isUnchanged(stat: SourceStat, before: Node | null): before is Node & { 
     before.type === "file" &&
     before.unreadable === undefined &&
     before.chunks !== undefined &&
-    before.sizeBytes === stat.sizeBytes &&
-    before.mtimeNs === stat.mtimeNs &&
-    before.ctimeNs === stat.ctimeNs &&
-    before.inode === stat.inode
+    sameStatIdentity(stat, before)
   );
+}
+
+function sameStatIdentity(stat: SourceStat, before: Node): boolean {
+  return before.sizeBytes === stat.sizeBytes && before.mtimeNs === stat.mtimeNs && before.ctimeNs === stat.ctimeNs && before.inode === stat.inode;
 }
 
 async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Later<Node | null>> {

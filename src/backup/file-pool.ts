@@ -6,7 +6,9 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
-import type { ChunkInfo, FileWorkerData, FromWorker, ListingMessage, SealedChunk, ToWorker } from "./file-worker.ts";
+import type { EntryError } from "../fs/node-source-fs.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
+import { type Listing, unpackListing } from "./listing-codec.ts";
 
 export interface ChunkedFile {
   readonly sizeBytes: number;
@@ -43,13 +45,21 @@ interface Task {
   outstanding: number;
 }
 
+/**
+ * A copy with its own buffer: a small Buffer is a view into Node's shared 8 KiB pool, and
+ * postMessage would copy the whole pool for each path.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.from(bytes);
+}
+
 export class FilePool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
   private readonly outboxes: ToWorker[][] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
-  private readonly listings = new Map<number, { resolve: (listing: ListingMessage) => void; reject: (error: Error) => void }>();
+  private readonly listings = new Map<number, { resolve: (listing: Listing | { error: EntryError }) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
   private flushScheduled = false;
   private closing = false;
@@ -102,7 +112,7 @@ export class FilePool {
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
       this.load[worker]!--;
-      pending?.resolve(message);
+      pending?.resolve("error" in message ? { error: message.error } : unpackListing(message.packed));
       return;
     }
     const task = this.tasks.get(message.fileId);
@@ -151,15 +161,15 @@ export class FilePool {
     this.load[task.worker]!--;
   }
 
-  /** A directory's entries (byte order) with their lstat, read on a worker. */
-  listDirectory(path: Uint8Array): Promise<ListingMessage> {
+  /** A directory's entries (byte order) with their lstat, read on a worker; or why it could not be read. */
+  listDirectory(path: Uint8Array): Promise<Listing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const worker = this.leastLoaded();
     this.load[worker]!++;
     const listId = this.nextFileId++;
-    return new Promise<ListingMessage>((resolve, reject) => {
+    return new Promise<Listing | { error: EntryError }>((resolve, reject) => {
       this.listings.set(listId, { resolve, reject });
-      this.send(worker, { type: "list", listId, path });
+      this.send(worker, { type: "list", listId, path: ownBytes(path) });
     });
   }
 
@@ -177,7 +187,7 @@ export class FilePool {
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
       this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0 });
-      this.send(worker, { type: "file", fileId, path });
+      this.send(worker, { type: "file", fileId, path: ownBytes(path) });
     });
   }
 

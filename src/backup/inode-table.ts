@@ -2,8 +2,9 @@
  * Moved and renamed directories: their files are new paths, but the same inodes with the same
  * size, mtime and ctime as in the parent snapshot (renaming a directory changes only the
  * directory's own ctime). This table, built from the parent snapshot the first time a new
- * directory appears, finds them so they are not read again. It holds one number pair per file
- * (a hash of device and inode → where the node is), and reads tree parts back on demand.
+ * directory appears, finds them so they are not read again. It holds one number pair per file and
+ * directory (a hash of device and inode → where the node is), and reads tree parts back on demand.
+ * A directory found by inode gives the walk its old entries, which are then compared as usual.
  */
 import type { BlobId } from "../core/ids.ts";
 import type { BlobStore, SourceStat } from "../core/ports.ts";
@@ -13,6 +14,8 @@ import { TREE_PART_ENTRIES_MAX } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 
 const PARTS_CACHED_MAX = 8;
+/** Tree parts read at once while building (reads overlap; decoding stays on this thread). */
+const BUILD_READS_MAX = 8;
 
 function inodeKey(device: bigint, inode: bigint): number {
   return Number((inode * 1_000_003n + device) % 2n ** 52n);
@@ -28,30 +31,58 @@ export class InodeTable {
   static async build(store: BlobStore, root: readonly BlobId[], signal?: AbortSignal): Promise<InodeTable> {
     const table = new InodeTable(store);
     const seen = new Set<string>();
-    const visit = async (parts: readonly BlobId[]): Promise<void> => {
+    const queue: BlobId[] = [];
+    const enqueue = (parts: readonly BlobId[]): void => {
       for (const part of parts) {
         const key = Buffer.from(part).toString("hex");
         if (seen.has(key)) continue;
         seen.add(key);
-        if (signal?.aborted === true) return;
+        queue.push(part);
+      }
+    };
+    const reader = async (): Promise<void> => {
+      for (let part = queue.pop(); part !== undefined && signal?.aborted !== true; part = queue.pop()) {
         const nodes = await readTreePart(store, part);
         const partIndex = table.parts.push(part) - 1;
         for (let i = 0; i < nodes.length; i++) {
           const node = nodes[i]!;
+          const ref = partIndex * (TREE_PART_ENTRIES_MAX + 1) + i;
           if (node.type === "file" && node.chunks !== undefined && node.unreadable === undefined) {
-            table.refs.set(inodeKey(node.device, node.inode), partIndex * (TREE_PART_ENTRIES_MAX + 1) + i);
+            table.refs.set(inodeKey(node.device, node.inode), ref);
           } else if (node.type === "dir") {
-            await visit(node.subtree ?? []);
+            if (node.unreadable === undefined) table.refs.set(inodeKey(node.device, node.inode), ref);
+            enqueue(node.subtree ?? []);
           }
         }
       }
     };
-    await visit(root);
+    enqueue(root);
+    // Readers stop when the queue is empty; one finishing part may refill it, so loop until all are done.
+    while (queue.length > 0 && signal?.aborted !== true) {
+      await Promise.all(Array.from({ length: Math.min(BUILD_READS_MAX, queue.length) }, reader));
+    }
     return table;
   }
 
   /** The parent snapshot's node for this inode when nothing about the file changed, else null. */
   async find(stat: SourceStat): Promise<Node | null> {
+    const node = await this.lookup(stat);
+    const same =
+      node !== null &&
+      node.type === "file" &&
+      node.sizeBytes === stat.sizeBytes &&
+      node.mtimeNs === stat.mtimeNs &&
+      node.ctimeNs === stat.ctimeNs;
+    return same ? node : null;
+  }
+
+  /** The parent snapshot's directory with this inode (moved or renamed since), else null. */
+  async findDirectory(stat: SourceStat): Promise<Node | null> {
+    const node = await this.lookup(stat);
+    return node !== null && node.type === "dir" ? node : null;
+  }
+
+  private async lookup(stat: SourceStat): Promise<Node | null> {
     const ref = this.refs.get(inodeKey(stat.device, stat.inode));
     if (ref === undefined) return null;
     const partIndex = Math.floor(ref / (TREE_PART_ENTRIES_MAX + 1));
@@ -64,12 +95,6 @@ export class InodeTable {
     }
     const node = nodes[entry];
     assert(node !== undefined, "inode table points past a tree part");
-    const same =
-      node.device === stat.device &&
-      node.inode === stat.inode &&
-      node.sizeBytes === stat.sizeBytes &&
-      node.mtimeNs === stat.mtimeNs &&
-      node.ctimeNs === stat.ctimeNs;
-    return same ? node : null;
+    return node.device === stat.device && node.inode === stat.inode ? node : null;
   }
 }

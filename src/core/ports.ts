@@ -52,8 +52,6 @@ export interface SourceFs {
   lstat(path: Buffer): Promise<SourceStat>;
   /** Like lstat, but follows symlinks (for the directories above a source). */
   stat(path: Buffer): Promise<SourceStat>;
-  /** Entry names as raw bytes, unsorted, without "." and "..". */
-  readdir(path: Buffer): Promise<Buffer[]>;
   readlink(path: Buffer): Promise<Buffer>;
   userName(uid: number): string;
   groupName(gid: number): string;

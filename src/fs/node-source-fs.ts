@@ -3,12 +3,13 @@
  * are not valid UTF-8 survive a backup. OS errors are passed through unchanged (NodeJS.ErrnoException
  * with its code) so backup can tell a vanished entry (ENOENT) from an unreadable one (EACCES).
  */
-import { readFileSync } from "node:fs";
-import { constants, lstat, readdir, readlink, stat } from "node:fs/promises";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { constants, lstat, readlink, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import type { SourceFs, SourceStat } from "../core/ports.ts";
 import type { NodeType } from "../core/types.ts";
 import { SuedeError } from "../errors/errors.ts";
+import { joinPath } from "./join.ts";
 
 /** The NodeType for the S_IFMT bits of a mode, or null for a type suede does not know. */
 export function nodeTypeFromMode(mode: number): NodeType | null {
@@ -55,6 +56,33 @@ export function statToSourceStat(s: BigIntStats): SourceStat {
   };
 }
 
+/** Why one entry of a listing could not be lstat-ed. */
+export interface EntryError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export function entryError(error: unknown): EntryError {
+  return { code: (error as NodeJS.ErrnoException).code ?? "EIO", message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * A directory's entries in byte order with the lstat of each (or why it failed); throws when the
+ * directory cannot be read. Synchronous: backup's file workers list directories (a thread that does
+ * nothing else), where sync calls cost a third of promises when metadata is cached.
+ */
+export function listDirectorySync(dir: Buffer): { names: Buffer[]; stats: (SourceStat | EntryError)[] } {
+  const names = readdirSync(dir, { encoding: "buffer" }).sort(Buffer.compare);
+  const stats = names.map((name) => {
+    try {
+      return statToSourceStat(lstatSync(joinPath(dir, name), { bigint: true }));
+    } catch (error) {
+      return entryError(error);
+    }
+  });
+  return { names, stats };
+}
+
 export class NodeSourceFs implements SourceFs {
   private users: Map<number, string> | null = null;
   private groups: Map<number, string> | null = null;
@@ -71,10 +99,6 @@ export class NodeSourceFs implements SourceFs {
 
   async stat(path: Buffer): Promise<SourceStat> {
     return statToSourceStat(await stat(path, { bigint: true }));
-  }
-
-  async readdir(path: Buffer): Promise<Buffer[]> {
-    return readdir(path, { encoding: "buffer" });
   }
 
   async readlink(path: Buffer): Promise<Buffer> {

@@ -165,8 +165,11 @@ export function decodeTreePart(bytes: Uint8Array): Node[] {
 export function nameProblem(name: Uint8Array): string | null {
   if (name.byteLength === 0) return "is empty";
   if (name.byteLength > NAME_BYTES_MAX) return `is longer than ${NAME_BYTES_MAX} bytes`;
-  if (name.includes(0x2f)) return "contains '/'";
-  if (name.includes(0)) return "contains NUL";
+  // A plain loop: Uint8Array.prototype.includes is several times slower, and this runs per entry read.
+  for (let i = 0; i < name.byteLength; i++) {
+    if (name[i] === 0x2f) return "contains '/'";
+    if (name[i] === 0) return "contains NUL";
+  }
   if (name[0] === 0x2e && (name.byteLength === 1 || (name.byteLength === 2 && name[1] === 0x2e))) return "is '.' or '..'";
   return null;
 }
