@@ -5,6 +5,7 @@
 set -euo pipefail
 DATA=${1:?data dir}; RUNS=${2:-5}; TOOLS=${3:-"suede restic borg"}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
+CLI=${SUEDE_CLI:-$HERE/dist/cli/main.js}  # another build to compare against
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/suede-rb.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 export SUEDE_PASSPHRASE=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench RESTIC_CACHE_DIR=$SCRATCH/rcache BORG_BASE_DIR=$SCRATCH/bbase RESTIC_PROGRESS_FPS=0.016
@@ -15,10 +16,10 @@ for tool in $TOOLS; do
   for run in $(seq "$RUNS"); do
     repo=$SCRATCH/repo; rm -rf "$repo" "$SCRATCH/out" "$SCRATCH/rcache" "$SCRATCH/bbase"; mkdir -p "$SCRATCH/out"
     case $tool in
-      suede) node "$HERE/dist/cli/main.js" init "$repo.suede" >/dev/null
-             t node "$HERE/dist/cli/main.js" backup "$repo.suede" "$DATA" >>"$SCRATCH/b"
+      suede) node "$CLI" init "$repo.suede" >/dev/null
+             t node "$CLI" backup "$repo.suede" "$DATA" >>"$SCRATCH/b"
              size=$(du -sb "$repo.suede" | cut -f1)
-             t node "$HERE/dist/cli/main.js" restore "$repo.suede" latest --target "$SCRATCH/out" >>"$SCRATCH/r"; rm -f "$repo.suede";;
+             t node "$CLI" restore "$repo.suede" latest --target "$SCRATCH/out" >>"$SCRATCH/r"; rm -f "$repo.suede";;
       restic) restic -q -r "$repo" init >/dev/null
              t restic -q -r "$repo" backup "$DATA" >>"$SCRATCH/b"; size=$(du -sb "$repo" | cut -f1)
              t restic -q -r "$repo" restore latest --target "$SCRATCH/out" >>"$SCRATCH/r";;
