@@ -16,7 +16,7 @@ import type { RecordKeys } from "./record.ts";
 import type { VaultFile } from "./vault-file.ts";
 
 /** A run stops growing here: big enough to make syscalls rare, small enough to keep both workers busy. */
-const RUN_BYTES_MAX = 2 * 1024 * 1024;
+const RUN_BYTES_MAX = 512 * 1024;
 /** Records this close are read as one run, gap included (one syscall costs more than reading 16 KiB). */
 const RUN_GAP_BYTES_MAX = 16 * 1024;
 /** Runs read or being opened at once; more requests wait (and merge) until one is done. */
