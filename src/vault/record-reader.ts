@@ -98,38 +98,40 @@ export class RecordReader {
 
   private async readRun(run: readonly Request[], end: number): Promise<void> {
     this.runsInFlight++;
-    const start = run[0]!.offset;
-    let bytes: Uint8Array;
     try {
-      bytes = await this.file.readAt(start, end - start);
-    } catch (error) {
-      for (const request of run) request.reject(error);
-      this.runDone();
-      return;
-    }
-    this.bytesRead += bytes.byteLength;
-    const slots: RecordSlot[] = run.map((request) => {
-      const at = request.offset - start;
-      return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind };
-    });
-    const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
-    if (workers === null) {
+      const start = run[0]!.offset;
+      const bytes = await this.file.readAt(start, end - start);
+      this.bytesRead += bytes.byteLength;
+      const slots: RecordSlot[] = run.map((request) => {
+        const at = request.offset - start;
+        return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind };
+      });
+      const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
+      if (workers !== null) {
+        this.toWorker(workers, run, bytes, slots);
+        return; // the reply (or a worker's failure) ends the run
+      }
       run.forEach((request, i) => {
         const slot = slots[i]!;
         settle(request, openBlob(this.keys, this.codec, bytes.subarray(slot.at, slot.at + slot.length), request.id, request.kind));
       });
-      this.runDone();
-      return;
+    } catch (error) {
+      // A read error, or a bug: every request of the run fails rather than waiting forever.
+      for (const request of run) request.reject(error);
     }
+    this.runDone();
+  }
+
+  private toWorker(workers: Worker[], run: readonly Request[], bytes: Uint8Array, slots: RecordSlot[]): void {
     let worker = 0;
     for (let i = 1; i < workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
     const runId = this.nextRunId++;
-    this.load[worker]! += 1;
-    this.pending.set(runId, { requests: run, worker });
     const ids = new Uint8Array(run.length * BLOB_ID_SIZE_BYTES);
     run.forEach((request, i) => ids.set(request.id, i * BLOB_ID_SIZE_BYTES));
     const request: OpenRequest = { runId, bytes, slots, ids };
     workers[worker]!.postMessage(request, [bytes.buffer as ArrayBuffer, ids.buffer]);
+    this.load[worker]! += 1;
+    this.pending.set(runId, { requests: run, worker });
   }
 
   private ensureWorkers(): Worker[] | null {
@@ -142,8 +144,8 @@ export class RecordReader {
       // An unclosed vault must not keep the process alive.
       worker.unref();
       worker.on("message", (reply: OpenReply) => this.receive(reply));
-      worker.on("error", (error) => this.fail(error));
-      worker.on("exit", () => this.fail(new Error("record-opening worker exited")));
+      worker.on("error", () => this.fail());
+      worker.on("exit", () => this.fail());
       this.workers.push(worker);
       this.load.push(0);
     }
@@ -159,12 +161,12 @@ export class RecordReader {
     this.runDone();
   }
 
-  /** A worker died: its runs fail (the caller's retry reads again) and later runs stay on this thread. */
-  private fail(error: Error): void {
+  /** A worker died: its runs are read again and opened on this thread, like every later run. */
+  private fail(): void {
     if (this.workersOff) return;
     this.workersOff = true;
     for (const run of this.pending.values()) {
-      for (const request of run.requests) request.reject(error);
+      this.queue.push(...run.requests);
       this.runDone();
     }
     this.pending.clear();
