@@ -7,7 +7,7 @@
  * No fsync per file (restore speed); callers that want durability use syncPath.
  */
 import { spawn } from "node:child_process";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open as openCallback, writevSync } from "node:fs";
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -30,6 +30,8 @@ const CREATE_MODE = 0o600;
 /** Files up to this size are written with synchronous calls (see writeSmallFile). */
 const SMALL_FILE_MAX_BYTES = 256 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
+/** Bytes of a file gathered before one writev: few syscalls, bounded memory. */
+const WRITE_RUN_BYTES = 1024 * 1024;
 /** sun_path holds 108 bytes with the NUL; stay well below. */
 const MAX_SOCKET_PATH_BYTES = 100;
 
@@ -176,20 +178,35 @@ export class NodeTargetFs implements TargetFs {
       let position = 0;
       /** Where the bytes written so far end (holes skipped at the end do not extend the file). */
       let writtenEnd = 0;
+      // Data pieces gather into runs of WRITE_RUN_BYTES written with one writev each.
+      let run: Uint8Array[] = [];
+      let runBytes = 0;
+      let runStart = 0;
+      const writeRun = async () => {
+        const buffers = run;
+        run = [];
+        runBytes = 0;
+        await guard(path, () => writeAll(handle, buffers, runStart));
+        writtenEnd = position;
+      };
       // Errors thrown by the piece source itself (vault damage, cancellation) are not wrapped.
       for await (const piece of pieces) {
         if ("data" in piece) {
-          await guard(path, () => writeAll(handle, piece.data, position));
+          if (runBytes === 0) runStart = position;
+          run.push(piece.data);
+          runBytes += piece.data.byteLength;
           position += piece.data.byteLength;
-          writtenEnd = position;
+          if (runBytes >= WRITE_RUN_BYTES) await writeRun();
         } else {
           const count = piece.zeroBytes;
           assert(Number.isSafeInteger(count) && count >= 0, `bad zero run ${count}`);
+          if (runBytes > 0) await writeRun();
           if (!options.sparse) await guard(path, () => writeZeros(handle, count, position));
           position += count;
           if (!options.sparse) writtenEnd = position;
         }
       }
+      if (runBytes > 0) await writeRun();
       // Makes a trailing hole real (the file was created empty, so nothing lies beyond).
       if (writtenEnd !== options.sizeBytes) await guard(path, () => handle.truncate(options.sizeBytes));
       // Owner, mode and time through the open handle: no path lookups, no symlink can intervene.
@@ -277,7 +294,8 @@ export class NodeTargetFs implements TargetFs {
    */
   /**
    * The same steps as writeFile, with synchronous calls once the (small) content is in memory:
-   * for many small files the promise machinery cost more than the writes to the page cache.
+   * for many small files the promise machinery cost more than the writes to the page cache. Only
+   * the open, which creates the inode and costs the most, runs on the thread pool.
    */
   private async writeSmallFile(
     path: Buffer,
@@ -288,7 +306,7 @@ export class NodeTargetFs implements TargetFs {
     for await (const piece of pieces) content.push(piece);
     let fd: number;
     try {
-      fd = openSync(path, WRITE_FLAGS, CREATE_MODE);
+      fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
     } catch (error) {
       if (isErrno(error, "ELOOP")) {
         throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, { cause: error });
@@ -299,15 +317,26 @@ export class NodeTargetFs implements TargetFs {
       if (!fstatSync(fd).isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
       let position = 0;
       let writtenEnd = 0;
+      // Adjacent pieces go out in one writev: a file of several chunks costs one write.
+      let run: Uint8Array[] = [];
+      let runStart = 0;
+      const writeRun = () => {
+        writeAllSync(fd, run, runStart);
+        run = [];
+      };
       for (const piece of content) {
         const data = "data" in piece ? piece.data : options.sparse ? null : Buffer.alloc(piece.zeroBytes);
         const length = "data" in piece ? piece.data.byteLength : piece.zeroBytes;
-        if (data !== null) {
-          for (let done = 0; done < data.byteLength; ) done += writeSync(fd, data, done, data.byteLength - done, position + done);
+        if (data === null) {
+          if (run.length > 0) writeRun();
+        } else {
+          if (run.length === 0) runStart = position;
+          run.push(data);
           writtenEnd = position + length;
         }
         position += length;
       }
+      if (run.length > 0) writeRun();
       if (writtenEnd !== options.sizeBytes) ftruncateSync(fd, options.sizeBytes);
       if (options.metadata !== undefined) {
         const { metadata, restoreOwner } = options.metadata;
@@ -362,6 +391,22 @@ export class NodeTargetFs implements TargetFs {
   }
 }
 
+function openFd(path: Buffer, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(path, flags, mode, (error, fd) => (error === null ? resolve(fd) : reject(error))));
+}
+
+/** writev until every byte of buffers is written at position (short writes resume where they stopped). */
+function writeAllSync(fd: number, buffers: Uint8Array[], position: number): void {
+  let pending = buffers.filter((buffer) => buffer.byteLength > 0);
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending, position);
+    if (written <= 0) throw new Error("write made no progress");
+    position += written;
+    while (pending.length > 0 && written >= pending[0]!.byteLength) written -= pending.shift()!.byteLength;
+    if (written > 0) pending[0] = pending[0]!.subarray(written);
+  }
+}
+
 /** Runs an fs step and wraps its OS error for path. */
 async function guard<T>(path: Uint8Array, step: () => Promise<T>): Promise<T> {
   try {
@@ -371,12 +416,14 @@ async function guard<T>(path: Uint8Array, step: () => Promise<T>): Promise<T> {
   }
 }
 
-async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.byteLength) {
-    const { bytesWritten } = await handle.write(data, done, data.byteLength - done, position + done);
+async function writeAll(handle: FileHandle, buffers: readonly Uint8Array[], position: number): Promise<void> {
+  let pending = buffers.filter((buffer) => buffer.byteLength > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending, position);
     if (bytesWritten <= 0) throw new Error("write made no progress");
-    done += bytesWritten;
+    position += bytesWritten;
+    while (pending.length > 0 && bytesWritten >= pending[0]!.byteLength) bytesWritten -= pending.shift()!.byteLength;
+    if (bytesWritten > 0) pending[0] = pending[0]!.subarray(bytesWritten);
   }
 }
 
@@ -384,7 +431,7 @@ async function writeZeros(handle: FileHandle, count: number, position: number): 
   const chunk = zeros();
   let done = 0;
   while (done < count) {
-    await writeAll(handle, chunk.subarray(0, Math.min(chunk.byteLength, count - done)), position + done);
+    await writeAll(handle, [chunk.subarray(0, Math.min(chunk.byteLength, count - done))], position + done);
     done += Math.min(chunk.byteLength, count - done);
   }
 }

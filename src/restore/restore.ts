@@ -13,7 +13,7 @@ import { isSafeName, joinPath } from "../fs/join.ts";
 import { readTree } from "../snapshot/tree-reader.ts";
 import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
-import { RESTORE_LEAVES_IN_FLIGHT_MAX, RESTORE_READ_AHEAD_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
+import { RESTORE_LEAVES_IN_FLIGHT_MAX, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
 
 export interface RestoreProgress {
   files: number;
@@ -209,22 +209,28 @@ async function restoreFile(context: Context, node: Node, path: Buffer): Promise<
   }
 }
 
-/** The file's bytes chunk by chunk, with up to RESTORE_READ_AHEAD_MAX blobs fetched ahead. */
+/**
+ * The file's bytes chunk by chunk, with up to RESTORE_READ_AHEAD_BYTES of blobs asked for ahead
+ * (all at once, so the vault reads them as one run and opens them on every core).
+ */
 async function* filePieces(context: Context, node: Node): AsyncGenerator<FilePiece> {
   const chunks = node.chunks ?? [];
   const ahead: Promise<Uint8Array>[] = [];
   let next = 0;
+  let aheadBytes = 0;
   const fill = () => {
-    while (ahead.length < RESTORE_READ_AHEAD_MAX && next < chunks.length) {
+    while ((ahead.length === 0 || aheadBytes < RESTORE_READ_AHEAD_BYTES) && next < chunks.length) {
       const chunk = chunks[next++]!;
       const pending = isHoleId(chunk.id) ? Promise.resolve(new Uint8Array(0)) : context.store.getBlob(chunk.id);
       pending.catch(() => undefined);
       ahead.push(pending);
+      aheadBytes += isHoleId(chunk.id) ? 0 : chunk.sizeBytes;
     }
   };
   for (const chunk of chunks) {
     fill();
     const data = await ahead.shift()!;
+    if (!isHoleId(chunk.id)) aheadBytes -= chunk.sizeBytes;
     if (isHoleId(chunk.id)) {
       yield { zeroBytes: chunk.sizeBytes };
       continue;

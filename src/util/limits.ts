@@ -10,7 +10,7 @@ export const FILES_PER_WORKER_MAX = 4;
 export const CHUNK_READ_BLOCK_BYTES = 4 * 1024 * 1024;
 /** Deepest directory nesting followed; deeper levels are reported and skipped. */
 export const TREE_DEPTH_MAX = 4096;
-/** Blobs read ahead per file during restore. */
-export const RESTORE_READ_AHEAD_MAX = 8;
+/** Bytes of blobs read ahead per file during restore (enough for long sequential vault reads). */
+export const RESTORE_READ_AHEAD_BYTES = 2 * 1024 * 1024;
 /** Files, links and special files being restored at once. */
 export const RESTORE_LEAVES_IN_FLIGHT_MAX = 32;

@@ -57,8 +57,16 @@ export function recordSizeBytes(paddedBodyLength: number): number {
   return RECORD_OVERHEAD_BYTES + paddedBodyLength;
 }
 
+/** Per vault ID: the same for every record, and built once instead of once per record. */
+const headerAads = new WeakMap<Uint8Array, Uint8Array>();
+
 function headerAad(keys: RecordKeys): Uint8Array {
-  return Buffer.concat([keys.vaultId, AAD_HEADER_TAG]);
+  let aad = headerAads.get(keys.vaultId);
+  if (aad === undefined) {
+    aad = Buffer.concat([keys.vaultId, AAD_HEADER_TAG]);
+    headerAads.set(keys.vaultId, aad);
+  }
+  return aad;
 }
 
 function bodyAad(keys: RecordKeys, headerPlain: Uint8Array): Uint8Array {

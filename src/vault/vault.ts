@@ -35,8 +35,10 @@ import {
 } from "./format.ts";
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
-import { type RecordKeys, openRecordBody, openRecordHeader, sealPadding, sealRecord } from "./record.ts";
+import { type RecordKeys, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
+import { openBlob, openStored } from "./open-record.ts";
+import { RecordReader } from "./record-reader.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
 
@@ -118,6 +120,7 @@ export class Vault implements BlobStore {
   /** Bytes handed to the write chain and not yet written (backpressure for putBlob). */
   private unwrittenBytes = 0;
   private closed = false;
+  private readonly reader: RecordReader;
 
   private constructor(
     readonly path: string,
@@ -137,6 +140,7 @@ export class Vault implements BlobStore {
   ) {
     this.index = committed.index;
     this.codec = new Codec(compressionLevel);
+    this.reader = new RecordReader(file, this.recordKeys, this.codec);
     this.hashBlobId = blobIdHasher(keys.blobId);
     this.batchOffset = committed.logEnd;
     this.appendOffset = committed.logEnd;
@@ -413,32 +417,21 @@ export class Vault implements BlobStore {
     }
     if (location.offset + location.recordLength > this.batchOffset) await this.flush();
     else if (location.offset >= this.committed.logEnd) await this.writeChain;
-    const record = await this.file.readAt(location.offset, location.recordLength);
-    return this.openBlobRecord(record, location.offset, id, location.kind);
+    return this.reader.read(location.offset, location.recordLength, id, location.kind);
   }
 
   /** Authenticates a record read from offset and checks it is the blob the index promised. */
   openBlobRecord(record: Uint8Array, offset: number, id: Uint8Array, kind: RecordKindCode): Uint8Array {
-    const stored = this.openStoredRecord(record, offset, id, kind);
-    try {
-      const raw = this.codec.decompress(stored.flags, stored.payload, stored.rawLength);
-      if (raw.byteLength !== stored.rawLength) throw new Error("length mismatch");
-      return raw;
-    } catch (cause) {
-      throw new VaultCorruptError(offset, "record payload does not decompress", { cause });
-    }
+    const raw = openBlob(this.recordKeys, this.codec, record, id, kind);
+    if (raw instanceof Uint8Array) return raw;
+    throw new VaultCorruptError(offset, raw.problem, raw.cause === undefined ? undefined : { cause: new Error(raw.cause) });
   }
 
   /** Like openBlobRecord, but returns the payload as stored (still compressed): a re-key re-seals it as is. */
   openStoredRecord(record: Uint8Array, offset: number, id: Uint8Array, kind: RecordKindCode): StoredPayload {
-    const opened = openRecordHeader(this.recordKeys, record);
-    if (typeof opened === "string") throw new VaultCorruptError(offset, opened);
-    if (!bytesEqual(opened.header.id, id) || opened.header.kind !== kind) {
-      throw new VaultCorruptError(offset, "record holds a different blob than the index says (swapped or misplaced)");
-    }
-    const body = openRecordBody(this.recordKeys, opened, record.subarray(80));
-    if (typeof body === "string") throw new VaultCorruptError(offset, body);
-    return { kind, flags: opened.header.flags, payload: body, rawLength: opened.header.rawLength };
+    const stored = openStored(this.recordKeys, record, id, kind);
+    if (!("payload" in stored)) throw new VaultCorruptError(offset, stored.problem);
+    return stored;
   }
 
   /** Appends a blob already stored in another vault, sealed anew under this vault's keys (re-key). */
@@ -824,6 +817,7 @@ export class Vault implements BlobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.reader.close();
     await this.writeChain.catch(() => undefined);
     // An interrupted session's appends are not committed: give their space back now (best effort;
     // the next writer would truncate them anyway).

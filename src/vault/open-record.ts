@@ -1,0 +1,48 @@
+/**
+ * Opening one blob record into its plaintext: authenticate, check it is the blob the index named,
+ * decompress. Pure and shared by the vault's main thread and its record-opening workers, so both
+ * accept and refuse exactly the same records with the same words.
+ */
+import { bytesEqual } from "../util/bytes.ts";
+import type { Codec } from "./compress.ts";
+import { RECORD_PREFIX_SIZE_BYTES, type RecordKindCode } from "./format.ts";
+import { type RecordKeys, openRecordBody, openRecordHeader } from "./record.ts";
+
+export const BLOB_ID_SIZE_BYTES = 32;
+
+/** Why a record was refused; the caller turns it into VaultCorruptError at the record's offset. */
+export interface RecordProblem {
+  readonly problem: string;
+  /** The decompressor's own message, kept as the error's cause. */
+  readonly cause?: string;
+}
+
+export interface StoredRecord {
+  readonly kind: RecordKindCode;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+  readonly rawLength: number;
+}
+
+export function openStored(keys: RecordKeys, record: Uint8Array, id: Uint8Array, kind: RecordKindCode): StoredRecord | RecordProblem {
+  const opened = openRecordHeader(keys, record);
+  if (typeof opened === "string") return { problem: opened };
+  if (!bytesEqual(opened.header.id, id) || opened.header.kind !== kind) {
+    return { problem: "record holds a different blob than the index says (swapped or misplaced)" };
+  }
+  const body = openRecordBody(keys, opened, record.subarray(RECORD_PREFIX_SIZE_BYTES));
+  if (typeof body === "string") return { problem: body };
+  return { kind, flags: opened.header.flags, payload: body, rawLength: opened.header.rawLength };
+}
+
+export function openBlob(keys: RecordKeys, codec: Codec, record: Uint8Array, id: Uint8Array, kind: RecordKindCode): Uint8Array | RecordProblem {
+  const stored = openStored(keys, record, id, kind);
+  if (!("payload" in stored)) return stored;
+  try {
+    const raw = codec.decompress(stored.flags, stored.payload, stored.rawLength);
+    if (raw.byteLength !== stored.rawLength) throw new Error("length mismatch");
+    return raw;
+  } catch (cause) {
+    return { problem: "record payload does not decompress", cause: cause instanceof Error ? cause.message : String(cause) };
+  }
+}

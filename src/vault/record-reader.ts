@@ -1,0 +1,195 @@
+/**
+ * Reads and opens blob records for the vault. Reads asked for in the same turn of the event loop
+ * are sorted by offset and merged into runs of adjacent records, each read with one pread; once a
+ * session has read enough to be a bulk reader (restore, mount, cat of a big file), runs are opened
+ * on worker threads, one per core, instead of on the main thread.
+ */
+import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
+import { VaultCorruptError } from "../errors/errors.ts";
+import { startWorker } from "../util/worker.ts";
+import type { Codec } from "./compress.ts";
+import type { RecordKindCode } from "./format.ts";
+import { BLOB_ID_SIZE_BYTES, type RecordProblem, openBlob } from "./open-record.ts";
+import type { OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
+import type { RecordKeys } from "./record.ts";
+import type { VaultFile } from "./vault-file.ts";
+
+/** A run stops growing here: big enough to make syscalls rare, small enough to keep both workers busy. */
+const RUN_BYTES_MAX = 512 * 1024;
+/** Records this close are read as one run, gap included (one syscall costs more than reading 16 KiB). */
+const RUN_GAP_BYTES_MAX = 16 * 1024;
+/** Runs read or being opened at once; more requests wait (and merge) until one is done. */
+const RUNS_IN_FLIGHT_MAX = 6;
+/** Workers start once a session has read this much: short commands never pay for them. */
+const WORKERS_AFTER_BYTES = 4 * 1024 * 1024;
+/** A run this small is opened on the main thread: the message round trip would cost more. */
+const MAIN_THREAD_RUN_BYTES_MAX = 16 * 1024;
+
+interface Request {
+  readonly offset: number;
+  readonly length: number;
+  readonly id: Uint8Array;
+  readonly kind: RecordKindCode;
+  readonly resolve: (raw: Uint8Array) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingRun {
+  readonly requests: readonly Request[];
+  readonly worker: number;
+}
+
+export class RecordReader {
+  private queue: Request[] = [];
+  private scheduled = false;
+  private runsInFlight = 0;
+  private bytesRead = 0;
+  private workers: Worker[] | null = null;
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, PendingRun>();
+  private nextRunId = 1;
+  /** Set when a worker failed or the reader closed: everything is then opened on the main thread. */
+  private workersOff = false;
+
+  constructor(
+    private readonly file: VaultFile,
+    private readonly keys: RecordKeys,
+    private readonly codec: Codec,
+  ) {}
+
+  /** The plaintext of the record at offset, which the index says holds blob id of this kind. */
+  read(offset: number, length: number, id: Uint8Array, kind: RecordKindCode): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ offset, length, id, kind, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** While enough runs are in flight, requests wait and gather into longer runs. */
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.runsInFlight >= RUNS_IN_FLIGHT_MAX) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private runDone(): void {
+    this.runsInFlight--;
+    this.schedule();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const requests = this.queue.sort((a, b) => a.offset - b.offset);
+    this.queue = [];
+    let run: Request[] = [];
+    let runEnd = 0;
+    for (const request of requests) {
+      const end = request.offset + request.length;
+      if (run.length > 0 && (request.offset > runEnd + RUN_GAP_BYTES_MAX || Math.max(runEnd, end) - run[0]!.offset > RUN_BYTES_MAX)) {
+        void this.readRun(run, runEnd);
+        run = [];
+      }
+      runEnd = run.length === 0 ? end : Math.max(runEnd, end);
+      run.push(request);
+    }
+    if (run.length > 0) void this.readRun(run, runEnd);
+  }
+
+  private async readRun(run: readonly Request[], end: number): Promise<void> {
+    this.runsInFlight++;
+    try {
+      const start = run[0]!.offset;
+      const bytes = await this.file.readAt(start, end - start);
+      this.bytesRead += bytes.byteLength;
+      const slots: RecordSlot[] = run.map((request) => {
+        const at = request.offset - start;
+        return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind };
+      });
+      const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
+      if (workers !== null) {
+        this.toWorker(workers, run, bytes, slots);
+        return; // the reply (or a worker's failure) ends the run
+      }
+      run.forEach((request, i) => {
+        const slot = slots[i]!;
+        settle(request, openBlob(this.keys, this.codec, bytes.subarray(slot.at, slot.at + slot.length), request.id, request.kind));
+      });
+    } catch (error) {
+      // A read error, or a bug: every request of the run fails rather than waiting forever.
+      for (const request of run) request.reject(error);
+    }
+    this.runDone();
+  }
+
+  private toWorker(workers: Worker[], run: readonly Request[], bytes: Uint8Array, slots: RecordSlot[]): void {
+    let worker = 0;
+    for (let i = 1; i < workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+    const runId = this.nextRunId++;
+    const ids = new Uint8Array(run.length * BLOB_ID_SIZE_BYTES);
+    run.forEach((request, i) => ids.set(request.id, i * BLOB_ID_SIZE_BYTES));
+    const request: OpenRequest = { runId, bytes, slots, ids };
+    workers[worker]!.postMessage(request, [bytes.buffer as ArrayBuffer, ids.buffer]);
+    this.load[worker]! += 1;
+    this.pending.set(runId, { requests: run, worker });
+  }
+
+  private ensureWorkers(): Worker[] | null {
+    if (this.workersOff || this.bytesRead < WORKERS_AFTER_BYTES) return this.workers;
+    if (this.workers !== null) return this.workers;
+    const data: OpenWorkerData = { recordKeys: this.keys };
+    this.workers = [];
+    for (let i = 0; i < Math.max(1, availableParallelism()); i++) {
+      const worker = startWorker("open-worker", import.meta.url, data);
+      // An unclosed vault must not keep the process alive.
+      worker.unref();
+      worker.on("message", (reply: OpenReply) => this.receive(reply));
+      worker.on("error", () => this.fail());
+      worker.on("exit", () => this.fail());
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+    return this.workers;
+  }
+
+  private receive(reply: OpenReply): void {
+    const run = this.pending.get(reply.runId);
+    if (run === undefined) return;
+    this.pending.delete(reply.runId);
+    this.load[run.worker]! -= 1;
+    run.requests.forEach((request, i) => settle(request, reply.results[i]!));
+    this.runDone();
+  }
+
+  /** A worker died: its runs are read again and opened on this thread, like every later run. */
+  private fail(): void {
+    if (this.workersOff) return;
+    this.workersOff = true;
+    for (const run of this.pending.values()) {
+      this.queue.push(...run.requests);
+      this.runDone();
+    }
+    this.pending.clear();
+    const workers = this.workers ?? [];
+    this.workers = null;
+    for (const worker of workers) void worker.terminate();
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers ?? [];
+    this.workersOff = true;
+    this.workers = null;
+    const closed = new Error("vault closed while reading");
+    for (const run of this.pending.values()) for (const request of run.requests) request.reject(closed);
+    for (const request of this.queue) request.reject(closed);
+    this.pending.clear();
+    this.queue = [];
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+function settle(request: Request, result: Uint8Array | RecordProblem): void {
+  if (result instanceof Uint8Array) request.resolve(result);
+  else request.reject(new VaultCorruptError(request.offset, result.problem, result.cause === undefined ? undefined : { cause: new Error(result.cause) }));
+}
+
