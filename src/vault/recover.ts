@@ -262,9 +262,9 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   }
   if (indexOk) {
     const logEndBound = newest.offset + newest.sizeBytes;
-    for (const entry of index.entries()) {
-      if (entryWithinLog(entry, logEndBound)) continue;
-      warnings.push(`index record damaged (an entry points outside the log, at offset ${entry.offset}); rebuilt the index by scanning the log`);
+    for (let entry = 0; entry < index.size; entry++) {
+      if (entryWithinLog(index.offsetOf(entry), index.recordLengthOf(entry), logEndBound)) continue;
+      warnings.push(`index record damaged (an entry points outside the log, at offset ${index.offsetOf(entry)}); rebuilt the index by scanning the log`);
       indexOk = false;
       break;
     }
@@ -281,12 +281,12 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
 }
 
 /** An index entry must name a whole record inside the committed log, or reading it could allocate at will. */
-function entryWithinLog(entry: { offset: number; recordLength: number }, logEnd: number): boolean {
+function entryWithinLog(offset: number, recordLength: number, logEnd: number): boolean {
   return (
-    entry.offset >= LOG_START_OFFSET &&
-    entry.recordLength >= RECORD_OVERHEAD_BYTES &&
-    entry.recordLength <= RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES &&
-    entry.offset + entry.recordLength <= logEnd
+    offset >= LOG_START_OFFSET &&
+    recordLength >= RECORD_OVERHEAD_BYTES &&
+    recordLength <= RECORD_OVERHEAD_BYTES + RECORD_BODY_SIZE_MAX_BYTES &&
+    offset + recordLength <= logEnd
   );
 }
 
