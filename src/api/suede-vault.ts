@@ -76,6 +76,12 @@ export interface OpenOptions {
   /** With writable: open a vault whose committed state is damaged, for repair() only. */
   readonly repair?: boolean;
   readonly compressionLevel?: number;
+  /**
+   * Read-only opens: "snapshots" loads only the snapshot entries of the blob index at open (each
+   * index record is still read and authenticated); the rest loads on first need. For commands that
+   * only list snapshots. Default "full".
+   */
+  readonly indexLoad?: "full" | "snapshots";
   readonly deps?: Deps;
 }
 
@@ -214,6 +220,7 @@ export class SuedeVault {
       secret: secretBytes(options.secret),
       writable: options.writable ?? false,
       repair: options.repair ?? false,
+      ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
@@ -482,6 +489,7 @@ export class SuedeVault {
    * reference, then makes one pass over the index.
    */
   async info(options: { signal?: AbortSignal } = {}): Promise<VaultInfo> {
+    await this.vault.loadIndex();
     const { snapshots, damaged } = await this.snapshotListing();
     // With a damaged snapshot what it references is unknown, and so is what prune would free.
     const live = damaged.length === 0 ? await this.liveSet(options.signal) : null;
@@ -620,6 +628,7 @@ export class SuedeVault {
 
   /** Every blob a remaining snapshot references. */
   private async liveSet(signal: AbortSignal | undefined): Promise<ReturnType<Vault["newLiveSet"]>> {
+    await this.vault.loadIndex();
     const live = this.vault.newLiveSet();
     for (const ref of this.vault.snapshots) {
       live.add(ref.id);
@@ -693,6 +702,7 @@ export class SuedeVault {
   }
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
+    await this.vault.loadIndex();
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
   }
 

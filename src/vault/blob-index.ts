@@ -131,10 +131,13 @@ export class BlobIndex {
 
   /** A new entry for the id at source[at .. at + 32) (not present yet); its location is set by the caller. */
   private appendAt(source: Uint8Array, at: number): number {
-    if ((this.used + 1) > this.slots.length * SLOT_LOAD_MAX) this.rehash(this.slots.length * 2);
+    if (this.used + 1 > this.slots.length * SLOT_LOAD_MAX) this.rehash(this.slots.length * 2);
     const entry = this.used++;
     if (entry >>> PAGE_SHIFT === this.pages.length) this.pages.push(newPage());
-    this.pages[entry >>> PAGE_SHIFT]!.ids.set(source.subarray(at, at + ID_BYTES), (entry & PAGE_MASK) * ID_BYTES);
+    // A byte loop, not ids.set(source.subarray(…)): a subarray of a Buffer costs an object per entry.
+    const ids = this.pages[entry >>> PAGE_SHIFT]!.ids;
+    const base = (entry & PAGE_MASK) * ID_BYTES;
+    for (let i = 0; i < ID_BYTES; i++) ids[base + i] = source[at + i]!;
     this.insertSlot(entry);
     return entry;
   }
@@ -164,20 +167,16 @@ export class BlobIndex {
   /**
    * Adds the entries of an index record body (FORMAT.md §7) straight into the pages: no object per
    * entry, so opening a vault with millions of blobs costs little more than the copy. Returns a
-   * problem string (and adds nothing) when the body is malformed.
+   * problem string (and adds nothing) when the body is malformed. With onlyKind, every entry is
+   * validated but only those of that kind are added (a listing needs only the snapshots).
    */
-  addIndexRecord(body: Uint8Array): string | null {
-    if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  addIndexRecord(body: Uint8Array, onlyKind?: RecordKindCode): string | null {
     // Validate first so a damaged record leaves the index untouched.
+    const problem = indexRecordProblem(body);
+    if (problem !== null) return problem;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
-      const high = view.getUint32(at + ID_BYTES + 4, true);
-      if (high > 0x1fffff) return `index entry out of range: u64 ${view.getBigUint64(at + ID_BYTES, true)} exceeds 2^53`;
-      const kind = body[at + ID_BYTES + 16]!;
-      if (!BLOB_KIND_CODES.has(kind)) return `index entry has kind ${kind}, not a blob kind`;
-      if ((body[at + ID_BYTES + 17]! | body[at + ID_BYTES + 18]! | body[at + ID_BYTES + 19]!) !== 0) return "index entry reserved bytes are not zero";
-    }
-    for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
+      if (onlyKind !== undefined && body[at + ID_BYTES + 16] !== onlyKind) continue;
       let entry = this.findAt(body, at);
       if (entry < 0) entry = this.appendAt(body, at);
       this.store(
@@ -301,6 +300,30 @@ export class LiveSet {
 }
 
 const BLOB_KIND_CODES = new Set<number>([RecordKind.data, RecordKind.tree, RecordKind.snapshot]);
+
+/** What is wrong with an index record body (FORMAT.md §7), or null. */
+export function indexRecordProblem(body: Uint8Array): string | null {
+  if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
+    const high = view.getUint32(at + ID_BYTES + 4, true);
+    if (high > 0x1fffff) return `index entry out of range: u64 ${view.getBigUint64(at + ID_BYTES, true)} exceeds 2^53`;
+    const kind = body[at + ID_BYTES + 16]!;
+    if (kind !== RecordKind.data && kind !== RecordKind.tree && kind !== RecordKind.snapshot) return `index entry has kind ${kind}, not a blob kind`;
+    if ((body[at + ID_BYTES + 17]! | body[at + ID_BYTES + 18]! | body[at + ID_BYTES + 19]!) !== 0) return "index entry reserved bytes are not zero";
+  }
+  return null;
+}
+
+/** Whether test holds for the offset and record length of every entry of a valid index record body (no index built). */
+export function everyIndexEntry(body: Uint8Array, test: (offset: number, recordLength: number) => boolean): boolean {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {
+    const offset = view.getUint32(at + ID_BYTES, true) + view.getUint32(at + ID_BYTES + 4, true) * 2 ** 32;
+    if (!test(offset, view.getUint32(at + ID_BYTES + 8, true))) return false;
+  }
+  return true;
+}
 
 /** Index record body: entries of 52 bytes. FORMAT.md §7. */
 export function encodeIndexEntries(entries: readonly BlobEntry[]): Uint8Array {

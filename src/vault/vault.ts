@@ -36,7 +36,7 @@ import {
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader, sealPadding, sealRecord } from "./record.ts";
-import { type CommittedState, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
+import { type CommittedState, type IndexLoad, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
 
@@ -73,6 +73,12 @@ export interface OpenVaultOptions {
    * copy of a lost commit); new records are appended after the whole file instead.
    */
   readonly repair?: boolean;
+  /**
+   * Read-only opens only: "snapshots" loads just the snapshot entries of the index (every index
+   * record is still read and checked), so listing snapshots of a vault of millions of blobs stays
+   * fast; the rest loads on first need (`loadIndex`, or any blob read). Default "full".
+   */
+  readonly indexLoad?: IndexLoad;
 }
 
 const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
@@ -112,7 +118,9 @@ export interface StorageStats {
 }
 
 export class Vault implements BlobStore {
+  /** The blob index; while indexComplete is false, only its snapshot entries (see OpenVaultOptions.indexLoad). */
   private index: BlobIndex;
+  private indexComplete: boolean;
   private readonly codec: Codec;
   private readonly hashBlobId: BlobIdHasher;
   /** Data blob IDs a worker is sealing for this session (claimBlob), so one blob is never stored twice. */
@@ -149,6 +157,7 @@ export class Vault implements BlobStore {
     readonly warnings: readonly string[],
   ) {
     this.index = committed.index;
+    this.indexComplete = committed.indexComplete;
     this.codec = new Codec(compressionLevel);
     this.hashBlobId = blobIdHasher(keys.blobId);
     this.batchOffset = committed.logEnd;
@@ -227,6 +236,7 @@ export class Vault implements BlobStore {
 
   static async open(path: string, options: OpenVaultOptions): Promise<Vault> {
     const { deps } = options;
+    assert(!options.writable || (options.indexLoad ?? "full") === "full", "a writer loads the whole index");
     const lock = options.writable ? await VaultLock.acquire(path, deps.clock.nowMs()) : null;
     let file: VaultFile | null = null;
     try {
@@ -234,7 +244,7 @@ export class Vault implements BlobStore {
       const { candidates, warnings: headerWarnings } = await readHeader(file);
       const { header, unlocked, keys: derivedKeys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
-      const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable);
+      const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable, options.indexLoad ?? "full");
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
       const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
       let appendAt = committed.logEnd;
@@ -280,7 +290,7 @@ export class Vault implements BlobStore {
   }
 
   hasBlob(id: BlobId): boolean {
-    return this.index.has(id) || this.claimed.has(toHex(id));
+    return this.loadedIndex().has(id) || this.claimed.has(toHex(id));
   }
 
   claimBlob(id: BlobId): boolean {
@@ -408,18 +418,52 @@ export class Vault implements BlobStore {
     if (this.lock !== null) return false;
     const onDisk = await readBestSuperblock(this.file, this.recordKeys);
     if (onDisk === null || onDisk.sequence === this.superblockSequence) return false;
-    const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false);
+    const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false, this.indexComplete ? "full" : "snapshots");
+    this.adopt(committed, superblock?.sequence ?? onDisk.sequence);
+    return true;
+  }
+
+  private adopt(committed: CommittedState, superblockSequence: number | null): void {
     this.committed = committed;
     this.index = committed.index;
+    this.indexComplete = committed.indexComplete;
     this.batchOffset = committed.logEnd;
     this.appendOffset = committed.logEnd;
     this.snapshotRefs = [...committed.checkpoint.snapshots];
     this.nextSnapshot = committed.checkpoint.nextSnapshotNumber;
-    this.superblockSequence = superblock?.sequence ?? onDisk.sequence;
-    return true;
+    this.superblockSequence = superblockSequence;
+  }
+
+  /**
+   * Loads the whole index of a session opened with indexLoad "snapshots" (a no-op otherwise).
+   * Read-only, so it loads the newest commit: the snapshot list may have grown meanwhile.
+   */
+  async loadIndex(): Promise<void> {
+    if (this.indexComplete) return;
+    assert(!this.closed, "vault is closed");
+    // One load at a time, shared with refresh (both replace the committed state).
+    while (this.refreshing !== null) await this.refreshing.catch(() => undefined);
+    if (this.indexComplete) return;
+    this.refreshing = (async () => {
+      const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false, "full");
+      this.adopt(committed, superblock?.sequence ?? this.superblockSequence);
+      return true;
+    })();
+    try {
+      await this.refreshing;
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  /** The whole index; sessions opened with indexLoad "snapshots" call loadIndex first. */
+  private loadedIndex(): BlobIndex {
+    assert(this.indexComplete, "the blob index is not loaded yet (Vault.loadIndex)");
+    return this.index;
   }
 
   private async readBlob(id: BlobId): Promise<Uint8Array> {
+    if (!this.indexComplete && !this.index.has(id)) await this.loadIndex();
     const location = this.index.get(id);
     if (location === undefined) {
       throw new VaultCorruptError(0, `blob ${toHex(id).slice(0, 16)}… is referenced but not in the index`);
@@ -610,7 +654,7 @@ export class Vault implements BlobStore {
   }
 
   get blobIndex(): BlobIndex {
-    return this.index;
+    return this.loadedIndex();
   }
 
 
@@ -722,7 +766,7 @@ export class Vault implements BlobStore {
 
   /** A set of live blobs, one bit per index entry (prune marks what the snapshots reference). */
   newLiveSet(): LiveSet {
-    return new LiveSet(this.index);
+    return new LiveSet(this.loadedIndex());
   }
 
   /**
@@ -731,7 +775,7 @@ export class Vault implements BlobStore {
    * referenced and the log bytes prune would give back (see garbageBytes).
    */
   storageStats(live: LiveSet | null): StorageStats {
-    const index = this.index;
+    const index = this.loadedIndex();
     let dataBlobs = 0;
     let rawBytes = 0;
     let storedBytes = 0;
@@ -873,12 +917,12 @@ const READER_RETRY_LIMIT = 8;
  * writer commits and prune truncates: the load is repeated while the superblock sequence moves
  * under it (bounded); an error or damage under an unchanged sequence is reported as it is.
  */
-async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boolean) {
+async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boolean, indexLoad: IndexLoad) {
   for (let attempt = 1; ; attempt++) {
     const superblock = await readBestSuperblock(file, keys);
     let committed: CommittedState;
     try {
-      committed = await loadCommittedState(file, keys);
+      committed = await loadCommittedState(file, keys, indexLoad);
     } catch (error) {
       if (writable || attempt >= READER_RETRY_LIMIT) throw error;
       if ((await readBestSuperblock(file, keys))?.sequence === superblock?.sequence) throw error;
