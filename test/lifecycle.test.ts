@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SuedeVault } from "../src/index.ts";
+import { defaultDeps } from "../src/api/suede-vault.ts";
+import { Vault } from "../src/vault/index.ts";
 
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
 const secret = { passphrase: "lifecycle" };
@@ -194,6 +196,62 @@ test("prune interrupted at any point, then backup: no snapshot loses data; a log
       await reader.close();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("info: unreferenced counts a forgotten snapshot's blobs (what prune frees), damaged snapshots make it unknown", async () => {
+  const next = prng(4242);
+  const dir = mkdtempSync(join(tmpdir(), "suede-info-"));
+  const source = join(dir, "src");
+  mkdirSync(source);
+  const vaultPath = join(dir, "v.vault");
+  await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+  const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+  try {
+    writeFileSync(join(source, "kept.bin"), randomBytes(next, 300_000));
+    writeFileSync(join(source, "old.bin"), randomBytes(next, 1_000_000));
+    await vault.backup({ paths: [source] });
+    rmSync(join(source, "old.bin"));
+    await vault.backup({ paths: [source] });
+    const before = await vault.info();
+    // Every indexed blob is still referenced: only metadata of earlier commits is unreferenced.
+    assert.ok(before.garbageBytes !== null && before.garbageBytes < 50_000, `garbage before forget: ${before.garbageBytes}`);
+    assert.equal(before.referencedBytes, before.liveBytes);
+    await vault.forget([1]);
+    const forgotten = await vault.info();
+    // old.bin (1 MB of random bytes, stored uncompressed) is indexed but no longer referenced.
+    assert.equal(forgotten.liveBytes, before.liveBytes);
+    assert.ok(forgotten.garbageBytes !== null && forgotten.garbageBytes > 1_000_000, `garbage after forget: ${forgotten.garbageBytes}`);
+    assert.ok(forgotten.referencedBytes !== null && forgotten.referencedBytes < before.liveBytes - 1_000_000);
+    assert.equal(forgotten.garbageBytes, (await vault.prune({ dryRun: true })).garbageBytes);
+    const pruned = await vault.prune();
+    assert.ok(pruned.sizeAfter !== null && pruned.sizeBefore - pruned.sizeAfter > 1_000_000);
+    const after = await vault.info();
+    assert.ok(after.garbageBytes !== null && after.garbageBytes < 50_000, `garbage after prune: ${after.garbageBytes}`);
+    assert.equal(after.fileSizeBytes, pruned.sizeAfter);
+  } finally {
+    await vault.close();
+  }
+  // Damage the remaining snapshot's record: what it references is unknown, so is the garbage.
+  const inner = await SuedeVault.open(vaultPath, { secret });
+  const info = await inner.info();
+  await inner.close();
+  assert.equal(info.snapshots, 1);
+  const raw = await Vault.open(vaultPath, { secret: Buffer.from(secret.passphrase), writable: false, deps: defaultDeps });
+  const snapshotBlob = raw.blobIndex.get(raw.snapshots[0]!.id)!;
+  await raw.close();
+  const fd = openSync(vaultPath, "r+");
+  writeSync(fd, Buffer.from([0xff]), 0, 1, snapshotBlob.offset + snapshotBlob.recordLength - 1);
+  closeSync(fd);
+  const damaged = await SuedeVault.open(vaultPath, { secret });
+  try {
+    const result = await damaged.info();
+    assert.equal(result.snapshots, 0);
+    assert.equal(result.garbageBytes, null);
+    assert.equal(result.referencedBytes, null);
+  } finally {
+    await damaged.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -77,6 +77,12 @@ export interface OpenOptions {
   /** With writable: open a vault whose committed state is damaged, for repair() only. */
   readonly repair?: boolean;
   readonly compressionLevel?: number;
+  /**
+   * Read-only opens: "snapshots" loads only the snapshot entries of the blob index at open (each
+   * index record is still read and authenticated); the rest loads on first need. For commands that
+   * only list snapshots. Default "full".
+   */
+  readonly indexLoad?: "full" | "snapshots";
   readonly deps?: Deps;
 }
 
@@ -163,8 +169,14 @@ export interface VaultInfo {
   readonly fileSizeBytes: number;
   /** Stored bytes of all indexed blobs (before prune, forgotten snapshots' blobs count here). */
   readonly liveBytes: number;
-  /** Bytes of the log that no indexed blob or current metadata uses. */
-  readonly garbageBytes: number;
+  /** Stored bytes of the blobs the remaining snapshots reference (null when a snapshot is damaged). */
+  readonly referencedBytes: number | null;
+  /**
+   * Unreferenced: log bytes used by no blob a remaining snapshot references and by no current
+   * metadata — what `prune` gives back, forgotten snapshots' blobs included (null when a snapshot
+   * is damaged: what it references is unknown).
+   */
+  readonly garbageBytes: number | null;
   readonly snapshots: number;
   readonly blobs: number;
   readonly chunks: number;
@@ -209,6 +221,7 @@ export class SuedeVault {
       secret: secretBytes(options.secret),
       writable: options.writable ?? false,
       repair: options.repair ?? false,
+      ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
@@ -473,17 +486,25 @@ export class SuedeVault {
     return { files: progress.files, dirs: progress.dirs, bytesWritten: progress.bytesWritten, failed };
   }
 
-  /** Vault facts for `info`: sizes, ratios, counts, key slots (never secrets). */
-  async info(): Promise<VaultInfo> {
-    const stats = this.vault.storageStats();
-    const snapshots = await this.listSnapshots();
+  /**
+   * Vault facts for `info`: sizes, ratios, counts, key slots (never secrets). Reads every
+   * remaining snapshot's trees once (each distinct tree part once) to know which blobs they
+   * reference, then makes one pass over the index.
+   */
+  async info(options: { signal?: AbortSignal } = {}): Promise<VaultInfo> {
+    await this.vault.loadIndex();
+    const { snapshots, damaged } = await this.snapshotListing();
+    // With a damaged snapshot what it references is unknown, and so is what prune would free.
+    const live = damaged.length === 0 ? await this.liveSet(options.signal) : null;
+    const stats = this.vault.storageStats(live);
     const logicalBytes = snapshots.reduce((sum, s) => sum + s.stats.sizeBytes, 0);
     return {
       path: this.vault.path,
       formatVersion: this.vault.formatVersion,
       fileSizeBytes: (await this.vault.fileIdentity()).sizeBytes,
       liveBytes: stats.storedBytes,
-      garbageBytes: this.vault.garbageBytes(null),
+      referencedBytes: live === null ? null : stats.referencedBytes,
+      garbageBytes: live === null ? null : stats.garbageBytes,
       snapshots: snapshots.length,
       blobs: stats.blobs,
       chunks: stats.dataBlobs,
@@ -610,6 +631,7 @@ export class SuedeVault {
 
   /** Every blob a remaining snapshot references. */
   private async liveSet(signal: AbortSignal | undefined): Promise<ReturnType<Vault["newLiveSet"]>> {
+    await this.vault.loadIndex();
     const live = this.vault.newLiveSet();
     for (const ref of this.vault.snapshots) {
       live.add(ref.id);
@@ -683,6 +705,7 @@ export class SuedeVault {
   }
 
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckReport> {
+    await this.vault.loadIndex();
     return checkVault(this.vault, { readData: options.readData ?? false, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
   }
 

@@ -22,12 +22,17 @@ export function loadApi(): Promise<typeof import("../api/suede-vault.ts")> {
 
 export async function withVault<T>(
   path: string,
-  options: SecretOptions & { writable?: boolean; repair?: boolean },
+  options: SecretOptions & { writable?: boolean; repair?: boolean; indexLoad?: "full" | "snapshots" },
   use: (vault: SuedeVault) => Promise<T>,
 ): Promise<T> {
   const secret = await secretFrom(options);
   const { SuedeVault } = await loadApi();
-  const vault = await SuedeVault.open(path, { secret, writable: options.writable ?? false, repair: options.repair ?? false });
+  const vault = await SuedeVault.open(path, {
+    secret,
+    writable: options.writable ?? false,
+    repair: options.repair ?? false,
+    ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
+  });
   for (const warning of vault.warnings) process.stderr.write(`suede: warning: ${warning}\n`);
   try {
     return await use(vault);

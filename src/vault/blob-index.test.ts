@@ -1,4 +1,4 @@
-// Goal: BlobIndex behaves like a Map from 32-byte id to location (last write wins, no phantom ids, each id listed once) in bounded memory, and index record bodies round-trip. Method: fast-check properties (seed from SUEDE_FC_SEED, always logged) against a Map model, including ids that collide in the hashed first four bytes; a 100k-entry memory check.
+// Goal: BlobIndex behaves like a Map from 32-byte id to location (last write wins, no phantom ids, each id listed once) in bounded memory, and index record bodies round-trip. Method: fast-check properties (seed from SUEDE_FC_SEED, always logged) against a Map model, including ids that collide in the hashed first four bytes; a 1M-entry memory check (64 bytes per entry at most, issue 5).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createCipheriv, randomInt } from "node:crypto";
@@ -178,16 +178,41 @@ test("decodeIndexEntries: an offset beyond 2^53 is a problem string, not a throw
   assert.equal(typeof result, "string");
 });
 
-test("BlobIndex.memoryBytes: at most 120 bytes per entry at 100k entries", () => {
-  const index = new BlobIndex();
-  const ids = pseudoRandomBytes(7, 100_000 * 32);
-  for (let i = 0; i < 100_000; i++) {
-    index.set(ids.subarray(i * 32, i * 32 + 32), { offset: 16384 + i * 1000, recordLength: 1000, rawLength: 900, kind: RecordKind.data });
+test("BlobIndex.memoryBytes: at most 64 bytes per entry at 1M entries, whether set one by one or loaded from records", () => {
+  const count = 1_000_000;
+  const ids = pseudoRandomBytes(7, count * 32);
+  const bySet = new BlobIndex();
+  for (let i = 0; i < count; i++) {
+    bySet.set(ids.subarray(i * 32, i * 32 + 32), { offset: 16384 + i * 1000, recordLength: 1000, rawLength: 900, kind: RecordKind.data });
   }
-  assert.equal(index.size, 100_000);
-  const perEntry = index.memoryBytes / index.size;
-  assert.ok(perEntry <= 120, `${perEntry.toFixed(1)} bytes per entry`);
-  assert.equal(index.get(ids.subarray(99_999 * 32, 100_000 * 32))?.offset, 16384 + 99_999 * 1000);
+  const byRecords = new BlobIndex();
+  for (let start = 0; start < count; start += 65536) assert.equal(byRecords.addIndexRecord(bySet.encodeRange(start, Math.min(count, start + 65536)), Number.MAX_SAFE_INTEGER), null);
+  for (const index of [bySet, byRecords]) {
+    assert.equal(index.size, count);
+    const perEntry = index.memoryBytes / index.size;
+    assert.ok(perEntry <= 64, `${perEntry.toFixed(1)} bytes per entry`);
+    assert.equal(index.get(ids.subarray((count - 1) * 32, count * 32))?.offset, 16384 + (count - 1) * 1000);
+    assert.equal(index.get(ids.subarray(0, 32))?.offset, 16384);
+  }
+});
+
+test("BlobIndex.filtered, setOffset, encodeRange and encodeList agree with entries()", () => {
+  const ids = makeIds(5, 40_000, false);
+  const index = new BlobIndex();
+  ids.forEach((id, i) => index.set(id, { offset: 16384 + i * 300, recordLength: 200 + (i % 50), rawLength: i, kind: KINDS[i % 3]! }));
+  const kept = index.filtered((entry) => entry % 3 !== 1);
+  assert.equal(kept.size, ids.filter((_, i) => i % 3 !== 1).length);
+  ids.forEach((id, i) => assert.deepEqual(kept.get(id), i % 3 === 1 ? undefined : index.get(id)));
+  const moved = kept.entryNumber(ids[3]!);
+  kept.setOffset(moved, 2 ** 40 + 5);
+  assert.equal(kept.get(ids[3]!)?.offset, 2 ** 40 + 5);
+  const all = decodeIndexEntries(kept.encodeRange(0, kept.size));
+  assert.ok(typeof all !== "string");
+  assert.deepEqual(all.map((e) => ({ ...e, id: hex(e.id) })), [...kept.entries()].map((e) => ({ ...e, id: hex(e.id) })));
+  const some = decodeIndexEntries(kept.encodeList(Int32Array.of(5, 0, moved)));
+  assert.ok(typeof some !== "string");
+  assert.deepEqual(some.map((e) => hex(e.id)), [5, 0, moved].map((n) => hex(kept.idOf(n))));
+  assert.equal(some[2]!.offset, 2 ** 40 + 5);
 });
 
 test("BlobIndex.addIndexRecord: same index as decoding each record and calling set (last write wins)", (t) => {

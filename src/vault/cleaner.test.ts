@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type Move, RECORD_SIZE_MIN_BYTES, type Span, planCompaction } from "./cleaner.ts";
+import { type CompactionPlan, type Move, RECORD_SIZE_MIN_BYTES, type RecordTable, type Span, planCompaction } from "./cleaner.ts";
 
 const FC_SEED = Number(process.env.SUEDE_FC_SEED ?? Date.now() % 2 ** 31);
 const SEED_NOTE = `fast-check seed ${FC_SEED} (rerun with SUEDE_FC_SEED=${FC_SEED})`;
@@ -27,15 +27,25 @@ function modelMoves(live: readonly { offset: number; recordLength: number }[], h
   return moves;
 }
 
+function table(live: readonly { offset: number; recordLength: number }[]): RecordTable {
+  return { size: live.length, offsetOf: (i) => live[i]!.offset, recordLengthOf: (i) => live[i]!.recordLength };
+}
+
+function movesOf(plan: CompactionPlan, live: readonly { offset: number; recordLength: number }[]): Move[] {
+  return [...plan.moveRecords].map((record, i) => ({ from: live[record]!.offset, to: plan.moveTargets[i]!, length: live[record]!.recordLength }));
+}
+
 /** A log of alternating live records and gaps, as [live entries, holes, log end]. */
 const layoutArb = fc
-  .array(fc.tuple(fc.boolean(), fc.integer({ min: RECORD_SIZE_MIN_BYTES, max: RECORD_SIZE_MIN_BYTES * 6 })), { minLength: 1, maxLength: 80 })
+  .array(fc.tuple(fc.constantFrom("live", "live", "dead", "dead", "meta"), fc.integer({ min: RECORD_SIZE_MIN_BYTES, max: RECORD_SIZE_MIN_BYTES * 6 })), { minLength: 1, maxLength: 80 })
   .map((items) => {
     const live: { offset: number; recordLength: number }[] = [];
     const holes: Span[] = [];
+    const metadata: Span[] = [];
     let at = LOG_START;
-    for (const [isLive, length] of items) {
-      if (isLive) live.push({ offset: at, recordLength: length });
+    for (const [what, length] of items) {
+      if (what === "live") live.push({ offset: at, recordLength: length });
+      else if (what === "meta") metadata.push({ offset: at, length });
       else holes.push({ offset: at, length });
       at += length;
     }
@@ -46,16 +56,20 @@ const layoutArb = fc
       if (last !== undefined && last.offset + last.length === hole.offset) merged[merged.length - 1] = { offset: last.offset, length: last.length + hole.length };
       else merged.push(hole);
     }
-    return { live, holes: merged, logEnd: at };
+    return { live, holes: merged, metadata, logEnd: at };
   });
 
 test(`planCompaction: moves are exactly the first-fit model's, into holes only, never overlapping (${SEED_NOTE})`, () => {
   fc.assert(
-    fc.property(layoutArb, ({ live, holes, logEnd }) => {
-      const plan = planCompaction(live, [], { logStart: LOG_START, logEnd });
-      assert.deepEqual(plan.moves, modelMoves(live, holes));
-      const targets = plan.moves.map((m) => ({ start: m.to, end: m.to + m.length })).sort((a, b) => a.start - b.start);
+    fc.property(layoutArb, ({ live, holes, metadata, logEnd }) => {
+      // Records listed in shuffled order: the plan must not rely on entry order being log order.
+      const shuffled = [...live].sort((a, b) => ((a.offset * 2654435761) % 1009) - ((b.offset * 2654435761) % 1009));
+      const plan = planCompaction(table(shuffled), [...metadata].reverse(), { logStart: LOG_START, logEnd });
+      const moves = movesOf(plan, shuffled);
+      assert.deepEqual(moves, modelMoves(live, holes));
+      const targets = moves.map((m) => ({ start: m.to, end: m.to + m.length })).sort((a, b) => a.start - b.start);
       for (let i = 1; i < targets.length; i++) assert.ok(targets[i - 1]!.end <= targets[i]!.start, "two moves overlap");
+      for (const t of targets) assert.ok(!metadata.some((m) => t.start < m.offset + m.length && m.offset < t.end), "a move overwrites metadata");
       for (const t of targets) assert.ok(holes.some((h) => h.offset <= t.start && t.end <= h.offset + h.length), "a move lands outside every hole");
       for (const h of plan.holes) assert.ok(h.length >= RECORD_SIZE_MIN_BYTES, "a leftover hole cannot be padded");
     }),
@@ -72,9 +86,9 @@ test("planCompaction: 200,000 records with 100,000 holes plan in well under a se
     at += length;
   }
   const started = performance.now();
-  const plan = planCompaction(live, [], { logStart: LOG_START, logEnd: at });
+  const plan = planCompaction(table(live), [], { logStart: LOG_START, logEnd: at });
   const elapsedMs = performance.now() - started;
-  assert.ok(plan.moves.length > 10_000, `only ${plan.moves.length} moves`);
+  assert.ok(plan.moveRecords.length > 10_000, `only ${plan.moveRecords.length} moves`);
   // The linear scan took minutes on this layout; the tree answers in about a second even on a loaded machine.
   assert.ok(elapsedMs < 10_000, `planning took ${elapsedMs.toFixed(0)} ms`);
 });

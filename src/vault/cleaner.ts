@@ -21,52 +21,77 @@ export interface Move {
   readonly length: number;
 }
 
-interface Hole {
-  start: number;
-  end: number;
+/** The live records, numbered 0 … size − 1 (a BlobIndex of the live blobs is one). */
+export interface RecordTable {
+  readonly size: number;
+  offsetOf(record: number): number;
+  recordLengthOf(record: number): number;
 }
 
 export interface CompactionPlan {
-  readonly moves: Move[];
+  /** Record numbers to move, top of the log first, and where each goes: typed arrays, no object per move. */
+  readonly moveRecords: Int32Array;
+  readonly moveTargets: Float64Array;
   /** What stays free below logEnd after the moves: each at least RECORD_SIZE_MIN_BYTES, to be padded. */
   readonly holes: Span[];
 }
 
-export function planCompaction(
-  live: readonly { readonly offset: number; readonly recordLength: number }[],
-  metadata: readonly Span[],
-  log: { readonly logStart: number; readonly logEnd: number },
-): CompactionPlan {
-  const occupied: Span[] = [...live.map((e) => ({ offset: e.offset, length: e.recordLength })), ...metadata].sort((a, b) => a.offset - b.offset);
-  const holes: Hole[] = [];
-  let cursor = log.logStart;
-  for (const span of occupied) {
-    assert(span.offset >= cursor, `overlapping records at ${span.offset}`);
-    if (span.offset > cursor) {
-      assert(span.offset - cursor >= RECORD_SIZE_MIN_BYTES, `a hole of ${span.offset - cursor} bytes cannot be padded`);
-      holes.push({ start: cursor, end: span.offset });
-    }
-    cursor = span.offset + span.length;
+export function planCompaction(live: RecordTable, metadata: readonly Span[], log: { readonly logStart: number; readonly logEnd: number }): CompactionPlan {
+  const count = live.size;
+  const offsets = new Float64Array(count);
+  const lengths = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    offsets[i] = live.offsetOf(i);
+    lengths[i] = live.recordLengthOf(i);
   }
+  const byOffset = new Int32Array(count);
+  for (let i = 0; i < count; i++) byOffset[i] = i;
+  byOffset.sort((x, y) => offsets[x]! - offsets[y]!);
+  const spans = [...metadata].sort((x, y) => x.offset - y.offset);
+  // Holes: the gaps between occupied spans (live records and metadata merged in offset order).
+  const holeStarts: number[] = [];
+  const holeEnds: number[] = [];
+  let cursor = log.logStart;
+  const occupy = (offset: number, length: number) => {
+    assert(offset >= cursor, `overlapping records at ${offset}`);
+    if (offset > cursor) {
+      assert(offset - cursor >= RECORD_SIZE_MIN_BYTES, `a hole of ${offset - cursor} bytes cannot be padded`);
+      holeStarts.push(cursor);
+      holeEnds.push(offset);
+    }
+    cursor = offset + length;
+  };
+  let m = 0;
+  for (let k = 0; k < count; k++) {
+    const record = byOffset[k]!;
+    while (m < spans.length && spans[m]!.offset < offsets[record]!) occupy(spans[m]!.offset, spans[m++]!.length);
+    occupy(offsets[record]!, lengths[record]!);
+  }
+  while (m < spans.length) occupy(spans[m]!.offset, spans[m++]!.length);
   assert(cursor <= log.logEnd, "records beyond the end of the log");
-  const all = holes.map((h) => ({ ...h }));
-  const finder = new HoleFinder(all);
-  const moves: Move[] = [];
-  const byOffsetDescending = [...live].sort((a, b) => b.offset - a.offset);
-  for (const record of byOffsetDescending) {
+  const starts = Float64Array.from(holeStarts);
+  const ends = Float64Array.from(holeEnds);
+  const finder = new HoleFinder(starts, ends);
+  const moveRecords = new Int32Array(count);
+  const moveTargets = new Float64Array(count);
+  let moves = 0;
+  for (let k = count - 1; k >= 0; k--) {
+    const record = byOffset[k]!;
     // Holes only ever shrink from the front; a record never moves up. What is left of a hole must
     // be empty or big enough for a padding record. The record's old place is not reused in this
     // pass: it stays live until the commit.
-    const index = finder.lowestFitting(record.recordLength, record.offset);
-    if (index === -1) continue;
-    const hole = all[index]!;
-    moves.push({ from: record.offset, to: hole.start, length: record.recordLength });
-    hole.start += record.recordLength;
-    finder.resized(index);
+    const hole = finder.lowestFitting(lengths[record]!, offsets[record]!);
+    if (hole === -1) continue;
+    moveRecords[moves] = record;
+    moveTargets[moves++] = starts[hole]!;
+    starts[hole] = starts[hole]! + lengths[record]!;
+    finder.resized(hole);
   }
   // Old places of moved records are free after the commit too, but they are still live now: they
   // are padded in a later prune. Only what the moves left of the holes is padded now.
-  return { moves, holes: all.filter((h) => h.end > h.start).map((h) => ({ offset: h.start, length: h.end - h.start })) };
+  const holes: Span[] = [];
+  for (let h = 0; h < starts.length; h++) if (ends[h]! > starts[h]!) holes.push({ offset: starts[h]!, length: ends[h]! - starts[h]! });
+  return { moveRecords: moveRecords.slice(0, moves), moveTargets: moveTargets.slice(0, moves), holes };
 }
 
 /**
@@ -80,17 +105,20 @@ class HoleFinder {
   private readonly tree: Float64Array;
   private readonly bySize = new Map<number, MinHeap>();
 
-  constructor(private readonly holes: readonly Hole[]) {
+  /** Hole h is [starts[h], ends[h]); the caller moves starts[h] up and calls resized(h). */
+  constructor(
+    private readonly starts: Float64Array,
+    private readonly ends: Float64Array,
+  ) {
     let leaves = 1;
-    while (leaves < holes.length) leaves *= 2;
+    while (leaves < starts.length) leaves *= 2;
     this.leaves = leaves;
     this.tree = new Float64Array(2 * leaves).fill(-1);
-    holes.forEach((_, i) => this.resized(i));
+    for (let h = 0; h < starts.length; h++) this.resized(h);
   }
 
   resized(index: number): void {
-    const hole = this.holes[index]!;
-    const size = hole.end - hole.start;
+    const size = this.ends[index]! - this.starts[index]!;
     const usable = size >= RECORD_SIZE_MIN_BYTES ? size : -1;
     let node = this.leaves + index;
     this.tree[node] = usable;
@@ -114,10 +142,10 @@ class HoleFinder {
 
   private countStartingBelow(offset: number): number {
     let low = 0;
-    let high = this.holes.length;
+    let high = this.starts.length;
     while (low < high) {
       const middle = (low + high) >> 1;
-      if (this.holes[middle]!.start < offset) low = middle + 1;
+      if (this.starts[middle]! < offset) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -146,8 +174,7 @@ class HoleFinder {
     // Entries go stale when their hole shrinks: drop them as they surface.
     while (heap.size > 0) {
       const index = heap.peek();
-      const hole = this.holes[index]!;
-      if (hole.end - hole.start === size) return index < limit ? index : -1;
+      if (this.ends[index]! - this.starts[index]! === size) return index < limit ? index : -1;
       heap.pop();
     }
     return -1;

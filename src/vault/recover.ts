@@ -26,6 +26,7 @@ import { type Checkpoint, type SuperblockPointer, decodeCheckpoint, decodeSuperb
 import {
   HEADER_COPY_OFFSETS,
   HEADER_COPY_SIZE_BYTES,
+  INDEX_ENTRY_SIZE_BYTES,
   LOG_START_OFFSET,
   RECORD_BODY_SIZE_MAX_BYTES,
   RECORD_OVERHEAD_BYTES,
@@ -44,7 +45,9 @@ export interface CommittedState {
   readonly checkpointOffset: number;
   /** End of the committed log: the end of the newest checkpoint record. */
   readonly logEnd: number;
+  /** The blob index; only the snapshot entries when indexComplete is false (IndexLoad "snapshots"). */
   readonly index: BlobIndex;
+  readonly indexComplete: boolean;
   readonly warnings: readonly string[];
   /** True when committed data was found damaged (not merely a torn tail): writers must refuse. */
   readonly damaged: boolean;
@@ -223,7 +226,15 @@ async function findNewestCheckpointByScan(file: VaultFile, keys: RecordKeys) {
   return best;
 }
 
-export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Promise<CommittedState> {
+/**
+ * What opening loads of the index: all of it, or (read-only listings) every index record read,
+ * authenticated and validated as usual but only the snapshot entries kept; the rest is loaded on
+ * first need (Vault.loadIndex). A record that fails this way falls back to the full load, so the
+ * warnings and the damage verdict are those of a full open.
+ */
+export type IndexLoad = "full" | "snapshots";
+
+export async function loadCommittedState(file: VaultFile, keys: RecordKeys, indexLoad: IndexLoad = "full"): Promise<CommittedState> {
   const warnings: string[] = [];
   let damaged = false;
   const pointers = await readSuperblocks(file, keys);
@@ -249,9 +260,16 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
     if (start === null) throw new VaultCorruptError(LOG_START_OFFSET, "no valid checkpoint found anywhere in the vault (suede salvage recovers what is still readable)");
   }
   const newest = await rollForward(file, keys, start);
-  const index = new BlobIndex();
-  let indexOk = true;
   const logEnd = newest.offset + newest.sizeBytes;
+  if (indexLoad === "snapshots" && !damaged) {
+    const snapshotIndex = await loadSnapshotEntries(file, keys, newest.checkpoint, logEnd);
+    if (snapshotIndex !== null && (await file.sizeBytes()) >= logEnd) {
+      return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: snapshotIndex, indexComplete: false, warnings, damaged, indexRebuilt: false };
+    }
+  }
+  // Records are padded (Padmé, under 12%): this bound on the entry count sizes the table once.
+  const index = new BlobIndex(newest.checkpoint.indexRecords.reduce((sum, span) => sum + span.length, 0) / INDEX_ENTRY_SIZE_BYTES / 1.12);
+  let indexOk = true;
   for (const span of newest.checkpoint.indexRecords) {
     const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
     const problem = typeof body === "string" ? body : index.addIndexRecord(body, logEnd);
@@ -268,7 +286,17 @@ export async function loadCommittedState(file: VaultFile, keys: RecordKeys): Pro
   }
   const finalIndex = indexOk ? index : await rebuildIndex(file, keys, logEnd);
   if (!indexOk) damaged = true;
-  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, warnings, damaged, indexRebuilt: !indexOk };
+  return { checkpoint: newest.checkpoint, checkpointOffset: newest.offset, logEnd, index: finalIndex, indexComplete: true, warnings, damaged, indexRebuilt: !indexOk };
+}
+
+/** The snapshot entries of the checkpoint's index records, every record checked as a full load checks it; null on any problem. */
+async function loadSnapshotEntries(file: VaultFile, keys: RecordKeys, checkpoint: Checkpoint, logEnd: number): Promise<BlobIndex | null> {
+  const index = new BlobIndex();
+  for (const span of checkpoint.indexRecords) {
+    const body = await readRecordBody(file, keys, span.offset, RecordKind.index, span.length);
+    if (typeof body === "string" || index.addIndexRecord(body, logEnd, RecordKind.snapshot) !== null) return null;
+  }
+  return index;
 }
 
 /** The index as the records themselves describe it (every blob record before logEnd). */

@@ -15,8 +15,8 @@ import { assert } from "../util/assert.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
-import { BlobIndex, type BlobEntry, LiveSet, encodeIndexEntries } from "./blob-index.ts";
-import { type Move, planCompaction } from "./cleaner.ts";
+import { BlobIndex, LiveSet } from "./blob-index.ts";
+import { planCompaction } from "./cleaner.ts";
 import { type Checkpoint, type IdentityKeys, type RecordSpan, type SnapshotRef, encodeCheckpoint, encodeSuperblock } from "./checkpoint.ts";
 import { COMPRESSION_LEVEL_DEFAULT, Codec } from "./compress.ts";
 import {
@@ -36,7 +36,7 @@ import {
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
 import { type RecordKeys, sealPadding, sealRecord } from "./record.ts";
-import { type CommittedState, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
+import { type CommittedState, type IndexLoad, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { openBlob, openStored } from "./open-record.ts";
 import { RecordReader } from "./record-reader.ts";
 import { sealBlob } from "./seal.ts";
@@ -75,6 +75,12 @@ export interface OpenVaultOptions {
    * copy of a lost commit); new records are appended after the whole file instead.
    */
   readonly repair?: boolean;
+  /**
+   * Read-only opens only: "snapshots" loads just the snapshot entries of the index (every index
+   * record is still read and checked), so listing snapshots of a vault of millions of blobs stays
+   * fast; the rest loads on first need (`loadIndex`, or any blob read). Default "full".
+   */
+  readonly indexLoad?: IndexLoad;
 }
 
 const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
@@ -100,8 +106,23 @@ export async function makeKeySlot(
   return wrapMasterKey(kek, vaultId, { kind: slotKind, kdf, salt, nonce: deps.random.bytes(12) }, master, deps.clock.nowMs(), headerMacKey);
 }
 
+export interface StorageStats {
+  readonly blobs: number;
+  readonly dataBlobs: number;
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+  readonly dataRawBytes: number;
+  /** Stored bytes of the blobs in the live set given (all indexed blobs when none is). */
+  readonly referencedBytes: number;
+  /** Committed log bytes used by neither those blobs nor the current metadata. */
+  readonly garbageBytes: number;
+  readonly indexMemoryBytes: number;
+}
+
 export class Vault implements BlobStore {
+  /** The blob index; while indexComplete is false, only its snapshot entries (see OpenVaultOptions.indexLoad). */
   private index: BlobIndex;
+  private indexComplete: boolean;
   private readonly codec: Codec;
   private readonly hashBlobId: BlobIdHasher;
   /** Data blob IDs a worker is sealing for this session (claimBlob), so one blob is never stored twice. */
@@ -139,6 +160,7 @@ export class Vault implements BlobStore {
     readonly warnings: readonly string[],
   ) {
     this.index = committed.index;
+    this.indexComplete = committed.indexComplete;
     this.codec = new Codec(compressionLevel);
     this.reader = new RecordReader(file, this.recordKeys, this.codec);
     this.hashBlobId = blobIdHasher(keys.blobId);
@@ -218,6 +240,7 @@ export class Vault implements BlobStore {
 
   static async open(path: string, options: OpenVaultOptions): Promise<Vault> {
     const { deps } = options;
+    assert(!options.writable || (options.indexLoad ?? "full") === "full", "a writer loads the whole index");
     const lock = options.writable ? await VaultLock.acquire(path, deps.clock.nowMs()) : null;
     let file: VaultFile | null = null;
     try {
@@ -225,7 +248,7 @@ export class Vault implements BlobStore {
       const { candidates, warnings: headerWarnings } = await readHeader(file);
       const { header, unlocked, keys: derivedKeys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
-      const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable);
+      const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable, options.indexLoad ?? "full");
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
       const warnings = [...headerWarnings, ...macWarnings, ...committed.warnings];
       let appendAt = committed.logEnd;
@@ -271,7 +294,7 @@ export class Vault implements BlobStore {
   }
 
   hasBlob(id: BlobId): boolean {
-    return this.index.has(id) || this.claimed.has(toHex(id));
+    return this.loadedIndex().has(id) || this.claimed.has(toHex(id));
   }
 
   claimBlob(id: BlobId): boolean {
@@ -399,18 +422,52 @@ export class Vault implements BlobStore {
     if (this.lock !== null) return false;
     const onDisk = await readBestSuperblock(this.file, this.recordKeys);
     if (onDisk === null || onDisk.sequence === this.superblockSequence) return false;
-    const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false);
+    const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false, this.indexComplete ? "full" : "snapshots");
+    this.adopt(committed, superblock?.sequence ?? onDisk.sequence);
+    return true;
+  }
+
+  private adopt(committed: CommittedState, superblockSequence: number | null): void {
     this.committed = committed;
     this.index = committed.index;
+    this.indexComplete = committed.indexComplete;
     this.batchOffset = committed.logEnd;
     this.appendOffset = committed.logEnd;
     this.snapshotRefs = [...committed.checkpoint.snapshots];
     this.nextSnapshot = committed.checkpoint.nextSnapshotNumber;
-    this.superblockSequence = superblock?.sequence ?? onDisk.sequence;
-    return true;
+    this.superblockSequence = superblockSequence;
+  }
+
+  /**
+   * Loads the whole index of a session opened with indexLoad "snapshots" (a no-op otherwise).
+   * Read-only, so it loads the newest commit: the snapshot list may have grown meanwhile.
+   */
+  async loadIndex(): Promise<void> {
+    if (this.indexComplete) return;
+    assert(!this.closed, "vault is closed");
+    // One load at a time, shared with refresh (both replace the committed state).
+    while (this.refreshing !== null) await this.refreshing.catch(() => undefined);
+    if (this.indexComplete) return;
+    this.refreshing = (async () => {
+      const { superblock, committed } = await loadSettledState(this.file, this.recordKeys, false, "full");
+      this.adopt(committed, superblock?.sequence ?? this.superblockSequence);
+      return true;
+    })();
+    try {
+      await this.refreshing;
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  /** The whole index; sessions opened with indexLoad "snapshots" call loadIndex first. */
+  private loadedIndex(): BlobIndex {
+    assert(this.indexComplete, "the blob index is not loaded yet (Vault.loadIndex)");
+    return this.index;
   }
 
   private async readBlob(id: BlobId): Promise<Uint8Array> {
+    if (!this.indexComplete && !this.index.has(id)) await this.loadIndex();
     const location = this.index.get(id);
     if (location === undefined) {
       throw new VaultCorruptError(0, `blob ${toHex(id).slice(0, 16)}… is referenced but not in the index`);
@@ -590,7 +647,7 @@ export class Vault implements BlobStore {
   }
 
   get blobIndex(): BlobIndex {
-    return this.index;
+    return this.loadedIndex();
   }
 
 
@@ -677,31 +734,24 @@ export class Vault implements BlobStore {
   private writeIndexRecords(fullIndex: boolean): RecordSpan[] {
     let spans = [...this.committed.checkpoint.indexRecords];
     const index = this.index;
-    const numbers = this.newEntries.subarray(0, this.newEntryCount);
-    let entries: Iterable<BlobEntry> = (function* () {
-      for (const entry of numbers) yield index.entryAt(entry);
-    })();
     const added = Math.ceil(this.newEntryCount / INDEX_ENTRIES_PER_RECORD_MAX);
     // Merge once the deltas outnumber the threshold beyond what a merged index itself needs.
-    const merged = Math.ceil(this.index.size / INDEX_ENTRIES_PER_RECORD_MAX);
-    if (fullIndex || spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD) {
-      spans = [];
-      entries = this.index.entries();
-    }
-    let slice: BlobEntry[] = [];
-    const emit = () => {
-      const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, encodeIndexEntries(slice));
+    const merged = Math.ceil(index.size / INDEX_ENTRIES_PER_RECORD_MAX);
+    const whole = fullIndex || spans.length + added > merged + INDEX_RECORDS_MERGE_THRESHOLD;
+    if (whole) spans = [];
+    const count = whole ? index.size : this.newEntryCount;
+    // Record bodies are encoded straight from the index pages, one record at a time.
+    for (let start = 0; start < count; start += INDEX_ENTRIES_PER_RECORD_MAX) {
+      const end = Math.min(count, start + INDEX_ENTRIES_PER_RECORD_MAX);
+      const body = whole ? index.encodeRange(start, end) : index.encodeList(this.newEntries.subarray(start, end));
+      const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, body);
       spans.push({ offset: this.appendOffset, length: record.byteLength });
       this.appendOffset += record.byteLength;
       this.batch.push(record);
       this.batchBytes += record.byteLength;
-      slice = [];
-    };
-    for (const entry of entries) {
-      slice.push(entry);
-      if (slice.length === INDEX_ENTRIES_PER_RECORD_MAX) emit();
+      // A full index of millions of blobs is tens of MiB: write it as it is sealed.
+      if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
     }
-    if (slice.length > 0) emit();
     return spans;
   }
 
@@ -709,37 +759,51 @@ export class Vault implements BlobStore {
 
   /** A set of live blobs, one bit per index entry (prune marks what the snapshots reference). */
   newLiveSet(): LiveSet {
-    return new LiveSet(this.index);
+    return new LiveSet(this.loadedIndex());
   }
 
-  /** Sizes for `info`: unique blobs by kind, their raw (uncompressed) and stored bytes. */
-  storageStats(): { blobs: number; dataBlobs: number; rawBytes: number; storedBytes: number; dataRawBytes: number; indexMemoryBytes: number } {
-    let blobs = 0;
+  /**
+   * Sizes for `info`, in one pass over the index: unique blobs by kind, their raw (uncompressed)
+   * and stored bytes, and — given the blobs the remaining snapshots reference — the stored bytes
+   * referenced and the log bytes prune would give back (see garbageBytes).
+   */
+  storageStats(live: LiveSet | null): StorageStats {
+    const index = this.loadedIndex();
     let dataBlobs = 0;
     let rawBytes = 0;
     let storedBytes = 0;
     let dataRawBytes = 0;
-    for (const entry of this.index.entries()) {
-      blobs++;
-      rawBytes += entry.rawLength;
-      storedBytes += entry.recordLength;
-      if (entry.kind === RecordKind.data) {
+    let referencedBytes = 0;
+    for (let entry = 0; entry < index.size; entry++) {
+      const recordLength = index.recordLengthOf(entry);
+      const rawLength = index.rawLengthOf(entry);
+      rawBytes += rawLength;
+      storedBytes += recordLength;
+      if (live === null || live.hasEntry(entry)) referencedBytes += recordLength;
+      if (index.kindOf(entry) === RecordKind.data) {
         dataBlobs++;
-        dataRawBytes += entry.rawLength;
+        dataRawBytes += rawLength;
       }
     }
-    return { blobs, dataBlobs, rawBytes, storedBytes, dataRawBytes, indexMemoryBytes: this.index.memoryBytes };
+    return {
+      blobs: index.size,
+      dataBlobs,
+      rawBytes,
+      storedBytes,
+      dataRawBytes,
+      referencedBytes,
+      garbageBytes: this.committed.logEnd - LOG_START_OFFSET - referencedBytes - this.metadataBytes(),
+      indexMemoryBytes: index.memoryBytes,
+    };
   }
 
   get formatVersion(): number {
     return this.header.formatVersion;
   }
 
-  /** Bytes in the committed log that no live blob or current metadata uses. */
+  /** Bytes in the committed log that no live blob (all indexed ones when live is null) or current metadata uses. */
   garbageBytes(live: LiveSet | null): number {
-    let used = 0;
-    for (const entry of this.index.entries()) if (live === null || live.has(entry.id)) used += entry.recordLength;
-    return this.committed.logEnd - LOG_START_OFFSET - used - this.metadataBytes();
+    return this.storageStats(live).garbageBytes;
   }
 
   private metadataBytes(): number {
@@ -763,32 +827,39 @@ export class Vault implements BlobStore {
     const cancelled = () => options.signal?.aborted === true;
     // Too little to gain to pay for the index written on the way: leave the file as it is.
     if (this.garbageBytes(live) < this.metadataBytes() + COMPACT_METADATA_SLACK_BYTES) return { bytesBefore, bytesAfter: bytesBefore, recordsMoved: 0 };
-    const liveEntries = [...this.index.entries()].filter((e) => live.has(e.id)).map((e) => ({ ...e, id: Uint8Array.from(e.id) }));
-    if (liveEntries.length < this.index.size) {
-      this.index = indexOf(liveEntries, new Map());
-      await this.commit({ fullIndex: true });
-    }
+    // The live blobs as a new paged index (no object per blob); entry numbers are the plan's record numbers.
+    const liveIndex = this.index.filtered((entry) => live.hasEntry(entry));
+    const dropped = liveIndex.size < this.index.size;
+    this.index = liveIndex;
+    if (dropped) await this.commit({ fullIndex: true });
     if (cancelled()) throw new SuedeError("CANCELLED", "prune cancelled; unreferenced data was dropped from the index, the file was not shrunk");
     const metadata = [
       ...this.committed.checkpoint.indexRecords,
       { offset: this.committed.checkpointOffset, length: this.committed.logEnd - this.committed.checkpointOffset },
     ];
-    const plan = planCompaction(liveEntries, metadata, { logStart: LOG_START_OFFSET, logEnd: this.committed.logEnd });
-    if (plan.moves.length === 0 && plan.holes.length === 0) return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: 0 };
+    const plan = planCompaction(liveIndex, metadata, { logStart: LOG_START_OFFSET, logEnd: this.committed.logEnd });
+    const moves = plan.moveRecords.length;
+    if (moves === 0 && plan.holes.length === 0) return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: 0 };
     await this.assertUnchanged();
-    for (const batch of moveBatches(plan.moves, COMPACT_BATCH_BYTES)) {
-      if (cancelled()) throw new SuedeError("CANCELLED", "prune cancelled; copies made so far are unreferenced, the vault is at its last commit");
-      for (const move of batch) {
-        const record = await this.file.readAt(move.from, move.length);
-        if (record.byteLength !== move.length) throw new VaultCorruptError(move.from, "record cut short");
-        await this.file.writeAt(move.to, [record]);
+    let sinceCheck = 0;
+    for (let k = 0; k < moves; k++) {
+      if (k === 0 || sinceCheck >= COMPACT_BATCH_BYTES) {
+        if (cancelled()) throw new SuedeError("CANCELLED", "prune cancelled; copies made so far are unreferenced, the vault is at its last commit");
+        sinceCheck = 0;
       }
+      // Sources are read at their committed places: no move targets a live record, so none is overwritten yet.
+      const from = liveIndex.offsetOf(plan.moveRecords[k]!);
+      const length = liveIndex.recordLengthOf(plan.moveRecords[k]!);
+      const record = await this.file.readAt(from, length);
+      if (record.byteLength !== length) throw new VaultCorruptError(from, "record cut short");
+      await this.file.writeAt(plan.moveTargets[k]!, [record]);
+      sinceCheck += length;
     }
     for (const hole of plan.holes) await this.writePadding(hole.offset, hole.length);
-    this.index = indexOf(liveEntries, new Map(plan.moves.map((m) => [m.from, m.to])));
+    for (let k = 0; k < moves; k++) liveIndex.setOffset(plan.moveRecords[k]!, plan.moveTargets[k]!);
     await this.commit({ fullIndex: true });
     let liveEnd = LOG_START_OFFSET;
-    for (const entry of this.index.entries()) liveEnd = Math.max(liveEnd, entry.offset + entry.recordLength);
+    for (let entry = 0; entry < liveIndex.size; entry++) liveEnd = Math.max(liveEnd, liveIndex.offsetOf(entry) + liveIndex.recordLengthOf(entry));
     const metadataStart = Math.min(...this.committed.checkpoint.indexRecords.map((s) => s.offset), this.committed.checkpointOffset);
     if (liveEnd + this.metadataBytes() + COMPACT_METADATA_SLACK_BYTES <= metadataStart) {
       this.appendOffset = liveEnd;
@@ -797,7 +868,7 @@ export class Vault implements BlobStore {
     }
     await this.file.truncate(this.committed.logEnd);
     await this.file.sync();
-    return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: plan.moves.length };
+    return { bytesBefore, bytesAfter: this.committed.logEnd, recordsMoved: moves };
   }
 
   /** Fills [offset, offset + length) with padding records of at most the largest record size. */
@@ -840,12 +911,12 @@ const READER_RETRY_LIMIT = 8;
  * writer commits and prune truncates: the load is repeated while the superblock sequence moves
  * under it (bounded); an error or damage under an unchanged sequence is reported as it is.
  */
-async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boolean) {
+async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boolean, indexLoad: IndexLoad) {
   for (let attempt = 1; ; attempt++) {
     const superblock = await readBestSuperblock(file, keys);
     let committed: CommittedState;
     try {
-      committed = await loadCommittedState(file, keys);
+      committed = await loadCommittedState(file, keys, indexLoad);
     } catch (error) {
       if (writable || attempt >= READER_RETRY_LIMIT) throw error;
       if ((await readBestSuperblock(file, keys))?.sequence === superblock?.sequence) throw error;
@@ -879,32 +950,11 @@ export async function unlockVerified(candidates: readonly VaultHeader[], secret:
   throw wrongPassphrase;
 }
 
-function indexOf(entries: readonly BlobEntry[], moved: ReadonlyMap<number, number>): BlobIndex {
-  const index = new BlobIndex(entries.length);
-  for (const entry of entries) index.set(entry.id, { ...entry, offset: moved.get(entry.offset) ?? entry.offset });
-  return index;
-}
-
 const PADDING_RECORD_MAX_BYTES = 16 * 1024 * 1024;
 
-/** Copies per batch during compaction, and room left for the index growing between the two commits. */
+/** Bytes copied between cancellation checks during compaction, and room left for the index growing between the two commits. */
 const COMPACT_BATCH_BYTES = 16 * 1024 * 1024;
 const COMPACT_METADATA_SLACK_BYTES = 4096;
-
-function* moveBatches(moves: readonly Move[], batchBytes: number): Generator<Move[]> {
-  let batch: Move[] = [];
-  let size = 0;
-  for (const move of moves) {
-    batch.push(move);
-    size += move.length;
-    if (size >= batchBytes) {
-      yield batch;
-      batch = [];
-      size = 0;
-    }
-  }
-  if (batch.length > 0) yield batch;
-}
 
 function sealMeta(keys: RecordKeys, random: Random, kind: RecordKindCode, body: Uint8Array): Uint8Array {
   return sealRecord(keys, random, { kind, flags: 0, payload: body, rawLength: body.byteLength });

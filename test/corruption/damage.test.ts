@@ -173,6 +173,11 @@ test("a damaged index record: the index is rebuilt from the records, every snaps
     })();
     assert.ok(spans.length > 0);
     await damageBody(vault, spans[0]!.offset);
+    // `snapshots` loads only the snapshot entries, but a damaged record sends it down the full path: same warning, same list.
+    const listing = await suede(["snapshots", vault, "--json"]);
+    assert.equal(listing.code, 0, listing.stderr);
+    assert.deepEqual((JSON.parse(listing.stdout) as { id: number }[]).map((s) => s.id), [1, 2]);
+    assert.match(listing.stderr, /warning: index record damaged .*rebuilt the index by scanning the log/);
     const target = join(dir, "out");
     await suedeOk(["restore", vault, "2", "--target", target]);
     for (const path of ["keep.txt", "later.txt", "victim.bin", join("docs", "notes.txt")]) {

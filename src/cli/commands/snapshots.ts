@@ -8,7 +8,8 @@ export function registerSnapshots(program: Command): void {
     .description("list the snapshots in a vault")
     .option("--json", "print a JSON array")
     .action(async (vaultPath: string, options) => {
-      const { snapshots, damaged } = await withVault(vaultPath, options, (vault) => vault.snapshotListing());
+      // Listing reads only snapshot records: the rest of the index is never loaded.
+      const { snapshots, damaged } = await withVault(vaultPath, { ...options, indexLoad: "snapshots" }, (vault) => vault.snapshotListing());
       if (options.json === true) {
         printJson(
           snapshots.map((s) => ({

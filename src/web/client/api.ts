@@ -77,7 +77,8 @@ export interface Info {
   formatVersion: number;
   fileSizeBytes: number;
   liveBytes: number;
-  garbageBytes: number;
+  referencedBytes: number | null;
+  garbageBytes: number | null;
   snapshots: number;
   blobs: number;
   chunks: number;

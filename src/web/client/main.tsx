@@ -459,7 +459,7 @@ function VaultInfo() {
     ["format version", String(data.formatVersion)],
     ["file size", bytes(data.fileSizeBytes)],
     ["live data", bytes(data.liveBytes)],
-    ["garbage (prune reclaims)", bytes(data.garbageBytes)],
+    ["garbage (prune reclaims)", data.garbageBytes === null ? "unknown (a snapshot is damaged)" : bytes(data.garbageBytes)],
     ["snapshots", String(data.snapshots)],
     ["chunks", String(data.chunks)],
     ["unique data", bytes(data.uniqueDataBytes)],
