@@ -6,6 +6,7 @@
 import type { BlobId } from "../core/ids.ts";
 import { isHoleId } from "../core/ids.ts";
 import type { Node, Snapshot } from "../core/types.ts";
+import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { joinPath } from "../fs/join.ts";
 import { decodeSnapshot } from "../snapshot/snapshot-codec.ts";
@@ -70,6 +71,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
         bytesVerified += plain.byteLength;
         if (!bytesEqual(vault.blobId(plain), id)) verdict = `content does not match its ID (offset ${location.offset})`;
       } catch (error) {
+        throwIfIo(error);
         verdict = error instanceof Error ? error.message : String(error);
       }
     } else {
@@ -101,6 +103,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
       try {
         nodes = await readTreePart(vault, partId);
       } catch (error) {
+        throwIfIo(error);
         add({ snapshot, path: displayPath(dirPath), message: error instanceof Error ? error.message : String(error) });
         continue;
       }
@@ -128,6 +131,7 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
     try {
       snapshot = decodeSnapshot(await vault.getBlob(ref.id));
     } catch (error) {
+      throwIfIo(error);
       add({ snapshot: ref.number, path: null, message: `snapshot record damaged: ${error instanceof Error ? error.message : String(error)}` });
       continue;
     }
@@ -151,4 +155,12 @@ export async function checkVault(vault: Vault, options: CheckOptions): Promise<C
   for (const slot of await vault.damagedSuperblockSlots()) repairable.push(`rewrite superblock slot ${slot} (it does not authenticate)`);
   for (const copy of await vault.staleHeaderCopies()) repairable.push(`rewrite header copy ${copy} from the copy in use (damaged or left behind by an interrupted key change)`);
   return { snapshots, trees, blobs, dataVerified: options.readData, bytesVerified, problems, warnings: vault.warnings, repairable };
+}
+
+/**
+ * A disk that cannot be read is not a damaged vault: check stops with the I/O error rather than
+ * report damage that `check --repair --forget-damaged` would act on.
+ */
+function throwIfIo(error: unknown): void {
+  if (error instanceof SuedeError && error.code === "IO") throw error;
 }

@@ -394,7 +394,12 @@ export class Vault implements BlobStore {
         // concurrent read may have refreshed already. Records are authenticated by ID: a stale
         // offset never yields another blob's bytes.
         if (attempt >= READER_RETRY_LIMIT) throw error;
-        await this.refresh();
+        try {
+          await this.refresh();
+        } catch {
+          // The superblock cannot be read either (a failing disk): report the read that failed first.
+          throw error;
+        }
         if (this.superblockSequence === seen) throw error;
       }
     }

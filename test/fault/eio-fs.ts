@@ -4,9 +4,10 @@
 // itself). The test drives it over stdin with one JSON rule per line and gets "ok" back:
 //   {"failWrites": {"path": "/v.vault", "afterBytes": 65536}}  writes past that many more bytes fail
 //   {"failFsync": {"path": "/v.vault", "after": 1}}            the fsyncs after the next `after` fail
-//   {"failReads": {"path": "/src/b.bin"}}                       every read fails
+//   {"failReads": {"path": "/src/b.bin", "afterBytes": 0}}      reads past that many more bytes fail
+//   {"badRange": {"path": "/v.vault", "offset": 1000, "lengthBytes": 512}}  reads touching it fail
 //   {"clear": true}                                             the disk is healthy again
-//   {"stats": true}                                             answers bytes written and fsyncs per path
+//   {"stats": true}                                             answers bytes read and written and fsyncs per path
 // A path rule covers the path and everything below it; once tripped a rule stays tripped until clear.
 // startEioFs() starts and mounts it; stop() unmounts it and waits for the child.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -26,10 +27,12 @@ export const SKIP_EIO_FS: string | false = existsSync("/dev/fuse") ? false : "/d
 export type EioRule =
   | { readonly failWrites: { readonly path: string; readonly afterBytes: number } }
   | { readonly failFsync: { readonly path: string; readonly after: number } }
-  | { readonly failReads: { readonly path: string } }
+  | { readonly failReads: { readonly path: string; readonly afterBytes: number } }
+  | { readonly badRange: { readonly path: string; readonly offset: number; readonly lengthBytes: number } }
   | { readonly clear: true };
 
 export interface EioStats {
+  readonly readBytes: Record<string, number>;
   readonly writtenBytes: Record<string, number>;
   readonly fsyncs: Record<string, number>;
   /** How many requests were answered with EIO since the last clear. */
@@ -81,8 +84,10 @@ export async function startEioFs(backing: string, mountpoint: string): Promise<E
 async function serve(backing: string, mountpoint: string): Promise<void> {
   let writeRule: { path: string; bytesLeft: number } | null = null;
   let fsyncRule: { path: string; left: number } | null = null;
-  let readRule: { path: string } | null = null;
+  let readRule: { path: string; bytesLeft: number } | null = null;
+  let badRange: { path: string; offset: number; lengthBytes: number } | null = null;
   let failed = 0;
+  const readBytes: Record<string, number> = {};
   const writtenBytes: Record<string, number> = {};
   const fsyncs: Record<string, number> = {};
   const covers = (rule: { path: string } | null, path: string) => rule !== null && (path === rule.path || path.startsWith(`${rule.path}/`));
@@ -114,8 +119,20 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
     release: (_path: string, fd: number, cb: (code: number) => void) => fs.close(fd, done(cb)),
     flush: (_path: string, _fd: number, cb: (code: number) => void) => cb(0),
     read: (path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (code: number, bytes?: number) => void) => {
-      if (covers(readRule, path)) return fail(cb);
-      fs.read(fd, buffer, 0, length, position, (error, bytes) => cb(error === null ? bytes : (error.errno ?? EIO)));
+      // A bad sector: only reads that touch it fail, before and after.
+      if (badRange !== null && path === badRange.path && position < badRange.offset + badRange.lengthBytes && badRange.offset < position + length) return fail(cb);
+      if (readRule !== null && covers(readRule, path)) {
+        if (readRule.bytesLeft < length) {
+          readRule.bytesLeft = 0;
+          return fail(cb);
+        }
+        readRule.bytesLeft -= length;
+      }
+      fs.read(fd, buffer, 0, length, position, (error, bytes) => {
+        if (error !== null) return cb(error.errno ?? EIO);
+        readBytes[path] = (readBytes[path] ?? 0) + bytes;
+        cb(bytes);
+      });
     },
     write: (path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (code: number, bytes?: number) => void) => {
       if (writeRule !== null && covers(writeRule, path)) {
@@ -182,12 +199,13 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
     const rule = JSON.parse(line) as EioRule | { stats: true };
     if ("failWrites" in rule) writeRule = { path: rule.failWrites.path, bytesLeft: rule.failWrites.afterBytes };
     else if ("failFsync" in rule) fsyncRule = { path: rule.failFsync.path, left: rule.failFsync.after };
-    else if ("failReads" in rule) readRule = { path: rule.failReads.path };
+    else if ("failReads" in rule) readRule = { path: rule.failReads.path, bytesLeft: rule.failReads.afterBytes };
+    else if ("badRange" in rule) badRange = { ...rule.badRange };
     else if ("clear" in rule) {
-      writeRule = fsyncRule = readRule = null;
+      writeRule = fsyncRule = readRule = badRange = null;
       failed = 0;
     } else {
-      process.stdout.write(`ok ${JSON.stringify({ writtenBytes, fsyncs, failed })}\n`);
+      process.stdout.write(`ok ${JSON.stringify({ readBytes, writtenBytes, fsyncs, failed })}\n`);
       continue;
     }
     process.stdout.write("ok\n");

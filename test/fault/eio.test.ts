@@ -5,9 +5,10 @@
 // committed snapshot byte-exact and take the same command again.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { test } from "node:test";
 import { type RunResult, PASSPHRASE, initVault, lsJson, snapshotsJson, suede, suedeOk } from "../helpers/cli.ts";
+import { compareTrees } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
 import { SKIP_EIO_FS, startEioFs } from "./eio-fs.ts";
 import { CommittedSnapshots, faultSeed, makeTree, scratchDir } from "./harness.ts";
@@ -153,7 +154,7 @@ test("a source file that fails with EIO: backup names it, exits 3, and every oth
   writeFileSync(join(mount, bad), new Prng(seed + 9).bytes(200 * 1024));
   const vault = join(dir, "v.vault");
   await initVault(vault);
-  await disk.set({ failReads: { path: bad } });
+  await disk.set({ failReads: { path: bad, afterBytes: 0 } });
   const result = await suede(["backup", vault, source]);
   assert.equal(result.code, 3, result.stderr);
   t.diagnostic(`backup stderr: ${result.stderr.trim()}`);
@@ -211,4 +212,69 @@ test("a restore target that fails with EIO: exit 1; each entry not restored is n
       else assert.ok(bytes.equals(readFileSync(join(source, file))), `${file} restores byte-exact`);
     }
   }
+});
+
+test("EIO while reading the vault: check and ls exit 1 with one line naming the I/O error, restore names each entry it could not read; healed, all work again", TIMEOUT, async (t) => {
+  const { seed, dir, disk, mount } = await eioDisk(t, "eio-read");
+  const source = join(dir, "src");
+  makeTree(source, new Prng(seed), { files: 8, maxFileBytes: 64 * 1024 });
+  const vault = join(mount, "v.vault");
+  await initVault(vault);
+  await suedeOk(["backup", vault, source]);
+  const commands = [
+    ["restore", vault, "1", "--target", join(dir, "out")],
+    ["check", vault, "--read-data"],
+    ["ls", vault, "1", "-R"],
+  ];
+  // Reads fail from the first byte (the header, at open), then from half-way through what the
+  // command reads when the disk is healthy (snapshot, trees, data).
+  for (const args of commands) {
+    const before = (await disk.stats()).readBytes["/v.vault"] ?? 0;
+    await suedeOk(args);
+    rmSync(join(dir, "out"), { recursive: true, force: true });
+    const readBytes = ((await disk.stats()).readBytes["/v.vault"] ?? 0) - before;
+    for (const afterBytes of [0, Math.floor(readBytes / 2)]) {
+      await disk.set({ failReads: { path: "/v.vault", afterBytes } });
+      const result = await suede(args);
+      await disk.set({ clear: true });
+      const what = `${args[0]} with reads failing after ${afterBytes} of ${readBytes} bytes`;
+      t.diagnostic(`${what}: exit ${result.code}: ${result.stderr.trim().split("\n")[0]}`);
+      if (args[0] === "restore" && afterBytes > 0) {
+        // Restore goes on past an unreadable record (as past a damaged one): one line per entry.
+        assert.equal(result.code, 1, `${what}: ${result.stderr}`);
+        const lines = result.stderr.trim().split("\n");
+        for (const line of lines.slice(0, -1)) assert.match(line, /^suede: error: \S+: I\/O error while reading \S+ at offset \d+: /, what);
+        assert.match(lines.at(-1)!, /^suede: \d+ entr(y was|ies were) not restored/, what);
+      } else assertIoFailure(result, what);
+      // An unreadable disk is not reported as a damaged vault.
+      assert.doesNotMatch(result.stdout, /damaged/, what);
+      rmSync(join(dir, "out"), { recursive: true, force: true });
+    }
+  }
+  // One bad sector in the middle of the log (data records fill most of it): check stops with the I/O
+  // error instead of calling the vault damaged; restore names the entries it could not read and
+  // writes every other file byte-exact.
+  const sizeBytes = statSync(join(dir, "backing", "v.vault")).size;
+  const sector = { path: "/v.vault", offset: Math.floor(sizeBytes / 2 / 512) * 512, lengthBytes: 512 };
+  await disk.set({ badRange: sector });
+  const check = await suede(["check", vault, "--read-data"]);
+  assertIoFailure(check, "check over a bad sector");
+  assert.doesNotMatch(check.stdout, /damaged/);
+  const restore = await suede(commands[0]!);
+  await disk.set({ clear: true });
+  assert.equal(restore.code, 1, restore.stderr);
+  const lost = restore.stderr.trim().split("\n").slice(0, -1).map((line) => {
+    const match = /^suede: error: (\S+): I\/O error while reading \S+ at offset (\d+): /.exec(line);
+    assert.ok(match !== null, line);
+    return relative(join(dir, "out", source), match[1]!);
+  });
+  t.diagnostic(`a bad sector at ${sector.offset} of ${sizeBytes}: restore lost ${lost.join(", ")}`);
+  for (const name of readdirSync(source, { recursive: true }) as string[]) {
+    if (!statSync(join(source, name)).isFile() || lost.some((l) => name === l || name.startsWith(`${l}/`))) continue;
+    assert.ok(readFileSync(join(dir, "out", source, name)).equals(readFileSync(join(source, name))), `${name} restores byte-exact past the bad sector`);
+  }
+  rmSync(join(dir, "out"), { recursive: true, force: true });
+
+  for (const args of commands) await suedeOk(args);
+  assert.deepEqual(await compareTrees(source, join(dir, "out", source)), []);
 });
