@@ -16,7 +16,7 @@ export interface AccountNames {
 /** The node for an entry as lstat describes it, plus its content fields. */
 export function nodeFromStat(names: AccountNames, name: Uint8Array, stat: SourceStat, extra: Partial<Node>): Node {
   return {
-    name: Uint8Array.from(name),
+    name: new Uint8Array(name), // a copy: names arrive as views into larger buffers (Uint8Array.from iterates, slowly)
     type: stat.type,
     mode: stat.mode,
     uid: stat.uid,
