@@ -1,7 +1,7 @@
 // Goal: the daily run reads only what changed. Method: back up a tree through the library API, then
 // change nothing / touch one file / move a directory, and assert bytesRead and the restored bytes.
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -86,6 +86,75 @@ test("backup: a directory renamed and edited in the same run keeps every change 
       assert.equal(readFileSync(join(papers, "sub", "c.txt"), "utf8"), "charlie");
       assert.equal(readlinkSync(join(papers, "link")), "d.txt");
       assert.ok(!existsSync(join(target, source, "docs")));
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("backup: a file changed deep below unchanged directories is stored, and its siblings and ancestors' other entries are kept", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    mkdirSync(join(source, "a", "b", "c"), { recursive: true });
+    writeFileSync(join(source, "top.txt"), "top");
+    writeFileSync(join(source, "a", "one.txt"), "one");
+    symlinkSync("one.txt", join(source, "a", "link"));
+    writeFileSync(join(source, "a", "b", "two.txt"), "two");
+    writeFileSync(join(source, "a", "b", "c", "deep.txt"), "deep");
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      const first = await vault.backup({ paths: [source] });
+      const again = await vault.backup({ paths: [source] });
+      assert.deepEqual([again.filesUnchanged, again.bytesRead, again.files], [4, 0, 4]);
+      // Rewriting a file changes no directory's own metadata, so every ancestor lists as unchanged.
+      writeFileSync(join(source, "a", "b", "c", "deep.txt"), "DEEP");
+      const edited = await vault.backup({ paths: [source] });
+      assert.deepEqual([edited.filesChanged, edited.filesUnchanged, edited.bytesRead], [1, 3, 4]);
+
+      for (const [id, deep] of [[first.id!, "deep"], [edited.id!, "DEEP"]] as const) {
+        const target = join(dir, `restore-${id}`);
+        await vault.restore(id, { target });
+        const root = join(target, source);
+        assert.equal(readFileSync(join(root, "a", "b", "c", "deep.txt"), "utf8"), deep);
+        assert.equal(readFileSync(join(root, "a", "b", "two.txt"), "utf8"), "two");
+        assert.equal(readFileSync(join(root, "a", "one.txt"), "utf8"), "one");
+        assert.equal(readlinkSync(join(root, "a", "link")), "one.txt");
+        assert.equal(readFileSync(join(root, "top.txt"), "utf8"), "top");
+      }
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("backup: a mode change alone (file and directory) below unchanged directories reaches the snapshot", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    mkdirSync(join(source, "a", "b"), { recursive: true });
+    writeFileSync(join(source, "a", "b", "f.txt"), "same bytes");
+    writeFileSync(join(source, "a", "g.txt"), "other");
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      await vault.backup({ paths: [source] });
+      chmodSync(join(source, "a", "b", "f.txt"), 0o640);
+      chmodSync(join(source, "a", "b"), 0o750);
+      const changed = await vault.backup({ paths: [source] });
+      const target = join(dir, "restore");
+      await vault.restore(changed.id!, { target });
+      assert.equal(statSync(join(target, source, "a", "b", "f.txt")).mode & 0o777, 0o640);
+      assert.equal(statSync(join(target, source, "a", "b")).mode & 0o777, 0o750);
+      assert.equal(readFileSync(join(target, source, "a", "b", "f.txt"), "utf8"), "same bytes");
+      assert.equal(readFileSync(join(target, source, "a", "g.txt"), "utf8"), "other");
     } finally {
       await vault.close();
     }

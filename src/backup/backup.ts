@@ -12,12 +12,13 @@ import type { ChunkRef, Node } from "../core/types.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { joinPath } from "../fs/join.ts";
-import { readTree } from "../snapshot/tree-reader.ts";
+import { decodeTree, readTree } from "../snapshot/tree-reader.ts";
 import { compareNames, encodeTreePart, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 import { FileReadError, type FilePool } from "./file-pool.ts";
 import { InodeTable } from "./inode-table.ts";
+import { isSparse, isUnchangedFile, isUnchangedSymlink, nodeFromStat as statNode, nodeWithoutIo, sameIds, sameNode } from "./unchanged.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 export type ErrorDecision = "skip" | "abort";
@@ -189,22 +190,7 @@ function report(context: Context, path: Buffer, error: unknown): void {
 }
 
 function nodeFromStat(context: Context, name: Uint8Array, stat: SourceStat, extra: Partial<Node>): Node {
-  return {
-    name: Uint8Array.from(name),
-    type: stat.type,
-    mode: stat.mode,
-    uid: stat.uid,
-    gid: stat.gid,
-    user: context.fs.userName(stat.uid),
-    group: context.fs.groupName(stat.gid),
-    mtimeNs: stat.mtimeNs,
-    ctimeNs: stat.ctimeNs,
-    inode: stat.inode,
-    device: stat.device,
-    nlink: stat.nlink,
-    sizeBytes: stat.type === "file" || stat.type === "symlink" ? stat.sizeBytes : 0,
-    ...extra,
-  };
+  return statNode(context.fs, name, stat, extra);
 }
 
 async function settleNodes(pending: Promise<Node | null>[]): Promise<Node[]> {
@@ -235,7 +221,7 @@ async function walkEntry(
       return walkFile(context, path, name, stat, before);
     case "symlink":
       // A symlink's target cannot change in place: the same inode and ctime mean the same target.
-      if (before?.type === "symlink" && before.linkTarget !== undefined && before.unreadable === undefined && sameStatIdentity(stat, before)) {
+      if (isUnchangedSymlink(stat, before)) {
         return later(nodeFromStat(context, name, stat, { linkTarget: before.linkTarget }));
       }
       return later(
@@ -285,8 +271,11 @@ async function walkDirectory(
     return finish([], reason(load.listing.error));
   }
   const { names, paths, stats } = load.listing;
-  const previous = await load.previous;
-  queueSubdirectories(context, load.listing, previous, rootDevice);
+  if (load.listing.subtrees !== null && parentParts !== null && parentParts.length > 0 && stats.every((s, i) => s !== null && !context.isExcluded(paths[i]!, s))) {
+    return walkUnchangedDirectory(context, name, stat, parentParts, load.listing, load.previous, load.listing.subtrees, rootDevice, depth);
+  }
+  const previous = await load.previous();
+  queueSubdirectories(context, load.listing, (i) => previousDir(previous.get(names[i]!.toString("latin1"))), rootDevice);
   const children: Promise<Node | null>[] = [];
   for (let i = 0; i < names.length; i++) {
     const childStat = stats[i];
@@ -313,15 +302,82 @@ async function walkDirectory(
   );
 }
 
+/**
+ * A directory whose entries all equal the parent's (the worker compared them): files and symlinks
+ * are not looked at here at all; subdirectories are walked, and if each comes out with the
+ * parent's subtree, the parent's tree parts are reused. Otherwise the entries are rebuilt from the
+ * parent's nodes (no I/O) and stored as a new tree.
+ */
+async function walkUnchangedDirectory(
+  context: Context,
+  name: Uint8Array,
+  stat: SourceStat,
+  parentParts: readonly BlobId[],
+  listing: WalkListing,
+  parentEntries: () => Promise<Map<string, Node>>,
+  subtrees: readonly BlobId[][],
+  rootDevice: bigint,
+  depth: number,
+): Promise<Later<Node>> {
+  const { names, paths, stats } = listing;
+  const { progress } = context;
+  const partsByEntry: (readonly BlobId[] | undefined)[] = new Array<readonly BlobId[] | undefined>(names.length);
+  let next = 0;
+  for (let i = 0; i < names.length; i++) if (stats[i]!.type === "dir") partsByEntry[i] = subtrees[next++];
+  assert(next === subtrees.length, "worker sent subtrees for a different listing");
+  queueSubdirectories(context, listing, (i) => partsByEntry[i] ?? null, rootDevice);
+  const dirEntries: number[] = [];
+  const dirs: Promise<Node | null>[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const childStat = stats[i]!;
+    if (childStat.type === "dir") {
+      const before = nodeFromStat(context, names[i]!, childStat, { subtree: partsByEntry[i]! });
+      dirs.push((await walkEntry(context, paths[i]!, names[i]!, childStat, before, rootDevice, depth + 1)).done);
+      dirEntries.push(i);
+    } else if (childStat.type === "file") {
+      progress.files++;
+      progress.sizeBytes += childStat.sizeBytes;
+      progress.filesUnchanged++;
+    }
+  }
+  return later(
+    Promise.allSettled(dirs).then(async (results) => {
+      const failure = results.find((r) => r.status === "rejected");
+      if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+      const dirNodes = results.map((r) => (r as PromiseFulfilledResult<Node | null>).value);
+      if (dirNodes.every((node, j) => node !== null && node.unreadable === undefined && sameIds(node.subtree, partsByEntry[dirEntries[j]!]))) {
+        return nodeFromStat(context, name, stat, { subtree: parentParts });
+      }
+      // A subdirectory changed: this directory's other entries are the parent's, rebuilt without I/O.
+      const previous = await parentEntries();
+      const nodes: Node[] = [];
+      let dir = 0;
+      for (let i = 0; i < names.length; i++) {
+        if (stats[i]!.type === "dir") {
+          const node = dirNodes[dir++];
+          if (node !== null && node !== undefined) nodes.push(node);
+          continue;
+        }
+        const node = nodeWithoutIo(context.fs, names[i]!, stats[i]!, previous.get(names[i]!.toString("latin1")) ?? null);
+        assert(node !== null, "an entry found unchanged needs reading");
+        nodes.push(node);
+      }
+      return nodeFromStat(context, name, stat, { subtree: await storeTree(context, nodes) });
+    }),
+  );
+}
+
 interface WalkListing {
   readonly names: Buffer[];
   readonly paths: Buffer[];
   readonly stats: (SourceStat | null)[];
+  /** Set when the worker found every entry equal to the parent's: the parent's subtrees of the directories. */
+  readonly subtrees: BlobId[][] | null;
 }
 
 /** readdir + lstat of every entry, names in byte order. */
-async function listDirectory(context: Context, path: Buffer): Promise<WalkListing | { error: unknown }> {
-  const listing = await context.filePool.listDirectory(path);
+async function listDirectory(context: Context, path: Buffer, parent: Uint8Array[] | null): Promise<WalkListing | { error: unknown }> {
+  const listing = await context.filePool.listDirectory(path, parent);
   if ("error" in listing) return { error: errnoError(listing.error) };
   const names = listing.names;
   const paths = names.map((childName) => joinPath(path, childName));
@@ -330,17 +386,17 @@ async function listDirectory(context: Context, path: Buffer): Promise<WalkListin
     report(context, paths[i]!, errnoError(stat));
     return null;
   });
-  return { names, paths, stats };
+  return { names, paths, stats, subtrees: listing.subtrees };
 }
 
 function errnoError(info: { readonly code: string; readonly message: string }): NodeJS.ErrnoException {
   return Object.assign(new Error(info.message), { code: info.code });
 }
 
-/** A directory's listing, and its entries in the parent snapshot (read from the vault meanwhile). */
+/** A directory's listing, and its entries in the parent snapshot (decoded when the walk asks). */
 interface DirectoryLoad {
   readonly listing: WalkListing | { error: unknown };
-  readonly previous: Promise<Map<string, Node>>;
+  readonly previous: () => Promise<Map<string, Node>>;
 }
 
 interface PendingDirectory {
@@ -366,13 +422,33 @@ interface AheadLoad {
  * Directories loaded ahead of the walk (listing on a worker, parent tree here): at most this many
  * running, and new ones start only while finished ones hold fewer than this many entries (memory).
  */
-const DIRECTORY_LOADS_AHEAD_MAX = 16;
+const DIRECTORY_LOADS_AHEAD_MAX = 64;
 const ENTRIES_AHEAD_MAX = 16_384;
 
-function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
-  const previous = parentEntries(context, parentParts);
-  previous.catch(() => undefined); // awaited by the walk; a listing that failed never looks at it
-  return listDirectory(context, path).then((listing) => ({ listing, previous }));
+/**
+ * Reads the parent's tree parts, then lists the directory on a worker, which also compares the
+ * listing with those parts (so an unchanged directory costs this thread no decoding).
+ */
+async function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
+  let plaintexts: Uint8Array[] | null = null;
+  let failure: { error: unknown } | null = null;
+  if (parentParts !== null && parentParts.length > 0) {
+    try {
+      plaintexts = await Promise.all(parentParts.map((id) => context.store.getBlob(id)));
+    } catch (error) {
+      failure = { error }; // a damaged parent tree fails the walk only if it needs the entries
+    }
+  }
+  const listing = await listDirectory(context, path, plaintexts);
+  let previous: Promise<Map<string, Node>> | null = null;
+  const decode = async (): Promise<Map<string, Node>> => {
+    if (failure !== null) throw failure.error;
+    const map = new Map<string, Node>();
+    if (parentParts === null || plaintexts === null) return map;
+    for (const node of decodeTree(parentParts, plaintexts)) map.set(Buffer.from(node.name).toString("latin1"), node);
+    return map;
+  };
+  return { listing, previous: () => (previous ??= decode()) };
 }
 
 /** The directory's load: the one started ahead of the walk, or a new one. */
@@ -391,9 +467,8 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   if (started.parentParts === parentParts) return started.load;
   // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
   return started.load.then((load) => {
-    const previous = parentEntries(context, parentParts);
-    previous.catch(() => undefined);
-    return { listing: load.listing, previous };
+    let previous: Promise<Map<string, Node>> | null = null;
+    return { listing: "error" in load.listing ? load.listing : { ...load.listing, subtrees: null }, previous: () => (previous ??= parentEntries(context, parentParts)) };
   });
 }
 
@@ -401,7 +476,7 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
  * Queues a listed directory's subdirectories to be loaded ahead of the walk, so the walk does not
  * wait for one listing round trip and one parent-tree read per directory.
  */
-function queueSubdirectories(context: Context, listing: WalkListing, previous: Map<string, Node>, rootDevice: bigint): void {
+function queueSubdirectories(context: Context, listing: WalkListing, parentPartsOf: (entry: number) => readonly BlobId[] | null, rootDevice: bigint): void {
   const items: PendingDirectory[] = [];
   for (let i = 0; i < listing.paths.length; i++) {
     const stat = listing.stats[i];
@@ -409,7 +484,7 @@ function queueSubdirectories(context: Context, listing: WalkListing, previous: M
     if (context.oneFileSystem && stat.device !== rootDevice) continue;
     const key = listing.paths[i]!.toString("latin1");
     if (context.loads.has(key) || context.pendingByKey.has(key)) continue;
-    const item = { key, path: listing.paths[i]!, parentParts: previousDir(previous.get(listing.names[i]!.toString("latin1"))), taken: false };
+    const item = { key, path: listing.paths[i]!, parentParts: parentPartsOf(i), taken: false };
     items.push(item);
     context.pendingByKey.set(key, item);
   }
@@ -453,52 +528,6 @@ function sameEntries(nodes: readonly Node[], previous: Map<string, Node>): boole
   return true;
 }
 
-/** Every field the tree codec writes is equal (so both encode to the same bytes). */
-function sameNode(a: Node, b: Node): boolean {
-  return (
-    a.type === b.type &&
-    a.mode === b.mode &&
-    a.uid === b.uid &&
-    a.gid === b.gid &&
-    a.user === b.user &&
-    a.group === b.group &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs &&
-    a.inode === b.inode &&
-    a.device === b.device &&
-    a.nlink === b.nlink &&
-    a.sizeBytes === b.sizeBytes &&
-    (a.sparse === true) === (b.sparse === true) &&
-    a.rdev === b.rdev &&
-    a.unreadable === b.unreadable &&
-    a.xattrs === undefined &&
-    b.xattrs === undefined &&
-    sameIds(a.chunks, b.chunks) &&
-    sameIds(a.subtree, b.subtree) &&
-    sameBytes(a.linkTarget, b.linkTarget)
-  );
-}
-
-function sameIds(a: readonly (ChunkRef | BlobId)[] | undefined, b: readonly (ChunkRef | BlobId)[] | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x instanceof Uint8Array || y instanceof Uint8Array) {
-      if (!(x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(x, y) === 0)) return false;
-    } else if (x.sizeBytes !== y.sizeBytes || Buffer.compare(x.id, y.id) !== 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return Buffer.compare(a, b) === 0;
-}
-
 /** A file in a directory the parent snapshot does not have: the same inode, unchanged, in the parent? */
 async function movedFile(context: Context, stat: SourceStat): Promise<Node | null> {
   if (context.parentRoot === null) return null;
@@ -517,26 +546,12 @@ function reason(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 }
 
-function isUnchanged(stat: SourceStat, before: Node | null): before is Node & { chunks: readonly ChunkRef[] } {
-  return (
-    before !== null &&
-    before.type === "file" &&
-    before.unreadable === undefined &&
-    before.chunks !== undefined &&
-    sameStatIdentity(stat, before)
-  );
-}
-
-function sameStatIdentity(stat: SourceStat, before: Node): boolean {
-  return before.sizeBytes === stat.sizeBytes && before.mtimeNs === stat.mtimeNs && before.ctimeNs === stat.ctimeNs && before.inode === stat.inode;
-}
-
 async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Later<Node | null>> {
   const { progress } = context;
   progress.files++;
   progress.sizeBytes += stat.sizeBytes;
-  const sparse = stat.blocks * 512 < stat.sizeBytes ? { sparse: true } : {};
-  if (isUnchanged(stat, before)) {
+  const sparse = isSparse(stat) ? { sparse: true } : {};
+  if (isUnchangedFile(stat, before)) {
     progress.filesUnchanged++;
     return later(nodeFromStat(context, name, stat, { chunks: before.chunks, ...sparse }));
   }

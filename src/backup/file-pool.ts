@@ -8,7 +8,11 @@ import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
 import type { EntryError } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
-import { type Listing, unpackListing } from "./listing-codec.ts";
+import type { BlobId } from "../core/ids.ts";
+import { type Listing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
+
+/** A listing; subtrees (the parent's subtree parts of its directories) when it equals the parent's. */
+export type PoolListing = Listing & { readonly subtrees: BlobId[][] | null };
 
 export interface ChunkedFile {
   readonly sizeBytes: number;
@@ -50,16 +54,17 @@ interface Task {
  * postMessage would copy the whole pool for each path.
  */
 function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.from(bytes);
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 export class FilePool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
   private readonly outboxes: ToWorker[][] = [];
+  private readonly transfers: ArrayBuffer[][] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
-  private readonly listings = new Map<number, { resolve: (listing: Listing | { error: EntryError }) => void; reject: (error: Error) => void }>();
+  private readonly listings = new Map<number, { resolve: (listing: PoolListing | { error: EntryError }) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
   private flushScheduled = false;
   private closing = false;
@@ -75,6 +80,7 @@ export class FilePool {
       this.workers.push(worker);
       this.load.push(0);
       this.outboxes.push([]);
+      this.transfers.push([]);
     }
   }
 
@@ -92,8 +98,9 @@ export class FilePool {
     this.listings.clear();
   }
 
-  private send(worker: number, message: ToWorker): void {
+  private send(worker: number, message: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.outboxes[worker]!.push(message);
+    this.transfers[worker]!.push(...transfer);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -101,8 +108,10 @@ export class FilePool {
       for (let i = 0; i < this.workers.length; i++) {
         const batch = this.outboxes[i]!;
         if (batch.length === 0) continue;
+        const transfer = this.transfers[i]!;
         this.outboxes[i] = [];
-        this.workers[i]!.postMessage(batch);
+        this.transfers[i] = [];
+        this.workers[i]!.postMessage(batch, transfer);
       }
     });
   }
@@ -112,7 +121,9 @@ export class FilePool {
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
       this.load[worker]!--;
-      pending?.resolve("error" in message ? { error: message.error } : unpackListing(message.packed));
+      pending?.resolve(
+        "error" in message ? { error: message.error } : { ...unpackListing(message.packed), subtrees: message.subtrees === null ? null : unpackSubtrees(message.subtrees) },
+      );
       return;
     }
     const task = this.tasks.get(message.fileId);
@@ -161,15 +172,21 @@ export class FilePool {
     this.load[task.worker]!--;
   }
 
-  /** A directory's entries (byte order) with their lstat, read on a worker; or why it could not be read. */
-  listDirectory(path: Uint8Array): Promise<Listing | { error: EntryError }> {
+  /**
+   * A directory's entries (byte order) with their lstat, read on a worker; or why it could not be
+   * read. With parent (the plaintext tree parts of the directory in the parent snapshot) the worker
+   * also tells whether every entry is unchanged.
+   */
+  listDirectory(path: Uint8Array, parent: Uint8Array[] | null = null): Promise<PoolListing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const worker = this.leastLoaded();
     this.load[worker]!++;
     const listId = this.nextFileId++;
-    return new Promise<Listing | { error: EntryError }>((resolve, reject) => {
+    return new Promise<PoolListing | { error: EntryError }>((resolve, reject) => {
       this.listings.set(listId, { resolve, reject });
-      this.send(worker, { type: "list", listId, path: ownBytes(path) });
+      // The parent's parts are copied and the copies moved (the caller keeps its own).
+      const parts = parent === null ? null : parent.map((part) => new Uint8Array(part));
+      this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts }, parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer));
     });
   }
 

@@ -13,7 +13,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
-import { entryError, type EntryError, listDirectorySync } from "../fs/node-source-fs.ts";
+import type { Node } from "../core/types.ts";
+import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
+import { compareNames, decodeTreePart } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_READ_BLOCK_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
@@ -21,7 +23,8 @@ import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlob } from "../vault/seal.ts";
-import { packListing, type PackedListing, transferables } from "./listing-codec.ts";
+import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
+import { listingMatchesParent } from "./unchanged.ts";
 
 export interface FileWorkerData {
   readonly chunkerKey: Uint8Array;
@@ -33,7 +36,8 @@ export interface FileWorkerData {
 
 export type ToWorker =
   | { readonly type: "file"; readonly fileId: number; readonly path: Uint8Array }
-  | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array }
+  /** parent: the plaintext tree parts of the directory in the parent snapshot, to compare the listing with. */
+  | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null }
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] };
 
 /** A chunk of a file: id null marks a run of zeros (a hole), never stored. */
@@ -48,8 +52,14 @@ export interface SealedChunk {
   readonly rawLength: number;
 }
 
-/** A directory's entries in byte order with the lstat of each, or why the directory could not be read. */
-export type ListingMessage = { readonly type: "listing"; readonly listId: number } & ({ readonly packed: PackedListing } | { readonly error: EntryError });
+/**
+ * A directory's entries in byte order with the lstat of each, or why the directory could not be
+ * read. subtrees is set when every entry equals the parent's (listingMatchesParent).
+ */
+export type ListingMessage = { readonly type: "listing"; readonly listId: number } & (
+  | { readonly packed: PackedListing; readonly subtrees: PackedSubtrees | null }
+  | { readonly error: EntryError }
+);
 
 export type FromWorker =
   | ListingMessage
@@ -199,21 +209,44 @@ async function drain(): Promise<void> {
   running--;
 }
 
-function listDirectory(listId: number, path: Uint8Array): void {
-  let packed: PackedListing;
+/** User and group names, as the main thread derives them (same files, read once per worker). */
+const accounts = new NodeSourceFs();
+
+function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | null): void {
+  let listing: ReturnType<typeof listDirectorySync>;
   try {
-    packed = packListing(listDirectorySync(Buffer.from(path)));
+    listing = listDirectorySync(Buffer.from(path));
   } catch (error) {
     send({ type: "listing", listId, error: entryError(error) });
     return;
   }
-  send({ type: "listing", listId, packed }, transferables(packed));
+  const before = parent === null ? null : decodeParent(parent);
+  const subtrees = before !== null && listingMatchesParent(accounts, listing, before) ? packSubtrees(before.filter((n) => n.type === "dir").map((n) => n.subtree ?? [])) : null;
+  const packed = packListing(listing);
+  const transfer = transferables(packed);
+  if (subtrees !== null) transfer.push(subtrees.counts.buffer as ArrayBuffer, subtrees.ids.buffer as ArrayBuffer);
+  send({ type: "listing", listId, packed, subtrees }, transfer);
+}
+
+/** The parent's entries, or null when they do not decode in order (the main thread reports that). */
+function decodeParent(parts: readonly Uint8Array[]): Node[] | null {
+  const all: Node[] = [];
+  try {
+    for (const part of parts) {
+      const nodes = decodeTreePart(part);
+      if (all.length > 0 && nodes.length > 0 && compareNames(all[all.length - 1]!.name, nodes[0]!.name) >= 0) return null;
+      for (const node of nodes) all.push(node);
+    }
+  } catch {
+    return null;
+  }
+  return all;
 }
 
 port.on("message", (batch: ToWorker[]) => {
   for (const message of batch) {
     if (message.type === "list") {
-      listDirectory(message.listId, message.path);
+      listDirectory(message.listId, message.path, message.parent);
       continue;
     }
     if (message.type === "need") {

@@ -3,6 +3,7 @@
  * thread: one transfer of flat buffers instead of a structured clone of an object (with five
  * bigints) per entry, which cost the main thread more than the walk itself on a no-change re-run.
  */
+import { type BlobId, BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import type { SourceStat } from "../core/ports.ts";
 import type { NodeType } from "../core/types.ts";
 import type { EntryError } from "../fs/node-source-fs.ts";
@@ -106,4 +107,39 @@ export function unpackListing(packed: PackedListing): Listing {
     };
   }
   return { names, stats };
+}
+
+/** The parent snapshot's subtree part IDs of a listing's directory entries, in listing order. */
+export interface PackedSubtrees {
+  readonly counts: Uint32Array;
+  readonly ids: Uint8Array;
+}
+
+export function packSubtrees(subtrees: readonly (readonly Uint8Array[])[]): PackedSubtrees {
+  const counts = new Uint32Array(subtrees.length);
+  let total = 0;
+  subtrees.forEach((parts, i) => {
+    counts[i] = parts.length;
+    total += parts.length;
+  });
+  const ids = new Uint8Array(total * BLOB_ID_SIZE_BYTES);
+  let at = 0;
+  for (const parts of subtrees) {
+    for (const id of parts) {
+      ids.set(id, at);
+      at += BLOB_ID_SIZE_BYTES;
+    }
+  }
+  return { counts, ids };
+}
+
+export function unpackSubtrees(packed: PackedSubtrees): BlobId[][] {
+  const subtrees: BlobId[][] = [];
+  let at = 0;
+  for (const count of packed.counts) {
+    const parts: BlobId[] = [];
+    for (let i = 0; i < count; i++, at += BLOB_ID_SIZE_BYTES) parts.push(packed.ids.subarray(at, at + BLOB_ID_SIZE_BYTES));
+    subtrees.push(parts);
+  }
+  return subtrees;
 }

@@ -67,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// lstat and readdir of the walk run on libuv's pool; 4 threads (the default) leave the disk idle.
+// Vault reads (parent trees, restore) run on libuv's pool; 4 threads (the default) leave the disk idle.
 process.env.UV_THREADPOOL_SIZE ??= "16";
 process.exitCode = await main(process.argv);
 // Worker threads and handles are closed by the commands; exit explicitly so a stray handle cannot hang.

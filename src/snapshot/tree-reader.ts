@@ -6,7 +6,10 @@ import { VaultCorruptError } from "../errors/errors.ts";
 import { compareNames, decodeTreePart } from "./tree-codec.ts";
 
 export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]> {
-  const bytes = await store.getBlob(id);
+  return decodeStoredPart(id, await store.getBlob(id));
+}
+
+function decodeStoredPart(id: BlobId, bytes: Uint8Array): Node[] {
   try {
     return decodeTreePart(bytes);
   } catch (cause) {
@@ -19,12 +22,29 @@ export async function* readTree(store: BlobStore, parts: readonly BlobId[]): Asy
   let previous: Uint8Array | null = null;
   for (const id of parts) {
     const nodes = await readTreePart(store, id);
-    // Each part is checked in order on decode; this carries the check across part boundaries.
-    if (previous !== null && nodes.length > 0 && compareNames(previous, nodes[0]!.name) >= 0) {
-      throw new VaultCorruptError(0, `tree ${Buffer.from(id).toString("hex").slice(0, 16)}… repeats or reorders names of the part before it`);
-    }
+    checkPartOrder(id, previous, nodes);
     if (nodes.length > 0) previous = nodes[nodes.length - 1]!.name;
     yield* nodes;
+  }
+}
+
+/** A whole directory from its parts' plaintext (already read from the store), checked as readTree checks. */
+export function decodeTree(parts: readonly BlobId[], plaintexts: readonly Uint8Array[]): Node[] {
+  const all: Node[] = [];
+  let previous: Uint8Array | null = null;
+  for (let i = 0; i < parts.length; i++) {
+    const nodes = decodeStoredPart(parts[i]!, plaintexts[i]!);
+    checkPartOrder(parts[i]!, previous, nodes);
+    if (nodes.length > 0) previous = nodes[nodes.length - 1]!.name;
+    for (const node of nodes) all.push(node);
+  }
+  return all;
+}
+
+/** Each part is checked in order on decode; this carries the check across part boundaries. */
+function checkPartOrder(id: BlobId, previous: Uint8Array | null, nodes: readonly Node[]): void {
+  if (previous !== null && nodes.length > 0 && compareNames(previous, nodes[0]!.name) >= 0) {
+    throw new VaultCorruptError(0, `tree ${Buffer.from(id).toString("hex").slice(0, 16)}… repeats or reorders names of the part before it`);
   }
 }
 
