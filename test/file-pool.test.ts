@@ -8,7 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FilePool, type FileHooks } from "../src/backup/file-pool.ts";
+import type { SealedChunk } from "../src/backup/file-worker.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
+import { Codec } from "../src/vault/compress.ts";
+import { RecordKind } from "../src/vault/format.ts";
+import { openBlob } from "../src/vault/open-record.ts";
 
 /** Keys as a vault derives them (any 32/16 random bytes do: the records are never opened here). */
 function newPool(): FilePool {
@@ -83,6 +87,52 @@ test("FilePool: files and listings still pending when the pool is closed are rej
     const [result] = await settled;
     assert.equal(result!.status, "rejected");
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Goal: with two workers, a big file's blocks share their sealing (file-worker "offload"), and every
+// needed chunk still reaches the hooks exactly once, a block's records in one onSealed call (backup.ts
+// releases one byte reservation per call). Method: a 9 MiB random file through a two-worker pool that
+// needs every chunk; the records must open (vault/open-record.ts) to the chunks' bytes.
+test("FilePool: two workers seal one big file's chunks; each block's records arrive in one call, byte-exact", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const recordKeys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
+  const pool = new FilePool({ recordKeys, compressionLevel: 1, chunkerKey: randomBytes(32), blobIdKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    const path = join(dir, "big");
+    const content = randomBytes(9 * 1024 * 1024);
+    writeFileSync(path, content);
+    const order: { id: Uint8Array; sizeBytes: number }[] = [];
+    const blocks: number[] = [];
+    const delivered: SealedChunk[][] = [];
+    const hooks: FileHooks = {
+      onChunks: async (chunks) => {
+        for (const chunk of chunks) order.push({ id: chunk.id!, sizeBytes: chunk.sizeBytes });
+        blocks.push(chunks.length);
+        return chunks.map(() => true);
+      },
+      onSealed: async (sealed) => {
+        delivered.push([...sealed]);
+      },
+    };
+    const result = await pool.backupFile(Buffer.from(path), hooks);
+    assert.equal(result.sizeBytes, content.byteLength);
+    assert.deepEqual(delivered.map((call) => call.length), blocks, "one onSealed call per block, with all its chunks");
+    const byId = new Map(delivered.flat().map((sealed) => [Buffer.from(sealed.id).toString("hex"), sealed]));
+    assert.equal(byId.size, order.length, "every chunk delivered exactly once");
+    const codec = new Codec();
+    let at = 0;
+    for (const chunk of order) {
+      const sealed = byId.get(Buffer.from(chunk.id).toString("hex"))!;
+      const raw = openBlob(recordKeys, codec, sealed.record, chunk.id, RecordKind.data);
+      assert.ok(raw instanceof Uint8Array, "record opens");
+      assert.ok(Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
+      at += chunk.sizeBytes;
+    }
+    assert.equal(at, content.byteLength);
+  } finally {
+    await pool.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -47,6 +47,8 @@ interface Task {
   chain: Promise<void>;
   /** Chunks asked for and not yet delivered; a file must not end with any outstanding. */
   outstanding: number;
+  /** This block's chunks handed to another worker to seal; its "records" wait for them. */
+  offloaded: Promise<readonly SealedChunk[]> | null;
 }
 
 /**
@@ -66,12 +68,16 @@ export class FilePool {
   private nextFileId = 1;
   private readonly listings = new Map<number, { resolve: (listing: PoolListing | { error: EntryError }) => void; reject: (error: Error) => void }>();
   private failure: Error | null = null;
+  /** Offloaded sealing jobs by ID: the file they belong to and what to do when they come back. */
+  private readonly sealJobs = new Map<number, (sealed: readonly SealedChunk[]) => void>();
+  private nextSealId = 1;
   private flushScheduled = false;
   private closing = false;
 
   constructor(data: FileWorkerData, workerCount = availableParallelism()) {
-    for (let i = 0; i < Math.max(1, workerCount); i++) {
-      const worker = startWorker("file-worker", import.meta.url, data);
+    const count = Math.max(1, workerCount);
+    for (let i = 0; i < count; i++) {
+      const worker = startWorker("file-worker", import.meta.url, { ...data, workerCount: count } satisfies FileWorkerData);
       worker.on("message", (batch: FromWorker[]) => {
         for (const message of batch) this.receive(i, message);
       });
@@ -98,7 +104,7 @@ export class FilePool {
     this.listings.clear();
   }
 
-  private send(worker: number, message: ToWorker, transfer: ArrayBuffer[] = []): void {
+  private send(worker: number, message: ToWorker, transfer: readonly ArrayBuffer[] = []): void {
     this.outboxes[worker]!.push(message);
     this.transfers[worker]!.push(...transfer);
     if (this.flushScheduled) return;
@@ -126,6 +132,13 @@ export class FilePool {
       );
       return;
     }
+    if (message.type === "sealed") {
+      // Not on the file's chain: that chain is waiting for this very message.
+      const deliver = this.sealJobs.get(message.sealId);
+      this.sealJobs.delete(message.sealId);
+      deliver?.(message.sealed);
+      return;
+    }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
     task.chain = task.chain.then(() => this.handle(worker, task, message));
@@ -140,10 +153,21 @@ export class FilePool {
         this.send(worker, { type: "need", fileId: message.fileId, need });
         return;
       }
-      case "records":
-        task.outstanding -= message.sealed.length;
-        await task.hooks.onSealed(message.sealed);
+      case "offload": {
+        const sealId = this.nextSealId++;
+        task.offloaded = new Promise((resolve) => this.sealJobs.set(sealId, resolve));
+        this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, message.pieces.map((piece) => piece.buffer as ArrayBuffer));
         return;
+      }
+      case "records": {
+        // A block's records reach the hooks in one call, its offloaded half included.
+        const offloaded = task.offloaded === null ? [] : await task.offloaded;
+        task.offloaded = null;
+        const sealed = offloaded.length === 0 ? message.sealed : [...message.sealed, ...offloaded];
+        task.outstanding -= sealed.length;
+        await task.hooks.onSealed(sealed);
+        return;
+      }
       case "whole": {
         const need = await task.hooks.onChunks(message.chunks);
         await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
@@ -157,6 +181,7 @@ export class FilePool {
         if (task.outstanding !== 0) {
           // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
           const error = new AssertionError(`file worker ended a file with ${task.outstanding} chunk(s) undelivered`);
+          task.reject(error); // finish() took it out of the tasks that fail() rejects
           this.fail(error);
           throw error;
         }
@@ -190,9 +215,10 @@ export class FilePool {
     });
   }
 
-  private leastLoaded(): number {
-    let worker = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+  /** The worker with the fewest files and listings (other than `except`, when there is another). */
+  private leastLoaded(except = -1): number {
+    let worker = except === 0 && this.workers.length > 1 ? 1 : 0;
+    for (let i = 0; i < this.workers.length; i++) if (i !== except && this.load[i]! < this.load[worker]!) worker = i;
     return worker;
   }
 
@@ -203,7 +229,7 @@ export class FilePool {
     this.load[worker]!++;
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
-      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0 });
+      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0, offloaded: null });
       this.send(worker, { type: "file", fileId, path: ownBytes(path) });
     });
   }

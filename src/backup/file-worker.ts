@@ -32,13 +32,17 @@ export interface FileWorkerData {
   readonly params: ChunkerParams;
   readonly recordKeys: RecordKeys;
   readonly compressionLevel: number;
+  /** How many file workers the pool runs (set by FilePool): with more than one, big blocks share their sealing. */
+  readonly workerCount?: number;
 }
 
 export type ToWorker =
   | { readonly type: "file"; readonly fileId: number; readonly path: Uint8Array }
   /** parent: the plaintext tree parts of the directory in the parent snapshot, to compare the listing with. */
   | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null }
-  | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] };
+  | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] }
+  /** Chunks another worker read, to seal here (so one big file keeps every core busy). */
+  | { readonly type: "seal"; readonly sealId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] };
 
 /** A chunk of a file: id null marks a run of zeros (a hole), never stored. */
 export interface ChunkInfo {
@@ -76,7 +80,10 @@ export type FromWorker =
       readonly mtimeNs: string;
       readonly ctimeNs: string;
     }
-  | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string };
+  | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string }
+  /** Needed chunks of a file's block handed to another worker to seal (sent before this block's "records"). */
+  | { readonly type: "offload"; readonly fileId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
+  | { readonly type: "sealed"; readonly sealId: number; readonly sealed: SealedChunk[] };
 
 const port = parentPort;
 assert(port !== null, "file-worker must run as a worker thread");
@@ -114,21 +121,37 @@ function isZero(bytes: Uint8Array): boolean {
   return Buffer.compare(bytes, zeros.subarray(0, bytes.byteLength)) === 0;
 }
 
+/** A block needing at least this many chunks sealed gives the second half to another worker. */
+const OFFLOAD_CHUNKS_MIN = 8;
+
 async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
   const needed = new Promise<readonly boolean[]>((resolve) => waitingForNeed.set(fileId, resolve));
   send({ type: "ids", fileId, chunks });
   const need = await needed;
+  const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
+  let keep = wanted.length;
+  if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
+    // The pieces are this block's own copies: handing them over costs no copy.
+    keep = wanted.length >> 1;
+    const given = wanted.slice(keep);
+    const ids = given.map((want) => want.id);
+    const offloaded = given.map((want) => want.piece);
+    send({ type: "offload", fileId, ids, pieces: offloaded }, offloaded.map((piece) => piece.buffer as ArrayBuffer));
+  }
+  const { sealed, transfer } = sealAll(wanted.slice(0, keep).map((want) => want.id), wanted.slice(0, keep).map((want) => want.piece));
+  send({ type: "records", fileId, sealed }, transfer);
+}
+
+function sealAll(ids: readonly Uint8Array[], pieces: readonly Uint8Array[]): { sealed: SealedChunk[]; transfer: ArrayBuffer[] } {
   const sealed: SealedChunk[] = [];
   const transfer: ArrayBuffer[] = [];
-  for (let i = 0; i < chunks.length; i++) {
-    const chunk = chunks[i]!;
-    if (need[i] !== true || chunk.id === null) continue;
-    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, chunk.id, pieces[i]!);
-    sealed.push({ id: chunk.id, record: result.record, rawLength: result.rawLength });
+  for (let i = 0; i < ids.length; i++) {
+    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, ids[i]!, pieces[i]!);
+    sealed.push({ id: ids[i]!, record: result.record, rawLength: result.rawLength });
     transfer.push(result.record.buffer as ArrayBuffer);
   }
-  send({ type: "records", fileId, sealed }, transfer);
+  return { sealed, transfer };
 }
 
 /** Files up to this size are sealed without asking first (their chunks are mostly new, and small). */
@@ -247,6 +270,11 @@ port.on("message", (batch: ToWorker[]) => {
   for (const message of batch) {
     if (message.type === "list") {
       listDirectory(message.listId, message.path, message.parent);
+      continue;
+    }
+    if (message.type === "seal") {
+      const { sealed, transfer } = sealAll(message.ids, message.pieces);
+      send({ type: "sealed", sealId: message.sealId, sealed }, transfer);
       continue;
     }
     if (message.type === "need") {

@@ -9,7 +9,13 @@ export class AeadAuthError extends Error {
   override name = "AeadAuthError";
 }
 
-/** Encrypts plaintext into `out` at `outOffset`, then writes the tag right after the ciphertext. */
+/** Never written: the zero bytes that pad a plaintext (grown on demand). */
+let zeroPad = new Uint8Array(0);
+
+/**
+ * Encrypts plaintext followed by zeroPadding zero bytes into `out` at `outOffset`, then writes the
+ * tag right after the ciphertext. Padding this way saves copying the plaintext into a padded buffer.
+ */
 export function sealInto(
   key: Uint8Array,
   nonce: Uint8Array,
@@ -17,6 +23,7 @@ export function sealInto(
   plaintext: Uint8Array,
   out: Uint8Array,
   outOffset: number,
+  zeroPadding = 0,
 ): number {
   assert(nonce.byteLength === AEAD_NONCE_SIZE_BYTES, "nonce must be 12 bytes");
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
@@ -25,6 +32,12 @@ export function sealInto(
   const body = cipher.update(plaintext);
   out.set(body, at);
   at += body.byteLength;
+  if (zeroPadding > 0) {
+    if (zeroPad.byteLength < zeroPadding) zeroPad = new Uint8Array(Math.max(zeroPadding, 64 * 1024));
+    const padding = cipher.update(zeroPad.subarray(0, zeroPadding));
+    out.set(padding, at);
+    at += padding.byteLength;
+  }
   const rest = cipher.final();
   out.set(rest, at);
   at += rest.byteLength;

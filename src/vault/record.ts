@@ -137,17 +137,13 @@ function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, pad
     id: input.id ?? ZERO_ID,
   };
   const headerPlain = encodeRecordHeader(header);
-  const out = new Uint8Array(recordSizeBytes(padded));
+  // Every byte is written below; unpooled, so a worker can transfer the record's buffer.
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(recordSizeBytes(padded)).buffer);
   const salt = random.bytes(RECORD_SALT_SIZE_BYTES);
   out.set(salt, 0);
   const key = recordKey(keys.recordBase, salt);
   sealInto(key, NONCE_HEADER, headerAad(keys), headerPlain, out, RECORD_SALT_SIZE_BYTES);
-  let body = input.payload;
-  if (padded !== body.byteLength) {
-    body = new Uint8Array(padded);
-    body.set(input.payload, 0);
-  }
-  sealInto(key, NONCE_BODY, bodyAad(keys, headerPlain), body, out, RECORD_PREFIX_SIZE_BYTES);
+  sealInto(key, NONCE_BODY, bodyAad(keys, headerPlain), input.payload, out, RECORD_PREFIX_SIZE_BYTES, padded - input.payload.byteLength);
   return out;
 }
 
