@@ -69,6 +69,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
 // Vault reads (parent trees, restore) run on libuv's pool; 4 threads (the default) leave the disk idle.
 process.env.UV_THREADPOOL_SIZE ??= "16";
+const stopMemoryReport = config.debug() ? (await import("./memory-report.ts")).startMemoryReport() : null;
 process.exitCode = await main(process.argv);
+stopMemoryReport?.();
 // Worker threads and handles are closed by the commands; exit explicitly so a stray handle cannot hang.
 process.exit(process.exitCode);

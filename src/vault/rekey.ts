@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import type { KdfParams } from "../crypto/kdf.ts";
 import { SuedeError, isErrno } from "../errors/errors.ts";
 import { bytesEqual } from "../util/bytes.ts";
-import type { BlobEntry, LiveSet } from "./blob-index.ts";
+import type { BlobEntry, BlobIndex, LiveSet } from "./blob-index.ts";
 import type { SlotKind } from "./header.ts";
 import { Vault, type VaultDeps } from "./vault.ts";
 import { syncDirectory } from "./vault-file.ts";
@@ -53,12 +53,14 @@ export async function rekeyVault(source: Vault, live: LiveSet, options: RekeyOpt
   const bytesBefore = source.fileEnd;
   const { target, resumed } = await openTarget(source, path, options);
   try {
+    const index = source.blobIndex;
     const pending = liveEntriesMissingFrom(source, live, target);
-    const totalBytes = pending.reduce((sum, e) => sum + e.recordLength, 0);
+    let totalBytes = 0;
+    for (const entry of pending) totalBytes += index.recordLengthOf(entry);
     await assertRoomFor(path, totalBytes);
     let copiedBytes = 0;
     let sinceCommit = 0;
-    for (const group of contiguousGroups(pending)) {
+    for (const group of contiguousGroups(index, pending)) {
       const first = group[0]!;
       const last = group[group.length - 1]!;
       const bytes = await source.readRaw(first.offset, last.offset + last.recordLength - first.offset);
@@ -121,19 +123,20 @@ async function openTarget(source: Vault, path: string, options: RekeyOptions): P
   return { target: await Vault.open(path, { secret: options.secret, writable: true, deps: options.deps }), resumed: false };
 }
 
-/** Live blobs the new file does not hold yet, in log order (sequential reads). */
-function liveEntriesMissingFrom(source: Vault, live: LiveSet, target: Vault): BlobEntry[] {
-  const entries: BlobEntry[] = [];
-  for (const entry of source.blobIndex.entries()) {
-    if (live.has(entry.id) && !target.hasBlob(entry.id)) entries.push({ ...entry, id: Uint8Array.from(entry.id) });
-  }
-  return entries.sort((a, b) => a.offset - b.offset);
+/** Index entry numbers of the live blobs the new file does not hold yet, in log order (sequential reads). */
+function liveEntriesMissingFrom(source: Vault, live: LiveSet, target: Vault): Int32Array {
+  const index = source.blobIndex;
+  const numbers: number[] = [];
+  for (let entry = 0; entry < index.size; entry++) if (live.hasEntry(entry) && !target.hasBlob(index.idOf(entry))) numbers.push(entry);
+  return Int32Array.from(numbers).sort((a, b) => index.offsetOf(a) - index.offsetOf(b));
 }
 
-function* contiguousGroups(entries: readonly BlobEntry[]): Generator<BlobEntry[]> {
+/** Runs of adjacent records, at most REKEY_READ_BYTES each; objects only for the run at hand. */
+function* contiguousGroups(index: BlobIndex, entries: Int32Array): Generator<BlobEntry[]> {
   let group: BlobEntry[] = [];
   let groupBytes = 0;
-  for (const entry of entries) {
+  for (const number of entries) {
+    const entry = { ...index.entryAt(number), id: Uint8Array.from(index.idOf(number)) };
     const previous = group[group.length - 1];
     if (previous !== undefined && (previous.offset + previous.recordLength !== entry.offset || groupBytes + entry.recordLength > REKEY_READ_BYTES)) {
       yield group;

@@ -89,8 +89,8 @@ const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
   snapshot: RecordKind.snapshot,
 };
 
-/** Records are gathered into one positioned writev of about this size. */
-const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+/** Records are gathered into one positioned writev of about this size (and at most two are unwritten). */
+const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
 export async function makeKeySlot(
   secret: Uint8Array,

@@ -1,0 +1,35 @@
+// Goal: SUEDE_DEBUG=1 tells where a command's memory went (one stderr line at the end) and changes
+// nothing else; without it, no such line. Method: the built CLI, spawned without a shell.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CLI, FAST_KDF, PASSPHRASE, tempDir } from "./helpers/cli.ts";
+
+function run(args: readonly string[], debug: boolean) {
+  const env: NodeJS.ProcessEnv = { ...process.env, SUEDE_PASSPHRASE: PASSPHRASE };
+  if (debug) env.SUEDE_DEBUG = "1";
+  else delete env.SUEDE_DEBUG;
+  return spawnSync(process.execPath, [CLI, ...args], { env, encoding: "utf8" });
+}
+
+test("SUEDE_DEBUG=1: the command's output is unchanged and stderr ends with its memory peaks", async () => {
+  const dir = await tempDir("suede-memory-report-");
+  try {
+    const vault = join(dir.path, "v.vault");
+    assert.equal(run(["init", vault, ...FAST_KDF], false).status, 0);
+    const quiet = run(["snapshots", vault], false);
+    const debug = run(["snapshots", vault], true);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.equal(debug.status, 0, debug.stderr);
+    assert.equal(debug.stdout, quiet.stdout);
+    assert.doesNotMatch(quiet.stderr, /debug:/);
+    const line = debug.stderr.trim().split("\n").at(-1)!;
+    const match = /^suede: debug: peak RSS (\d+) MiB; main thread peaks: heap used (\d+) MiB \(of (\d+) MiB\), external \d+ MiB \(array buffers \d+ MiB\)$/.exec(line);
+    assert.ok(match !== null, line);
+    // A node process is tens of MiB; the heap used fits in the heap, the heap in the process.
+    assert.ok(Number(match[1]) >= 20 && Number(match[2]) <= Number(match[3]) && Number(match[3]) < Number(match[1]), line);
+  } finally {
+    await dir.remove();
+  }
+});
