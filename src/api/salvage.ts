@@ -19,6 +19,8 @@ export interface SalvageOptions {
   readonly target: string;
   /** Only this snapshot number, restored straight into target; omitted = every snapshot found, each in target/snapshot-N. */
   readonly snapshot?: number;
+  /** A header backup file (`header backup`) to unlock with when both of the vault's header copies are gone. */
+  readonly headerBackup?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -47,7 +49,7 @@ export async function salvageVault(path: string, secret: Uint8Array, options: Sa
   const existing = await targetFs.existingType(Buffer.from(target));
   if (existing !== null && existing !== "dir") throw new SuedeError("TARGET_UNWRITABLE", `target ${options.target} is not a directory`);
   if (existing !== null && !(await isEmptyDirectory(target))) throw new SuedeError("TARGET_NOT_EMPTY", `target directory ${options.target} is not empty`);
-  const store = await SalvageStore.open(path, secret);
+  const store = await SalvageStore.open(path, secret, options.headerBackup);
   try {
     const byNumber = new Map<number, Snapshot>();
     let unreadableSnapshotRecords = 0;
