@@ -5,15 +5,15 @@
  * header copies are both destroyed opens again once a backup is written back — and only a backup
  * of THIS vault (same master key, so its records authenticate) is ever written back.
  */
-import { open, unlink } from "node:fs/promises";
-import { SuedeError, ioError, isErrno } from "../errors/errors.ts";
+import { dirname, resolve } from "node:path";
+import { SuedeError } from "../errors/errors.ts";
 import { HEADER_COPY_OFFSETS, HEADER_COPY_SIZE_BYTES, LOG_START_OFFSET } from "./format.ts";
 import { type VaultHeader, decodeHeaderCopy, encodeHeaderCopy } from "./header.ts";
 import { VaultLock } from "./lock.ts";
 import { authenticRecordAt, readSuperblocks } from "./recover.ts";
 import type { RecordKeys } from "./record.ts";
 import { unlockVerified } from "./vault.ts";
-import { VaultFile } from "./vault-file.ts";
+import { VaultFile, discardFile, syncDirectory } from "./vault-file.ts";
 
 /** Both header copies, back to back: the whole header region and so the size of a header backup file. */
 export const HEADER_REGION_SIZE_BYTES = 2 * HEADER_COPY_SIZE_BYTES;
@@ -32,23 +32,22 @@ function copiesIn(region: Uint8Array, what: string): VaultHeader[] {
 
 /** Reads a header backup file and checks its shape (exact size, at least one intact copy). */
 export async function readHeaderBackup(file: string): Promise<{ region: Uint8Array; candidates: VaultHeader[] }> {
-  let region: Buffer;
+  let handle: VaultFile;
   try {
-    const handle = await open(file, "r");
-    try {
-      const size = (await handle.stat()).size;
-      if (size !== HEADER_REGION_SIZE_BYTES) {
-        throw new SuedeError("BAD_HEADER_BACKUP", `${file} is not a suede header backup (${size} bytes; a header backup is exactly ${HEADER_REGION_SIZE_BYTES})`);
-      }
-      region = Buffer.alloc(HEADER_REGION_SIZE_BYTES);
-      await handle.read(region, 0, HEADER_REGION_SIZE_BYTES, 0);
-    } finally {
-      await handle.close();
-    }
+    handle = await VaultFile.open(file, { writable: false });
   } catch (error) {
-    if (error instanceof SuedeError) throw error;
-    if (isErrno(error, "ENOENT")) throw new SuedeError("BAD_HEADER_BACKUP", `header backup not found: ${file}`, { cause: error });
-    throw ioError(`reading ${file}`, error);
+    if (error instanceof SuedeError && error.code === "VAULT_NOT_FOUND") throw new SuedeError("BAD_HEADER_BACKUP", `header backup not found: ${file}`, { cause: error });
+    throw error;
+  }
+  let region: Uint8Array;
+  try {
+    const size = await handle.sizeBytes();
+    if (size !== HEADER_REGION_SIZE_BYTES) {
+      throw new SuedeError("BAD_HEADER_BACKUP", `${file} is not a suede header backup (${size} bytes; a header backup is exactly ${HEADER_REGION_SIZE_BYTES})`);
+    }
+    region = await handle.readAt(0, HEADER_REGION_SIZE_BYTES);
+  } finally {
+    await handle.close();
   }
   return { region, candidates: copiesIn(region, `${file} is not a suede header backup: it`) };
 }
@@ -72,22 +71,17 @@ export async function backupHeader(vaultPath: string, secret: Uint8Array, file: 
   }
   if (region.byteLength !== HEADER_REGION_SIZE_BYTES) throw new SuedeError("NOT_A_VAULT", `${vaultPath} is not a suede vault`);
   await unlockVerified(copiesIn(region, `${vaultPath}: the header region`), secret);
-  let handle;
+  // O_CREAT|O_EXCL, mode 0600: never over an existing file, never readable by others (it holds key slots).
+  const out = await VaultFile.open(file, { writable: true, create: true });
   try {
-    handle = await open(file, "wx", 0o600);
+    await out.writeAt(0, [region]);
+    await out.sync();
+    await out.close();
+    await syncDirectory(dirname(resolve(file)));
   } catch (error) {
-    if (isErrno(error, "EEXIST")) throw new SuedeError("TARGET_NOT_EMPTY", `refusing to overwrite existing file ${file}`, { cause: error });
-    throw ioError(`creating ${file}`, error);
-  }
-  try {
-    await handle.chmod(0o600); // whatever the umask: the file holds key slots
-    await handle.write(region, 0, region.byteLength, 0);
-    await handle.sync();
-    await handle.close();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(file).catch(() => undefined);
-    throw ioError(`writing ${file}`, error);
+    await out.close().catch(() => undefined);
+    await discardFile(file);
+    throw error;
   }
   return { sizeBytes: region.byteLength };
 }
