@@ -1,5 +1,5 @@
 /**
- * Header backup and restore (FORMAT.md §3.1), like `cryptsetup luksHeaderBackup/Restore`. A header
+ * Header backup and restore (FORMAT.md §3.7), like `cryptsetup luksHeaderBackup/Restore`. A header
  * backup file is the exact bytes of the vault's header region (both copies, 8192 bytes). Everything
  * else in the vault is sealed under the master key the header's slots wrap, so a vault whose two
  * header copies are both destroyed opens again once a backup is written back — and only a backup
