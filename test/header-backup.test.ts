@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { EXIT_CODES } from "../src/errors/exit-codes.ts";
 import { compareTrees } from "./helpers/compare-trees.ts";
-import { backupJson, initVault, sha256Of, suede, suedeOk } from "./helpers/cli.ts";
+import { SUPERBLOCK_SLOT_OFFSETS } from "../src/vault/format.ts";
+import { VaultLock } from "../src/vault/lock.ts";
+import { FAST_KDF, backupJson, initVault, sha256Of, suede, suedeOk } from "./helpers/cli.ts";
 import { Prng } from "./helpers/prng.ts";
 
 const HEADER_REGION_BYTES = 8192;
@@ -145,6 +147,72 @@ test("salvage --header: both header copies zeroed, salvage fails without the bac
       for (const [name, bytes] of files) assert.deepEqual(readFileSync(join(target, `snapshot-${number}`, source, name)), bytes, `${number}:${name}`);
     }
     assert.equal(await sha256Of(vault), before, "salvage never writes the vault");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("header restore undoes later key changes: a backup from before `key passwd` opens with the old passphrase again; one from before `key rekey` is refused", async () => {
+  const { dir, vault } = await fixture();
+  try {
+    const file = join(dir, "v.header");
+    await suedeOk(["header", "backup", vault, file]);
+    const newPassphrase = join(dir, "new-pass");
+    writeFileSync(newPassphrase, "a new passphrase\n");
+    await suedeOk(["key", "passwd", vault, "--new-passphrase-file", newPassphrase, ...FAST_KDF]);
+    zeroHeaders(vault);
+    await suedeOk(["header", "restore", vault, file]);
+    await suedeOk(["snapshots", vault]);
+    const stale = await suede(["snapshots", vault], { passphrase: "a new passphrase" });
+    assert.equal(stale.code, EXIT_CODES.WRONG_PASSPHRASE, "the backup's slots replace the later ones");
+
+    await suedeOk(["key", "rekey", vault, ...FAST_KDF]);
+    const before = await sha256Of(vault);
+    const old = await suede(["header", "restore", vault, file]);
+    assert.equal(old.code, EXIT_CODES.BAD_HEADER_BACKUP);
+    assert.match(oneLine(old.stderr), /before a re-key/);
+    assert.equal(await sha256Of(vault), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("header restore with the superblocks destroyed too: the first log record proves the vault's identity, and the vault opens again", async () => {
+  const { dir, source, vault, expected } = await fixture();
+  try {
+    const file = join(dir, "v.header");
+    await suedeOk(["header", "backup", vault, file]);
+    zeroHeaders(vault);
+    const fd = openSync(vault, "r+");
+    try {
+      for (const offset of SUPERBLOCK_SLOT_OFFSETS) writeSync(fd, Buffer.alloc(4096), 0, 4096, offset);
+    } finally {
+      closeSync(fd);
+    }
+    await suedeOk(["header", "restore", vault, file]);
+    const target = join(dir, "out");
+    await suedeOk(["restore", vault, "2", "--target", target]);
+    for (const [name, bytes] of expected.get(2)!) assert.deepEqual(readFileSync(join(target, source, name)), bytes, name);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("while another writer holds the lock, header restore exits 11 and writes nothing", async () => {
+  const { dir, vault } = await fixture();
+  try {
+    const file = join(dir, "v.header");
+    await suedeOk(["header", "backup", vault, file]);
+    zeroHeaders(vault);
+    const before = await sha256Of(vault);
+    const lock = await VaultLock.acquire(vault, Date.now());
+    try {
+      const locked = await suede(["header", "restore", vault, file]);
+      assert.equal(locked.code, EXIT_CODES.VAULT_LOCKED, locked.stderr);
+      assert.equal(await sha256Of(vault), before);
+    } finally {
+      await lock.release();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
