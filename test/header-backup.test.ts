@@ -3,7 +3,7 @@
 // Method: CLI-made vault with two snapshots; back up its header; zero the whole header region; check
 // what opens, what is refused (exit code, one-line message) and that refused restores change no byte.
 import assert from "node:assert/strict";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -213,6 +213,24 @@ test("while another writer holds the lock, header restore exits 11 and writes no
     } finally {
       await lock.release();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("salvage --header with another vault's header says so (one line, exit 1) and writes nothing into the target", async () => {
+  const { dir, vault } = await fixture();
+  try {
+    const other = join(dir, "other.vault");
+    await initVault(other);
+    const otherHeader = join(dir, "other.header");
+    await suedeOk(["header", "backup", other, otherHeader]);
+    zeroHeaders(vault);
+    const target = join(dir, "out");
+    const result = await suede(["salvage", vault, "--header", otherHeader, "--target", target]);
+    assert.equal(result.code, EXIT_CODES.BAD_HEADER_BACKUP, result.stderr);
+    assert.match(oneLine(result.stderr), /opens with the key of .*another vault/);
+    assert.ok(!existsSync(target) || readdirSync(target).length === 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

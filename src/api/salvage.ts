@@ -66,7 +66,17 @@ export async function salvageVault(path: string, secret: Uint8Array, options: Sa
       chosen = chosen.filter((s) => s.number === options.snapshot);
       if (chosen.length === 0) throw new SuedeError("SNAPSHOT_NOT_FOUND", `no readable record of snapshot ${options.snapshot} was found in the vault`);
     }
-    if (chosen.length === 0) throw new SuedeError("VAULT_CORRUPT", "no readable snapshot record was found anywhere in the vault");
+    if (chosen.length === 0) {
+      const r = store.scan.records;
+      if (options.headerBackup !== undefined && r.data + r.tree + r.snapshot + r.other === 0) {
+        // Not one record authenticates: far likelier a wrong header file than a vault with nothing left.
+        throw new SuedeError(
+          "BAD_HEADER_BACKUP",
+          `no record of ${path} opens with the key of ${options.headerBackup}: it is a header of another vault, or one from before a re-key`,
+        );
+      }
+      throw new SuedeError("VAULT_CORRUPT", "no readable snapshot record was found anywhere in the vault");
+    }
     const snapshots: SalvagedSnapshot[] = [];
     for (const snapshot of chosen) {
       if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "salvage cancelled");

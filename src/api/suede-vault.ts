@@ -31,7 +31,7 @@ import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { type Random, systemRandom } from "../util/random.ts";
 import { type HeaderRestoreResult, type RekeyResult, Vault, backupHeader, rekeyVault, restoreHeader } from "../vault/index.ts";
 
-export type { RekeyResult };
+export type { HeaderRestoreResult, RekeyResult };
 
 export interface Deps {
   readonly clock: Clock;
