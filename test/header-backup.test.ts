@@ -50,7 +50,7 @@ function oneLine(stderr: string): string {
   return lines[0]!;
 }
 
-test("header backup: exact bytes of the header region, mode 0600, a key-slot warning; never overwrites; wrong passphrase writes nothing", async () => {
+test("header backup: exact bytes of the header region, mode 0600, a key-slot warning; never overwrites; a wrong passphrase or a destroyed header writes nothing", async () => {
   const { dir, vault } = await fixture();
   try {
     const file = join(dir, "v.header");
@@ -68,6 +68,11 @@ test("header backup: exact bytes of the header region, mode 0600, a key-slot war
     const wrong = await suede(["header", "backup", vault, join(dir, "wrong.header")], { passphrase: "not the passphrase" });
     assert.equal(wrong.code, EXIT_CODES.WRONG_PASSPHRASE);
     assert.equal(existsSync(join(dir, "wrong.header")), false);
+
+    zeroHeaders(vault);
+    const destroyed = await suede(["header", "backup", vault, join(dir, "late.header")]);
+    assert.equal(destroyed.code, EXIT_CODES.VAULT_CORRUPT, "there is no header left to back up");
+    assert.equal(existsSync(join(dir, "late.header")), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

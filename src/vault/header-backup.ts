@@ -10,7 +10,7 @@ import { SuedeError } from "../errors/errors.ts";
 import { HEADER_COPY_OFFSETS, HEADER_COPY_SIZE_BYTES, LOG_START_OFFSET } from "./format.ts";
 import { type VaultHeader, decodeHeaderCopy, encodeHeaderCopy } from "./header.ts";
 import { VaultLock } from "./lock.ts";
-import { authenticRecordAt, readSuperblocks } from "./recover.ts";
+import { authenticRecordAt, readHeader, readSuperblocks } from "./recover.ts";
 import type { RecordKeys } from "./record.ts";
 import { unlockVerified } from "./vault.ts";
 import { VaultFile, discardFile, syncDirectory } from "./vault-file.ts";
@@ -65,12 +65,13 @@ export async function backupHeader(vaultPath: string, secret: Uint8Array, file: 
   const vault = await VaultFile.open(vaultPath, { writable: false });
   let region: Buffer;
   try {
+    // Judged as an open judges it (NOT_A_VAULT, "both header copies are damaged"), then copied as it is.
+    const { candidates } = await readHeader(vault);
+    await unlockVerified(candidates, secret);
     region = await vault.readAt(0, HEADER_REGION_SIZE_BYTES);
   } finally {
     await vault.close();
   }
-  if (region.byteLength !== HEADER_REGION_SIZE_BYTES) throw new SuedeError("NOT_A_VAULT", `${vaultPath} is not a suede vault`);
-  await unlockVerified(copiesIn(region, `${vaultPath}: the header region`), secret);
   // O_CREAT|O_EXCL, mode 0600: never over an existing file, never readable by others (it holds key slots).
   const out = await VaultFile.open(file, { writable: true, create: true });
   try {
