@@ -4,6 +4,7 @@ export {
   type BackupOptions,
   type BackupResult,
   type CreateOptions,
+  type HeaderRestoreResult,
   type HistoryEntry,
   type KeySlotInfo,
   type PruneResult,

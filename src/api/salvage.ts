@@ -19,6 +19,8 @@ export interface SalvageOptions {
   readonly target: string;
   /** Only this snapshot number, restored straight into target; omitted = every snapshot found, each in target/snapshot-N. */
   readonly snapshot?: number;
+  /** A header backup file (`header backup`) to unlock with when both of the vault's header copies are gone. */
+  readonly headerBackup?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -47,7 +49,7 @@ export async function salvageVault(path: string, secret: Uint8Array, options: Sa
   const existing = await targetFs.existingType(Buffer.from(target));
   if (existing !== null && existing !== "dir") throw new SuedeError("TARGET_UNWRITABLE", `target ${options.target} is not a directory`);
   if (existing !== null && !(await isEmptyDirectory(target))) throw new SuedeError("TARGET_NOT_EMPTY", `target directory ${options.target} is not empty`);
-  const store = await SalvageStore.open(path, secret);
+  const store = await SalvageStore.open(path, secret, options.headerBackup);
   try {
     const byNumber = new Map<number, Snapshot>();
     let unreadableSnapshotRecords = 0;
@@ -64,7 +66,17 @@ export async function salvageVault(path: string, secret: Uint8Array, options: Sa
       chosen = chosen.filter((s) => s.number === options.snapshot);
       if (chosen.length === 0) throw new SuedeError("SNAPSHOT_NOT_FOUND", `no readable record of snapshot ${options.snapshot} was found in the vault`);
     }
-    if (chosen.length === 0) throw new SuedeError("VAULT_CORRUPT", "no readable snapshot record was found anywhere in the vault");
+    if (chosen.length === 0) {
+      const r = store.scan.records;
+      if (options.headerBackup !== undefined && r.data + r.tree + r.snapshot + r.other === 0) {
+        // Not one record authenticates: far likelier a wrong header file than a vault with nothing left.
+        throw new SuedeError(
+          "BAD_HEADER_BACKUP",
+          `no record of ${path} opens with the key of ${options.headerBackup}: it is a header of another vault, or one from before a re-key`,
+        );
+      }
+      throw new SuedeError("VAULT_CORRUPT", "no readable snapshot record was found anywhere in the vault");
+    }
     const snapshots: SalvagedSnapshot[] = [];
     for (const snapshot of chosen) {
       if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "salvage cancelled");

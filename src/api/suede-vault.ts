@@ -29,9 +29,9 @@ import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts
 import { type Clock, systemClock } from "../util/clock.ts";
 import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { type Random, systemRandom } from "../util/random.ts";
-import { type RekeyResult, Vault, rekeyVault } from "../vault/index.ts";
+import { type HeaderRestoreResult, type RekeyResult, Vault, backupHeader, rekeyVault, restoreHeader } from "../vault/index.ts";
 
-export type { RekeyResult };
+export type { HeaderRestoreResult, RekeyResult };
 
 export interface Deps {
   readonly clock: Clock;
@@ -712,6 +712,20 @@ export class SuedeVault {
   /** Best-effort extraction from a vault that does not open (api/salvage.ts); never writes the vault. */
   static async salvage(path: string, options: SalvageOptions & { secret: Secret }): Promise<SalvageReport> {
     return salvageVault(path, secretBytes(options.secret), options);
+  }
+
+  /**
+   * Copies the vault's header region (both copies, exact bytes) to `file`, mode 0600, never over an
+   * existing file; the secret must open it first. The file holds the key slots: with it, any secret
+   * it held opens the vault, even after that key was changed or removed (until a re-key).
+   */
+  static async backupHeader(path: string, file: string, options: { secret: Secret }): Promise<{ sizeBytes: number }> {
+    return backupHeader(path, secretBytes(options.secret), file);
+  }
+
+  /** Writes a header backup of THIS vault back (both copies), for a vault whose header was destroyed. */
+  static async restoreHeader(path: string, file: string, options: { secret: Secret; deps?: Deps }): Promise<HeaderRestoreResult> {
+    return restoreHeader(path, secretBytes(options.secret), file, (options.deps ?? defaultDeps).clock.nowMs());
   }
 
   /** check --repair (check/repair.ts): needs a vault opened with writable and repair. */

@@ -6,6 +6,7 @@ import { EXIT_CODES } from "../errors/exit-codes.ts";
 import { config } from "../util/config.ts";
 import { registerBackup } from "./commands/backup.ts";
 import { registerCheck } from "./commands/check.ts";
+import { registerHeader } from "./commands/header.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerDiff, registerHistory, registerInspect } from "./commands/inspect.ts";
 import { registerKey } from "./commands/key.ts";
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerCheck(program);
   registerSalvage(program);
   registerKey(program);
+  registerHeader(program);
   registerLifecycle(program);
   registerInspect(program);
   registerHistory(program);

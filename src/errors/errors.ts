@@ -24,7 +24,8 @@ export type SuedeErrorCode =
   | "IO"
   | "NO_SPACE"
   | "CANCELLED"
-  | "FUSE_UNAVAILABLE";
+  | "FUSE_UNAVAILABLE"
+  | "BAD_HEADER_BACKUP";
 
 export class SuedeError extends Error {
   override name = "SuedeError";

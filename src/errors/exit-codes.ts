@@ -26,4 +26,5 @@ export const EXIT_CODES: Readonly<Record<SuedeErrorCode, number>> = {
   NO_SPACE: 1,
   CANCELLED: 130,
   FUSE_UNAVAILABLE: 15,
+  BAD_HEADER_BACKUP: 1,
 };

@@ -3,3 +3,4 @@ export { Vault, type VaultDeps, type CreateVaultOptions, type OpenVaultOptions }
 export type { SnapshotRef as VaultSnapshotRef } from "./checkpoint.ts";
 export { rekeyVault, rekeyPath, type RekeyResult } from "./rekey.ts";
 export { SalvageStore, type SalvageScan } from "./salvage.ts";
+export { backupHeader, restoreHeader, type HeaderRestoreResult } from "./header-backup.ts";

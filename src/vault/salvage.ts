@@ -13,6 +13,7 @@ import { toHex } from "../util/bytes.ts";
 import { Codec } from "./compress.ts";
 import { LOG_START_OFFSET, RECORD_OVERHEAD_BYTES, RECORD_PREFIX_SIZE_BYTES, RecordKind, type RecordKindCode } from "./format.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader } from "./record.ts";
+import { headerBackupCandidates } from "./header-backup.ts";
 import { readHeader } from "./recover.ts";
 import { unlockVerified } from "./vault.ts";
 import { VaultFile } from "./vault-file.ts";
@@ -50,10 +51,11 @@ export class SalvageStore implements BlobStore {
     readonly scan: SalvageScan,
   ) {}
 
-  static async open(path: string, secret: Uint8Array): Promise<SalvageStore> {
+  /** headerBackup: a header backup file to unlock with instead of the vault's own header copies. */
+  static async open(path: string, secret: Uint8Array, headerBackup?: string): Promise<SalvageStore> {
     const file = await VaultFile.open(path, { writable: false });
     try {
-      const { candidates } = await readHeader(file);
+      const candidates = headerBackup === undefined ? (await readHeader(file)).candidates : await headerBackupCandidates(headerBackup);
       const { header, keys } = await unlockVerified(candidates, secret);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: keys.record };
       const { locations, snapshotIds, scan } = await scanAll(file, recordKeys);

@@ -3,7 +3,7 @@
  * through here (lock.ts owns the lock file; vault.ts only creates and links a new vault). A failed fsync poisons the handle: Linux may have dropped the dirty pages,
  * so a later "successful" fsync proves nothing (fsyncgate).
  */
-import { constants, type FileHandle, open, realpath } from "node:fs/promises";
+import { constants, type FileHandle, open, realpath, unlink } from "node:fs/promises";
 import { SuedeError, ioError, isErrno } from "../errors/errors.ts";
 
 export class VaultFile {
@@ -132,4 +132,11 @@ export async function syncDirectory(path: string): Promise<void> {
   } catch (error) {
     throw ioError(`syncing directory ${path}`, error);
   }
+}
+
+/** Removes a file this process created and could not finish (a missing file is fine). */
+export async function discardFile(path: string): Promise<void> {
+  await unlink(path).catch((error: unknown) => {
+    if (!isErrno(error, "ENOENT")) throw ioError(`removing ${path}`, error);
+  });
 }

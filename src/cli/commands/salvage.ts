@@ -5,9 +5,10 @@ import { formatBytes, formatTime } from "../output.ts";
 
 export function registerSalvage(program: Command): void {
   addSecretOptions(program.command("salvage").argument("<vault>"))
-    .description("recover every readable file from a vault that will not open (needs one intact header copy); never writes the vault")
+    .description("recover every readable file from a vault that will not open (needs one intact header copy, or --header FILE); never writes the vault")
     .option("--target <dir>", "directory to write into (created if missing, must be empty); each snapshot goes to snapshot-N/")
     .option("--snapshot <n>", "only this snapshot, straight into the target directory")
+    .option("--header <file>", "unlock with this header backup (`header backup`) instead of the vault's own header copies")
     .option("--json", "print the report as JSON")
     .action(async (vaultPath: string, options) => {
       if (options.target === undefined) throw new UsageError("salvage needs --target DIR");
@@ -23,6 +24,7 @@ export function registerSalvage(program: Command): void {
         secret,
         target: options.target,
         signal,
+        ...(options.header !== undefined ? { headerBackup: options.header } : {}),
         ...(snapshot !== undefined ? { snapshot } : {}),
       }).finally(dispose);
       const lost = report.snapshots.reduce((sum, s) => sum + s.lost.length, 0);
