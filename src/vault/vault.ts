@@ -684,7 +684,7 @@ export class Vault implements BlobStore {
     await this.flush();
     await this.file.sync();
     await this.assertUnchanged();
-    const indexRecords = this.writeIndexRecords(options.fullIndex ?? false);
+    const indexRecords = await this.writeIndexRecords(options.fullIndex ?? false);
     const sequence = this.committed.checkpoint.sequence + 1;
     const checkpointOffset = this.appendOffset;
     const checkpoint: Checkpoint = {
@@ -736,7 +736,7 @@ export class Vault implements BlobStore {
   }
 
   /** Appends this commit's index records: the new entries, or the whole index when merging. */
-  private writeIndexRecords(fullIndex: boolean): RecordSpan[] {
+  private async writeIndexRecords(fullIndex: boolean): Promise<RecordSpan[]> {
     let spans = [...this.committed.checkpoint.indexRecords];
     const index = this.index;
     const added = Math.ceil(this.newEntryCount / INDEX_ENTRIES_PER_RECORD_MAX);
@@ -754,8 +754,9 @@ export class Vault implements BlobStore {
       this.appendOffset += record.byteLength;
       this.batch.push(record);
       this.batchBytes += record.byteLength;
-      // A full index of millions of blobs is tens of MiB: write it as it is sealed.
+      // The index of a million blobs is 52 MB: write it as it is sealed, never holding more than two batches.
       if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
+      if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
     }
     return spans;
   }
