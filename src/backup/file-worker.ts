@@ -8,7 +8,7 @@
  * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
@@ -183,12 +183,22 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
     let filled = 0;
     let total = 0;
     let eof = false;
+    /** The stat that ended the reading: a short read that reached the file's size is its end. */
+    let endStat: BigIntStats | null = null;
     while (!eof || filled > 0) {
       while (!eof && filled < buffer.byteLength) {
         const bytesRead = readSync(fd, buffer, filled, buffer.byteLength - filled, null);
         if (bytesRead === 0) eof = true;
         filled += bytesRead;
         total += bytesRead;
+        if (bytesRead > 0 && filled < buffer.byteLength) {
+          // Spares a small file its second, empty read (one syscall of a handful per file).
+          const stat = fstatSync(fd, { bigint: true });
+          if (stat.size === BigInt(total)) {
+            eof = true;
+            endStat = stat;
+          }
+        }
       }
       // Pieces are copied out: the buffer is reused, and each piece may be sealed after later reads.
       const pieces: Uint8Array[] = [];
@@ -203,13 +213,13 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
       filled -= start;
       if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && filled === 0) {
         // Small file: sealing it blindly costs less than a round trip to ask which chunks are new.
-        sendWhole(fileId, pieces, total, fstatSync(fd, { bigint: true }));
+        sendWhole(fileId, pieces, total, endStat ?? fstatSync(fd, { bigint: true }));
         return;
       }
       if (pieces.length > 0) await sendBlock(fileId, pieces);
       if (eof && filled === 0) break;
     }
-    const stat = fstatSync(fd, { bigint: true });
+    const stat = endStat ?? fstatSync(fd, { bigint: true });
     send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
   } finally {
     spareBuffers.push(buffer);

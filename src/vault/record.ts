@@ -6,7 +6,7 @@
 import { AEAD_TAG_SIZE_BYTES, open, sealInto } from "../crypto/aead.ts";
 import { recordKey } from "../crypto/keys.ts";
 import { assert } from "../util/assert.ts";
-import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { ByteReader } from "../util/bytes.ts";
 import type { Random } from "../util/random.ts";
 import {
   RECORD_BODY_SIZE_MAX_BYTES,
@@ -74,16 +74,22 @@ function bodyAad(keys: RecordKeys, headerPlain: Uint8Array): Uint8Array {
 }
 
 export function encodeRecordHeader(header: RecordHeader): Uint8Array {
+  const plain = new Uint8Array(RECORD_HEADER_PLAIN_SIZE_BYTES);
+  writeRecordHeader(plain, header);
+  return plain;
+}
+
+/** Writes the 48-byte plain header (little-endian, FORMAT.md §5) at the start of `out`. */
+function writeRecordHeader(out: Uint8Array, header: RecordHeader): void {
   assert(header.id.byteLength === 32, "record id must be 32 bytes");
-  return new ByteWriter(RECORD_HEADER_PLAIN_SIZE_BYTES)
-    .u8(header.kind)
-    .u8(header.flags)
-    .u16(0)
-    .u32(header.storedLength)
-    .u32(header.paddedLength)
-    .u32(header.rawLength)
-    .raw(header.id)
-    .finish(true);
+  const view = new DataView(out.buffer, out.byteOffset, RECORD_HEADER_PLAIN_SIZE_BYTES);
+  view.setUint8(0, header.kind);
+  view.setUint8(1, header.flags);
+  view.setUint16(2, 0, true);
+  view.setUint32(4, header.storedLength, true);
+  view.setUint32(8, header.paddedLength, true);
+  view.setUint32(12, header.rawLength, true);
+  out.set(header.id, 16);
 }
 
 /** Parses a decrypted header in the fixed order of STYLE §3; returns a problem string when invalid. */
@@ -136,14 +142,20 @@ function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, pad
     rawLength: input.rawLength,
     id: input.id ?? ZERO_ID,
   };
-  const headerPlain = encodeRecordHeader(header);
+  // The body's AAD ends with the plain header: written there once, it serves as both (one buffer
+  // per record instead of four; small files seal one record each).
+  const bodyAadBytes = new Uint8Array(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + RECORD_HEADER_PLAIN_SIZE_BYTES);
+  bodyAadBytes.set(keys.vaultId, 0);
+  bodyAadBytes.set(AAD_BODY_TAG, keys.vaultId.byteLength);
+  const headerPlain = bodyAadBytes.subarray(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength);
+  writeRecordHeader(headerPlain, header);
   // Every byte is written below; unpooled, so a worker can transfer the record's buffer.
   const out = new Uint8Array(Buffer.allocUnsafeSlow(recordSizeBytes(padded)).buffer);
   const salt = random.bytes(RECORD_SALT_SIZE_BYTES);
   out.set(salt, 0);
   const key = recordKey(keys.recordBase, salt);
   sealInto(key, NONCE_HEADER, headerAad(keys), headerPlain, out, RECORD_SALT_SIZE_BYTES);
-  sealInto(key, NONCE_BODY, bodyAad(keys, headerPlain), input.payload, out, RECORD_PREFIX_SIZE_BYTES, padded - input.payload.byteLength);
+  sealInto(key, NONCE_BODY, bodyAadBytes, input.payload, out, RECORD_PREFIX_SIZE_BYTES, padded - input.payload.byteLength);
   return out;
 }
 
