@@ -172,6 +172,13 @@ test("calibrateKdf: never returns parameters below the floor", async () => {
   assert.equal(isBelowFloor(params), false);
 });
 
+test("calibrateKdf: reaches the time target with iterations, keeping memory at 64 MiB", async () => {
+  // A clock where the floor run appears to take 100 ms: a 500 ms target needs 5x the work.
+  let calls = 0;
+  const params = await calibrateKdf(500, () => (calls++ === 0 ? 0 : 100));
+  assert.deepEqual(params, { ...KDF_FLOOR, iterations: 15 });
+});
+
 test("blobIdHasher: keyed BLAKE3 official vectors (key 'whats the Elvish word for friend')", () => {
   const hash = blobIdHasher(Buffer.from("whats the Elvish word for friend", "ascii"));
   const input = (length: number) => Uint8Array.from({ length }, (_, i) => i % 251);
