@@ -5,7 +5,6 @@
 // restore (dist/cli/main.js) and compare the trees.
 import assert from "node:assert/strict";
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,9 +12,9 @@ import { SuedeVault } from "../src/api/suede-vault.ts";
 import { EXIT_CODES } from "../src/errors/exit-codes.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { systemRandom } from "../src/util/random.ts";
-import { RECORD_PREFIX_SIZE_BYTES } from "../src/vault/format.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { PASSPHRASE, backupJson, initVault, suede, suedeOk } from "./helpers/cli.ts";
+import { damageBody } from "./helpers/damage.ts";
 import { compareTrees } from "./helpers/compare-trees.ts";
 import { Prng, wordText } from "./helpers/prng.ts";
 
@@ -33,19 +32,6 @@ function makeSource(root: string): void {
   ftruncateSync(fd, 6_000_000);
   closeSync(fd);
   utimesSync(join(root, "big", "text-0.txt"), 1_000_000, 1_000_000.5);
-}
-
-async function damageBody(vaultPath: string, offset: number): Promise<void> {
-  const handle = await open(vaultPath, "r+");
-  try {
-    const at = offset + RECORD_PREFIX_SIZE_BYTES + 3;
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, at);
-    byte[0]! ^= 0x40;
-    await handle.write(byte, 0, 1, at);
-  } finally {
-    await handle.close();
-  }
 }
 
 test("a bulk restore is byte-exact with metadata; a damaged chunk mid-run fails only its file", { timeout: 300_000 }, async () => {

@@ -4,7 +4,6 @@
 // (dist/cli/main.js) and compare restored bytes with the source.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,9 +12,9 @@ import type { BlobId } from "../../src/core/ids.ts";
 import { EXIT_CODES } from "../../src/errors/exit-codes.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { systemRandom } from "../../src/util/random.ts";
-import { RECORD_PREFIX_SIZE_BYTES } from "../../src/vault/format.ts";
 import { Vault } from "../../src/vault/vault.ts";
 import { PASSPHRASE, backupJson, initVault, suede, suedeOk } from "../helpers/cli.ts";
+import { damageBody } from "../helpers/damage.ts";
 
 interface Fixture {
   readonly dir: string;
@@ -56,20 +55,6 @@ async function withLibrary<T>(vaultPath: string, work: (vault: SuedeVault) => Pr
     return await work(vault);
   } finally {
     await vault.close();
-  }
-}
-
-/** Flips one byte inside the sealed body of the record at offset (so its header still opens). */
-async function damageBody(vaultPath: string, offset: number): Promise<void> {
-  const handle = await open(vaultPath, "r+");
-  try {
-    const at = offset + RECORD_PREFIX_SIZE_BYTES + 3;
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, at);
-    byte[0]! ^= 0x40;
-    await handle.write(byte, 0, 1, at);
-  } finally {
-    await handle.close();
   }
 }
 
