@@ -34,7 +34,7 @@ export function nodeFromStat(names: AccountNames, name: Uint8Array, stat: Source
 }
 
 /** Size, mtime, ctime and inode as in the parent snapshot: the content cannot have changed. */
-export function sameStatIdentity(stat: SourceStat, before: Node): boolean {
+function sameStatIdentity(stat: SourceStat, before: Node): boolean {
   return before.sizeBytes === stat.sizeBytes && before.mtimeNs === stat.mtimeNs && before.ctimeNs === stat.ctimeNs && before.inode === stat.inode;
 }
 

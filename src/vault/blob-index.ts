@@ -307,7 +307,7 @@ const BLOB_KIND_CODES = new Set<number>([RecordKind.data, RecordKind.tree, Recor
  * What is wrong with an index record body (FORMAT.md §7), or null. Every entry must name a whole
  * record inside the committed log (logEndBytes): reading one that does not could allocate at will.
  */
-export function indexRecordProblem(body: Uint8Array, logEndBytes: number): string | null {
+function indexRecordProblem(body: Uint8Array, logEndBytes: number): string | null {
   if (body.byteLength % INDEX_ENTRY_SIZE_BYTES !== 0) return "index record length is not a multiple of the entry size";
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   for (let at = 0; at < body.byteLength; at += INDEX_ENTRY_SIZE_BYTES) {

@@ -300,7 +300,7 @@ async function loadSnapshotEntries(file: VaultFile, keys: RecordKeys, checkpoint
 }
 
 /** The index as the records themselves describe it (every blob record before logEnd). */
-export async function rebuildIndex(file: VaultFile, keys: RecordKeys, logEnd: number): Promise<BlobIndex> {
+async function rebuildIndex(file: VaultFile, keys: RecordKeys, logEnd: number): Promise<BlobIndex> {
   const index = new BlobIndex();
   for await (const record of scanLog(file, keys)) {
     if (record.offset >= logEnd) break;
