@@ -88,10 +88,13 @@ export interface KillOutcome {
   /** true: SIGKILL landed; false: the command had already finished on its own. */
   readonly killed: boolean;
   readonly result: RunResult;
+  /** From start to exit. */
+  readonly elapsedMs: number;
 }
 
 /** Starts the suede CLI and SIGKILLs it after delayMs (unless it has exited by then). */
 export async function runAndKill(args: readonly string[], delayMs: number, options: RunOptions = {}): Promise<KillOutcome> {
+  const start = Date.now();
   const child = startSuede(args, options);
   let exited = false;
   void child.result.then(() => {
@@ -100,7 +103,32 @@ export async function runAndKill(args: readonly string[], delayMs: number, optio
   await Promise.race([new Promise((resolve) => setTimeout(resolve, delayMs)), child.result]);
   if (!exited) child.kill("SIGKILL");
   const result = await child.result;
-  return { killed: result.signal === "SIGKILL", result };
+  return { killed: result.signal === "SIGKILL", result, elapsedMs: Date.now() - start };
+}
+
+/**
+ * Where kill delays are drawn from: up to 1.1 × the median length of the runs that finished so
+ * far. Later runs are often quicker than the first (dedup, less garbage to prune), and a window
+ * fixed by the first run would let most of them finish before the kill.
+ */
+export class KillWindow {
+  private readonly finishedMs: number[];
+
+  constructor(firstRunMs: number) {
+    this.finishedMs = [firstRunMs];
+  }
+
+  /** A delay from `from` × the typical run length up to 1.1 × it. */
+  delay(prng: Prng, from = 0): number {
+    const sorted = [...this.finishedMs].sort((a, b) => a - b);
+    const typical = sorted[Math.floor(sorted.length / 2)]!;
+    const low = Math.floor(typical * from);
+    return low + prng.below(Math.ceil(typical * 1.1) - low + 1);
+  }
+
+  note(outcome: KillOutcome): void {
+    if (!outcome.killed) this.finishedMs.push(outcome.elapsedMs);
+  }
 }
 
 /** Wall time of one undisturbed run of a command (the kill window is drawn from it). */

@@ -11,17 +11,12 @@ import { test } from "node:test";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { FAST_KDF, PASSPHRASE, suedeOk } from "../helpers/cli.ts";
 import { Prng } from "../helpers/prng.ts";
-import { CommittedSnapshots, KillTally, TEST_KDF, faultFixture, killCount, makeTree, runAndKill, timeRun, withVault } from "./harness.ts";
+import { CommittedSnapshots, KillTally, KillWindow, TEST_KDF, faultFixture, killCount, makeTree, runAndKill, timeRun, withVault } from "./harness.ts";
 
 const SECRET = { passphrase: PASSPHRASE };
 const TIMEOUT = { timeout: 600_000 };
 
 /** A delay uniform in [from × typical, 1.1 × typical): spread over start-up, the work and the commit. */
-function killDelay(prng: Prng, typicalMs: number, from = 0): number {
-  const low = Math.floor(typicalMs * from);
-  return low + prng.below(Math.ceil(typicalMs * 1.1) - low + 1);
-}
-
 test("kill-backup: 50 backups killed at random moments; after each the vault checks clean, every committed snapshot restores byte-exact and the backup reruns", TIMEOUT, async (t) => {
   const { seed, prng, dir, vault } = await faultFixture(t, "kill-backup");
   // Four immutable source versions (the next one shares most files with the previous: dedup runs).
@@ -33,7 +28,7 @@ test("kill-backup: 50 backups killed at random moments; after each the vault che
     versions.push(root);
   }
   const committed = new CommittedSnapshots(dir, SECRET);
-  const typicalMs = await timeRun(() => suedeOk(["backup", vault, versions[0]!]));
+  const killWindow = new KillWindow(await timeRun(() => suedeOk(["backup", vault, versions[0]!])));
   await committed.verify(vault, "first backup");
   const tally = new KillTally();
   const kills = killCount(50);
@@ -41,8 +36,9 @@ test("kill-backup: 50 backups killed at random moments; after each the vault che
     const what = `round ${round}`;
     const source = prng.pick(versions);
     const before = committed.sources.size;
-    const outcome = await runAndKill(["backup", vault, source], killDelay(prng, typicalMs));
+    const outcome = await runAndKill(["backup", vault, source], killWindow.delay(prng));
     tally.note(outcome);
+    killWindow.note(outcome);
     if (!outcome.killed) assert.equal(outcome.result.code, 0, `${what}: ${outcome.result.stderr}`);
     await committed.verify(vault, what, { restore: "new-and-one", prng });
     if (outcome.killed) tally.committedByKilled += committed.sources.size - before;
@@ -73,7 +69,7 @@ test("kill-prune: 50 prunes (and forget --prune) of a vault with many records ki
   };
   for (let i = 0; i < 6; i++) await addSnapshot();
   await forget([1, 2]);
-  const typicalMs = await timeRun(() => suedeOk(["prune", vault]));
+  const killWindow = new KillWindow(await timeRun(() => suedeOk(["prune", vault])));
   const tally = new KillTally();
   const kills = killCount(50);
   for (let round = 0; round < kills; round++) {
@@ -85,8 +81,9 @@ test("kill-prune: 50 prunes (and forget --prune) of a vault with many records ki
     const viaForget = round % 2 === 1;
     if (!viaForget) await forget([oldest]);
     const args = viaForget ? ["forget", vault, String(oldest), "--prune"] : ["prune", vault];
-    const outcome = await runAndKill(args, killDelay(prng, typicalMs));
+    const outcome = await runAndKill(args, killWindow.delay(prng));
     tally.note(outcome);
+    killWindow.note(outcome);
     if (!outcome.killed) assert.equal(outcome.result.code, 0, `${what}: ${outcome.result.stderr}`);
     // A forget that finished is visible; one that was killed may or may not have committed.
     if (viaForget) {
@@ -176,7 +173,7 @@ for (const operation of KEY_OPERATIONS) {
     await committed.verify(vault, "setup");
     await operation.reset(vault);
     const run = { passphrase: operation.unlockWith, env: operation.env };
-    const typicalMs = await timeRun(() => suedeOk(operation.args(vault), run));
+    const killWindow = new KillWindow(await timeRun(() => suedeOk(operation.args(vault), run)));
     const tally = new KillTally();
     const outcomes = { old: 0, new: 0, both: 0 };
     const kills = killCount(50);
@@ -184,8 +181,9 @@ for (const operation of KEY_OPERATIONS) {
       const what = `${operation.name} round ${round}`;
       await operation.reset(vault);
       // A key change is start-up, unlock, then one header write at the very end: aim at the second half.
-      const outcome = await runAndKill(operation.args(vault), killDelay(prng, typicalMs, 0.5), run);
+      const outcome = await runAndKill(operation.args(vault), killWindow.delay(prng, 0.5), run);
       tally.note(outcome);
+      killWindow.note(outcome);
       if (!outcome.killed) assert.equal(outcome.result.code, 0, `${what}: ${outcome.result.stderr}`);
       const working = await workingSecrets(vault, [A, B]);
       const isOld = sameSet(working, operation.oldSet);
