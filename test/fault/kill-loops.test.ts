@@ -32,7 +32,8 @@ test("kill-backup: 50 backups killed at random moments; after each the vault che
   await committed.verify(vault, "first backup");
   const tally = new KillTally();
   const kills = killCount(50);
-  for (let round = 0; round < kills; round++) {
+  for (let round = 0; tally.killed < kills; round++) {
+    assert.ok(round < kills * 4, `only ${tally.killed} of ${kills} kills landed mid-run in ${round} rounds`);
     const what = `round ${round}`;
     const source = prng.pick(versions);
     const before = committed.sources.size;
@@ -72,7 +73,8 @@ test("kill-prune: 50 prunes (and forget --prune) of a vault with many records ki
   const killWindow = new KillWindow(await timeRun(() => suedeOk(["prune", vault])));
   const tally = new KillTally();
   const kills = killCount(50);
-  for (let round = 0; round < kills; round++) {
+  for (let round = 0; tally.killed < kills; round++) {
+    assert.ok(round < kills * 4, `only ${tally.killed} of ${kills} kills landed mid-run in ${round} rounds`);
     const what = `round ${round}`;
     // New garbage for this round: one more snapshot, and the oldest forgotten (by prune's own
     // forget --prune every other round, so that path is killed too).
@@ -177,7 +179,8 @@ for (const operation of KEY_OPERATIONS) {
     const tally = new KillTally();
     const outcomes = { old: 0, new: 0, both: 0 };
     const kills = killCount(50);
-    for (let round = 0; round < kills; round++) {
+    for (let round = 0; tally.killed < kills; round++) {
+      assert.ok(round < kills * 4, `only ${tally.killed} of ${kills} kills landed mid-run in ${round} rounds`);
       const what = `${operation.name} round ${round}`;
       await operation.reset(vault);
       // A key change is start-up, unlock, then one header write at the very end: aim at the second half.
