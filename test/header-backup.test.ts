@@ -35,6 +35,15 @@ async function fixture() {
   return { dir, source, vault, expected: new Map([[1, first], [2, second]]) };
 }
 
+/** A header backup of a second, unrelated vault made in dir. */
+async function otherVaultHeader(dir: string): Promise<string> {
+  const other = join(dir, "other.vault");
+  await initVault(other);
+  const otherHeader = join(dir, "other.header");
+  await suedeOk(["header", "backup", other, otherHeader]);
+  return otherHeader;
+}
+
 function zeroHeaders(vault: string): void {
   const fd = openSync(vault, "r+");
   try {
@@ -105,10 +114,7 @@ test("both header copies zeroed: the vault does not open (13); header restore br
 test("header restore refuses a header of another vault, a wrong passphrase and a file that is no header, and changes nothing", async () => {
   const { dir, vault } = await fixture();
   try {
-    const other = join(dir, "other.vault");
-    await initVault(other);
-    const otherHeader = join(dir, "other.header");
-    await suedeOk(["header", "backup", other, otherHeader]);
+    const otherHeader = await otherVaultHeader(dir);
     const own = join(dir, "v.header");
     await suedeOk(["header", "backup", vault, own]);
     zeroHeaders(vault);
@@ -226,10 +232,7 @@ test("while another writer holds the lock, header restore exits 11 and writes no
 test("salvage --header with another vault's header says so (one line, exit 1) and writes nothing into the target", async () => {
   const { dir, vault } = await fixture();
   try {
-    const other = join(dir, "other.vault");
-    await initVault(other);
-    const otherHeader = join(dir, "other.header");
-    await suedeOk(["header", "backup", other, otherHeader]);
+    const otherHeader = await otherVaultHeader(dir);
     zeroHeaders(vault);
     const target = join(dir, "out");
     const result = await suede(["salvage", vault, "--header", otherHeader, "--target", target]);
