@@ -74,6 +74,17 @@ function patched(copy: Uint8Array, patch: (bytes: Uint8Array, view: DataView) =>
 
 const SLOT0 = HEADER_FIXED_SIZE_BYTES;
 
+/** A new vault at path whose two header copies both carry `patch` (with their checksums recomputed). */
+async function vaultWithBothCopiesPatched(path: string, patch: (bytes: Uint8Array, view: DataView) => void): Promise<void> {
+  await Vault.create(path, { secret: SECRET, slotKind: "passphrase", kdf: CHEAP_KDF, deps });
+  const bytes = fs.readFileSync(path);
+  for (const offset of HEADER_COPY_OFFSETS) {
+    const copy = bytes.subarray(offset, offset + HEADER_COPY_SIZE_BYTES);
+    copy.set(patched(copy, patch));
+  }
+  fs.writeFileSync(path, bytes);
+}
+
 function tempDir(): string {
   return fs.mkdtempSync(`${os.tmpdir()}/suede-`);
 }
@@ -271,14 +282,8 @@ test("Vault.open: KDF memory above the cap in both copies (valid checksums) fail
   const dir = tempDir();
   try {
     const path = `${dir}/v.suede`;
-    await Vault.create(path, { secret: SECRET, slotKind: "passphrase", kdf: CHEAP_KDF, deps });
-    const bytes = fs.readFileSync(path);
-    for (const offset of HEADER_COPY_OFFSETS) {
-      const copy = bytes.subarray(offset, offset + HEADER_COPY_SIZE_BYTES);
-      // 4 TiB: were the KDF run with it, Argon2 would fail to allocate rather than report damage.
-      copy.set(patched(copy, (_b, v) => v.setUint32(SLOT0 + 8, 0xffff_ffff, true)));
-    }
-    fs.writeFileSync(path, bytes);
+    // 4 TiB: were the KDF run with it, Argon2 would fail to allocate rather than report damage.
+    await vaultWithBothCopiesPatched(path, (_b, v) => v.setUint32(SLOT0 + 8, 0xffff_ffff, true));
     // Refused while decoding: an Argon2 run with 4 TiB would fail with an allocation error instead.
     await assert.rejects(Vault.open(path, { secret: SECRET, writable: false, deps }), (error: unknown) => {
       assert.ok(error instanceof VaultCorruptError, String(error));
@@ -308,14 +313,8 @@ test("Vault.open: a header parameter changed with a recomputed checksum fails th
   const dir = tempDir();
   try {
     const path = `${dir}/v.suede`;
-    await Vault.create(path, { secret: SECRET, slotKind: "passphrase", kdf: CHEAP_KDF, deps });
-    const bytes = fs.readFileSync(path);
-    for (const offset of HEADER_COPY_OFFSETS) {
-      const copy = bytes.subarray(offset, offset + HEADER_COPY_SIZE_BYTES);
-      // Bump the sequence: not covered by a slot's AAD, covered by the header MAC.
-      copy.set(patched(copy, (_b, v) => v.setBigUint64(24, v.getBigUint64(24, true) + 1n, true)));
-    }
-    fs.writeFileSync(path, bytes);
+    // Bump the sequence: not covered by a slot's AAD, covered by the header MAC.
+    await vaultWithBothCopiesPatched(path, (_b, v) => v.setBigUint64(24, v.getBigUint64(24, true) + 1n, true));
     await assert.rejects(Vault.open(path, { secret: SECRET, writable: false, deps }), (error: unknown) => error instanceof VaultCorruptError && /MAC/.test(error.message));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -59,15 +59,8 @@ function encodeSlot(writer: ByteWriter, slot: KeySlot | null): void {
     writer.zeros(KEY_SLOT_SIZE_BYTES);
     return;
   }
+  encodeSlotPrefix(writer, slot);
   writer
-    .u8(1)
-    .u8(slot.kind === "passphrase" ? SLOT_KIND_PASSPHRASE : SLOT_KIND_KEY_FILE)
-    .u8(KDF_ARGON2ID)
-    .u8(0)
-    .u32(slot.kdf.iterations)
-    .u32(slot.kdf.memoryKiB)
-    .u32(slot.kdf.parallelism)
-    .raw(slot.salt)
     .raw(slot.nonce)
     .raw(slot.wrapped)
     .raw(slot.createdMasked)
