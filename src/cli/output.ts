@@ -1,23 +1,9 @@
 /** Human output helpers: sizes, times, tables, a progress line on stderr (terminal only). */
 import type { Node } from "../core/types.ts";
 import { displayPath } from "../fs/display-path.ts";
+import { formatMode } from "../util/human.ts";
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-
-export function formatTime(timeMs: number): string {
-  const date = new Date(timeMs);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-}
+export { formatBytes, formatTime } from "../util/human.ts";
 
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -33,27 +19,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-const TYPE_CHAR: Readonly<Record<Node["type"], string>> = {
-  file: "-",
-  dir: "d",
-  symlink: "l",
-  fifo: "p",
-  socket: "s",
-  chardev: "c",
-  blockdev: "b",
-};
-
 export function modeString(node: Node): string {
-  const m = node.mode;
-  const bit = (mask: number, c: string) => ((m & mask) !== 0 ? c : "-");
-  const special = (exec: number, flag: number, on: string, onNoExec: string) =>
-    (m & flag) !== 0 ? ((m & exec) !== 0 ? on : onNoExec) : bit(exec, "x");
-  return (
-    TYPE_CHAR[node.type] +
-    bit(0o400, "r") + bit(0o200, "w") + special(0o100, 0o4000, "s", "S") +
-    bit(0o40, "r") + bit(0o20, "w") + special(0o10, 0o2000, "s", "S") +
-    bit(0o4, "r") + bit(0o2, "w") + special(0o1, 0o1000, "t", "T")
-  );
+  return formatMode(node.type, node.mode);
 }
 
 /** A path for JSON: UTF-8 text when valid, else base64 of the raw bytes in a separate field. */

@@ -6,7 +6,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { type ChangeInfo, type DiffPage, type Entry, type Info, type ListPage, PAGE, type SnapshotInfo, type Version, decodePath, encodePath, fetchText, fileUrl, getJson } from "./api.ts";
-import { bytes, mode, time } from "./format.ts";
+import { formatBytes, formatMode, formatTime } from "../../util/human.ts";
 
 type Route =
   | { view: "timeline" }
@@ -126,12 +126,12 @@ function Timeline() {
             {newest.map((s, i) => (
               <tr key={s.number}>
                 <td><a href={href({ view: "browse", snapshot: s.number, path: "" })} data-testid={`snapshot-${s.number}`}>{s.number}</a>{s.pinned ? <span class="pin"> pinned</span> : null}</td>
-                <td>{time(s.timeMs)}</td>
+                <td>{formatTime(s.timeMs)}</td>
                 <td>{s.host}</td>
                 <td>{s.tags.join(", ")}</td>
                 <td class="num">{s.stats.files}</td>
-                <td class="num">{bytes(s.stats.sizeBytes)}</td>
-                <td class="num">{bytes(s.stats.bytesAdded)}</td>
+                <td class="num">{formatBytes(s.stats.sizeBytes)}</td>
+                <td class="num">{formatBytes(s.stats.bytesAdded)}</td>
                 <td>{newest[i + 1] ? <a href={href({ view: "compare", a: newest[i + 1]!.number, b: s.number, path: "" })}>vs {newest[i + 1]!.number}</a> : null}</td>
               </tr>
             ))}
@@ -198,7 +198,7 @@ function Preview({ snapshot, entry }: { snapshot: number; entry: Entry }) {
     <aside class="preview" aria-label="preview">
       <h2>{entry.name}</h2>
       <p>
-        {bytes(entry.size)} · {mode(entry.type, entry.mode)} · {entry.user || entry.uid}/{entry.group || entry.gid} · {time(entry.mtimeMs)}
+        {formatBytes(entry.size)} · {formatMode(entry.type, entry.mode)} · {entry.user || entry.uid}/{entry.group || entry.gid} · {formatTime(entry.mtimeMs)}
       </p>
       <p class="actions">
         <a href={fileUrl(snapshot, entry.path, { download: "1" })} download={entry.name} data-testid="download">Download</a>
@@ -282,10 +282,10 @@ function Browse({ snapshot, path }: { snapshot: number; path: string }) {
                       {entry.linkTarget !== undefined ? <span class="muted"> → {entry.linkTarget}</span> : null}
                       {entry.type !== "file" && entry.type !== "dir" && entry.type !== "symlink" ? <span class="muted"> ({entry.type})</span> : null}
                     </td>
-                    <td class="num">{entry.type === "dir" ? "" : bytes(entry.size)}</td>
-                    <td class="mono">{mode(entry.type, entry.mode)}</td>
+                    <td class="num">{entry.type === "dir" ? "" : formatBytes(entry.size)}</td>
+                    <td class="mono">{formatMode(entry.type, entry.mode)}</td>
                     <td>{entry.user || entry.uid}/{entry.group || entry.gid}</td>
-                    <td>{time(entry.mtimeMs)}</td>
+                    <td>{formatTime(entry.mtimeMs)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -368,10 +368,10 @@ function History({ snapshot, path }: { snapshot: number; path: string }) {
             {data.versions.map((v) => (
               <tr key={v.snapshot.number} class={v.changed ? "changed" : "muted-row"}>
                 <td><a href={href({ view: "browse", snapshot: v.snapshot.number, path: parentOf(path) ?? "" })}>{v.snapshot.number}</a></td>
-                <td>{time(v.snapshot.timeMs)}</td>
+                <td>{formatTime(v.snapshot.timeMs)}</td>
                 <td>{v.node === null ? (v.changed ? "removed" : "absent") : v.changed ? "changed" : "same"}</td>
-                <td class="num">{v.node === null ? "" : bytes(v.node.size)}</td>
-                <td>{v.node === null ? "" : time(v.node.mtimeMs)}</td>
+                <td class="num">{v.node === null ? "" : formatBytes(v.node.size)}</td>
+                <td>{v.node === null ? "" : formatTime(v.node.mtimeMs)}</td>
                 {isText ? (
                   <td>
                     {v.node?.type === "file" ? (
@@ -401,7 +401,7 @@ function Compare({ a, b, path }: { a: number; b: number; path: string }) {
     const n = Number((e.target as HTMLSelectElement).value);
     location.hash = href({ view: "compare", a: which === "a" ? n : a, b: which === "b" ? n : b, path });
   };
-  const options = (snapshots.data ?? []).map((s) => <option key={s.number} value={s.number}>{s.number} · {time(s.timeMs)}</option>);
+  const options = (snapshots.data ?? []).map((s) => <option key={s.number} value={s.number}>{s.number} · {formatTime(s.timeMs)}</option>);
   return (
     <section>
       <h1>Compare snapshots</h1>
@@ -416,7 +416,7 @@ function Compare({ a, b, path }: { a: number; b: number; path: string }) {
         <>
           <p class="summary">
             {data.counts.added} added · {data.counts.removed} removed · {data.counts.modified} changed · {data.counts.metadata + data.counts.type} other ·
-            {" "}changed files {bytes(data.bytesBefore)} → {bytes(data.bytesAfter)}
+            {" "}changed files {formatBytes(data.bytesBefore)} → {formatBytes(data.bytesAfter)}
           </p>
           <div class="scroll">
             <table class="list">
@@ -436,8 +436,8 @@ function Compare({ a, b, path }: { a: number; b: number; path: string }) {
                           <a class="row-link" href={href({ view: "history", snapshot: ch.after ? b : a, path: ch.path })}>{ch.displayPath}</a>
                         )}
                       </td>
-                      <td class="num">{ch.before && ch.before.type !== "dir" ? bytes(ch.before.size) : ""}</td>
-                      <td class="num">{ch.after && ch.after.type !== "dir" ? bytes(ch.after.size) : ""}</td>
+                      <td class="num">{ch.before && ch.before.type !== "dir" ? formatBytes(ch.before.size) : ""}</td>
+                      <td class="num">{ch.after && ch.after.type !== "dir" ? formatBytes(ch.after.size) : ""}</td>
                     </tr>
                   );
                 })}
@@ -457,13 +457,13 @@ function VaultInfo() {
   const facts: [string, string][] = [
     ["file", data.path],
     ["format version", String(data.formatVersion)],
-    ["file size", bytes(data.fileSizeBytes)],
-    ["live data", bytes(data.liveBytes)],
-    ["garbage (prune reclaims)", data.garbageBytes === null ? "unknown (a snapshot is damaged)" : bytes(data.garbageBytes)],
+    ["file size", formatBytes(data.fileSizeBytes)],
+    ["live data", formatBytes(data.liveBytes)],
+    ["garbage (prune reclaims)", data.garbageBytes === null ? "unknown (a snapshot is damaged)" : formatBytes(data.garbageBytes)],
     ["snapshots", String(data.snapshots)],
     ["chunks", String(data.chunks)],
-    ["unique data", bytes(data.uniqueDataBytes)],
-    ["logical data (all snapshots)", bytes(data.logicalBytes)],
+    ["unique data", formatBytes(data.uniqueDataBytes)],
+    ["logical data (all snapshots)", formatBytes(data.logicalBytes)],
     ["deduplication ratio", `${data.deduplicationRatio.toFixed(2)}×`],
     ["compression ratio", `${data.compressionRatio.toFixed(2)}×`],
   ];
@@ -489,7 +489,7 @@ function VaultInfo() {
               <td>{slot.index}</td>
               <td>{slot.kind}</td>
               <td>argon2id {slot.kdf.memoryKiB} KiB × {slot.kdf.iterations} it × {slot.kdf.parallelism}{slot.belowFloor ? " (weak: test settings)" : ""}</td>
-              <td>{slot.createdMs === null ? "" : time(slot.createdMs)}</td>
+              <td>{slot.createdMs === null ? "" : formatTime(slot.createdMs)}</td>
               <td>{slot.unlocked ? "unlocked this session" : ""}</td>
             </tr>
           ))}
