@@ -134,7 +134,7 @@ test("one changed field of one entry makes the listing changed, nanoseconds and 
 test("a parent entry with something the listing cannot reproduce is changed", () => {
   const { names, stats } = listing();
   const nodes = parentNodes(names, stats);
-  const variants: [string, Partial<Node>, number][] = [
+  const variants: [string, { [K in keyof Node]?: Node[K] | undefined }, number][] = [
     ["unreadable", { unreadable: "EACCES" }, 0],
     ["xattrs", { xattrs: [[Buffer.from("user.a"), Buffer.from("1")]] }, 0],
     ["file without chunks", { chunks: undefined }, 0],
