@@ -265,14 +265,15 @@ async function walkDirectory(
   }
   if (context.oneFileSystem && stat.device !== rootDevice) return finish([]);
   const parentParts = previousDir(before);
-  const load = await takeDirectory(context, path, parentParts);
+  const load = await takeDirectory(context, path, parentParts, rootDevice);
   if ("error" in load.listing) {
     report(context, path, load.listing.error);
     return finish([], reason(load.listing.error));
   }
   const { names, paths, stats } = load.listing;
-  if (load.listing.subtrees !== null && parentParts !== null && parentParts.length > 0 && stats.every((s, i) => s !== null && !context.isExcluded(paths[i]!, s))) {
-    return walkUnchangedDirectory(context, name, stat, parentParts, load.listing, load.previous, load.listing.subtrees, rootDevice, depth);
+  const partsByEntry = load.listing.partsByEntry;
+  if (partsByEntry !== null && parentParts !== null && parentParts.length > 0 && stats.every((s, i) => s !== null && !context.isExcluded(paths[i]!, s))) {
+    return walkUnchangedDirectory(context, name, stat, parentParts, load.listing, load.previous, partsByEntry, rootDevice, depth);
   }
   const previous = await load.previous();
   queueSubdirectories(context, load.listing, (i) => previousDir(previous.get(names[i]!.toString("latin1"))), rootDevice);
@@ -315,16 +316,12 @@ async function walkUnchangedDirectory(
   parentParts: readonly BlobId[],
   listing: WalkListing,
   parentEntries: () => Promise<Map<string, Node>>,
-  subtrees: readonly BlobId[][],
+  partsByEntry: readonly (readonly BlobId[] | undefined)[],
   rootDevice: bigint,
   depth: number,
 ): Promise<Later<Node>> {
   const { names, paths, stats } = listing;
   const { progress } = context;
-  const partsByEntry: (readonly BlobId[] | undefined)[] = new Array<readonly BlobId[] | undefined>(names.length);
-  let next = 0;
-  for (let i = 0; i < names.length; i++) if (stats[i]!.type === "dir") partsByEntry[i] = subtrees[next++];
-  assert(next === subtrees.length, "worker sent subtrees for a different listing");
   queueSubdirectories(context, listing, (i) => partsByEntry[i] ?? null, rootDevice);
   const dirEntries: number[] = [];
   const dirs: Promise<Node | null>[] = [];
@@ -371,8 +368,8 @@ interface WalkListing {
   readonly names: Buffer[];
   readonly paths: Buffer[];
   readonly stats: (SourceStat | null)[];
-  /** Set when the worker found every entry equal to the parent's: the parent's subtrees of the directories. */
-  readonly subtrees: BlobId[][] | null;
+  /** Set when the worker found every entry equal to the parent's: each directory entry's subtree in the parent, by entry index. */
+  readonly partsByEntry: (readonly BlobId[] | undefined)[] | null;
 }
 
 /** readdir + lstat of every entry, names in byte order. */
@@ -386,7 +383,16 @@ async function listDirectory(context: Context, path: Buffer, parent: Uint8Array[
     report(context, paths[i]!, errnoError(stat));
     return null;
   });
-  return { names, paths, stats, subtrees: listing.subtrees };
+  return { names, paths, stats, partsByEntry: listing.subtrees === null ? null : byEntry(stats, listing.subtrees) };
+}
+
+/** The worker's subtrees (one per directory entry, in order) by entry index. */
+function byEntry(stats: readonly (SourceStat | null)[], subtrees: readonly BlobId[][]): (readonly BlobId[] | undefined)[] {
+  const partsByEntry = new Array<readonly BlobId[] | undefined>(stats.length);
+  let next = 0;
+  for (let i = 0; i < stats.length; i++) if (stats[i]?.type === "dir") partsByEntry[i] = subtrees[next++];
+  assert(next === subtrees.length, "worker sent subtrees for a different listing");
+  return partsByEntry;
 }
 
 function errnoError(info: { readonly code: string; readonly message: string }): NodeJS.ErrnoException {
@@ -403,6 +409,7 @@ interface PendingDirectory {
   readonly key: string;
   readonly path: Buffer;
   readonly parentParts: readonly BlobId[] | null;
+  readonly rootDevice: bigint;
   taken: boolean;
 }
 
@@ -427,9 +434,11 @@ const ENTRIES_AHEAD_MAX = 16_384;
 
 /**
  * Reads the parent's tree parts, then lists the directory on a worker, which also compares the
- * listing with those parts (so an unchanged directory costs this thread no decoding).
+ * listing with those parts (so an unchanged directory costs this thread no decoding). An
+ * unchanged directory's subdirectories are queued to load at once: waiting until the walk reached
+ * the directory cost one listing round trip per level on the way down.
  */
-async function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
+async function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null, rootDevice: bigint): Promise<DirectoryLoad> {
   let plaintexts: Uint8Array[] | null = null;
   let failure: { error: unknown } | null = null;
   if (parentParts !== null && parentParts.length > 0) {
@@ -440,6 +449,10 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
     }
   }
   const listing = await listDirectory(context, path, plaintexts);
+  if (!("error" in listing) && listing.partsByEntry !== null) {
+    const partsByEntry = listing.partsByEntry;
+    queueSubdirectories(context, listing, (i) => partsByEntry[i] ?? null, rootDevice);
+  }
   let previous: Promise<Map<string, Node>> | null = null;
   const decode = async (): Promise<Map<string, Node>> => {
     if (failure !== null) throw failure.error;
@@ -452,14 +465,14 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
 }
 
 /** The directory's load: the one started ahead of the walk, or a new one. */
-function takeDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null): Promise<DirectoryLoad> {
+function takeDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null, rootDevice: bigint): Promise<DirectoryLoad> {
   const key = path.toString("latin1");
   const started = context.loads.get(key);
   if (started === undefined) {
     const pending = context.pendingByKey.get(key);
     if (pending !== undefined) pending.taken = true;
     context.pendingByKey.delete(key);
-    return loadDirectory(context, path, parentParts);
+    return loadDirectory(context, path, parentParts, rootDevice);
   }
   context.loads.delete(key);
   context.entriesAhead -= started.entries;
@@ -468,7 +481,7 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
   return started.load.then((load) => {
     let previous: Promise<Map<string, Node>> | null = null;
-    return { listing: "error" in load.listing ? load.listing : { ...load.listing, subtrees: null }, previous: () => (previous ??= parentEntries(context, parentParts)) };
+    return { listing: "error" in load.listing ? load.listing : { ...load.listing, partsByEntry: null }, previous: () => (previous ??= parentEntries(context, parentParts)) };
   });
 }
 
@@ -484,7 +497,7 @@ function queueSubdirectories(context: Context, listing: WalkListing, parentParts
     if (context.oneFileSystem && stat.device !== rootDevice) continue;
     const key = listing.paths[i]!.toString("latin1");
     if (context.loads.has(key) || context.pendingByKey.has(key)) continue;
-    const item = { key, path: listing.paths[i]!, parentParts: parentPartsOf(i), taken: false };
+    const item = { key, path: listing.paths[i]!, parentParts: parentPartsOf(i), rootDevice, taken: false };
     items.push(item);
     context.pendingByKey.set(key, item);
   }
@@ -502,7 +515,7 @@ function startLoads(context: Context): void {
     const item = group.items[group.next++]!;
     if (item.taken) continue;
     context.pendingByKey.delete(item.key);
-    const ahead: AheadLoad = { load: loadDirectory(context, item.path, item.parentParts), parentParts: item.parentParts, entries: 0 };
+    const ahead: AheadLoad = { load: loadDirectory(context, item.path, item.parentParts, item.rootDevice), parentParts: item.parentParts, entries: 0 };
     context.loads.set(item.key, ahead);
     context.loadsInFlight++;
     const finished = (entries: number): void => {

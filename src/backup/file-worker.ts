@@ -13,9 +13,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
-import type { Node } from "../core/types.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
-import { compareNames, decodeTreePart } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_READ_BLOCK_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
@@ -24,7 +22,7 @@ import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlob } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
-import { listingMatchesParent } from "./unchanged.ts";
+import { AccountBytes, unchangedSubtrees } from "./unchanged.ts";
 
 export interface FileWorkerData {
   readonly chunkerKey: Uint8Array;
@@ -58,7 +56,7 @@ export interface SealedChunk {
 
 /**
  * A directory's entries in byte order with the lstat of each, or why the directory could not be
- * read. subtrees is set when every entry equals the parent's (listingMatchesParent).
+ * read. subtrees is set when every entry equals the parent's (unchangedSubtrees).
  */
 export type ListingMessage = { readonly type: "listing"; readonly listId: number } & (
   | { readonly packed: PackedListing; readonly subtrees: PackedSubtrees | null }
@@ -243,7 +241,7 @@ async function drain(): Promise<void> {
 }
 
 /** User and group names, as the main thread derives them (same files, read once per worker). */
-const accounts = new NodeSourceFs();
+const accounts = new AccountBytes(new NodeSourceFs());
 
 function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | null): void {
   let listing: ReturnType<typeof listDirectorySync>;
@@ -253,27 +251,12 @@ function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | 
     send({ type: "listing", listId, error: entryError(error) });
     return;
   }
-  const before = parent === null ? null : decodeParent(parent);
-  const subtrees = before !== null && listingMatchesParent(accounts, listing, before) ? packSubtrees(before.filter((n) => n.type === "dir").map((n) => n.subtree ?? [])) : null;
+  const unchanged = parent === null ? null : unchangedSubtrees(accounts, listing, parent);
+  const subtrees = unchanged === null ? null : packSubtrees(unchanged);
   const packed = packListing(listing);
   const transfer = transferables(packed);
   if (subtrees !== null) transfer.push(subtrees.counts.buffer as ArrayBuffer, subtrees.ids.buffer as ArrayBuffer);
   send({ type: "listing", listId, packed, subtrees }, transfer);
-}
-
-/** The parent's entries, or null when they do not decode in order (the main thread reports that). */
-function decodeParent(parts: readonly Uint8Array[]): Node[] | null {
-  const all: Node[] = [];
-  try {
-    for (const part of parts) {
-      const nodes = decodeTreePart(part);
-      if (all.length > 0 && nodes.length > 0 && compareNames(all[all.length - 1]!.name, nodes[0]!.name) >= 0) return null;
-      for (const node of nodes) all.push(node);
-    }
-  } catch {
-    return null;
-  }
-  return all;
 }
 
 port.on("message", (batch: ToWorker[]) => {

@@ -10,7 +10,7 @@ import type { BlobId } from "../core/ids.ts";
 import type { BlobStore, SourceStat } from "../core/ports.ts";
 import type { Node } from "../core/types.ts";
 import { readTreePart } from "../snapshot/tree-reader.ts";
-import { TREE_PART_ENTRIES_MAX } from "../snapshot/tree-codec.ts";
+import { TREE_PART_ENTRIES_MAX, TreePartScanner } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 
 const PARTS_CACHED_MAX = 8;
@@ -37,13 +37,16 @@ export class InodeTable {
         const key = Buffer.from(part).toString("hex");
         if (seen.has(key)) continue;
         seen.add(key);
-        queue.push(part);
+        queue.push(new Uint8Array(part)); // a copy: IDs read in place are views that would keep whole parts alive
       }
     };
     const reader = async (): Promise<void> => {
       for (let part = queue.pop(); part !== undefined && signal?.aborted !== true; part = queue.pop()) {
-        const nodes = await readTreePart(store, part);
+        const bytes = await store.getBlob(part);
         const partIndex = table.parts.push(part) - 1;
+        if (table.scanPart(bytes, partIndex, enqueue)) continue;
+        // Not in the shape the scanner reads: decoding says what is wrong (or reads it after all).
+        const nodes = await readTreePart(store, part);
         for (let i = 0; i < nodes.length; i++) {
           const node = nodes[i]!;
           const ref = partIndex * (TREE_PART_ENTRIES_MAX + 1) + i;
@@ -62,6 +65,31 @@ export class InodeTable {
       await Promise.all(Array.from({ length: Math.min(BUILD_READS_MAX, queue.length) }, reader));
     }
     return table;
+  }
+
+  /**
+   * Indexes one part read in place (TreePartScanner): decoding every Node of the parent snapshot
+   * cost a re-run with a moved directory more than the rest of its walk. False when it does not scan.
+   */
+  private scanPart(bytes: Uint8Array, partIndex: number, enqueue: (parts: readonly BlobId[]) => void): boolean {
+    try {
+      const part = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const entry = new TreePartScanner(bytes);
+      for (let i = 0; entry.next(); i++) {
+        const ref = partIndex * (TREE_PART_ENTRIES_MAX + 1) + i;
+        const isFile = entry.type === "file" && entry.hasChunks;
+        if ((isFile || entry.type === "dir") && !entry.hasUnreadable) {
+          // lookup() checks device and inode on the decoded node, so a wrong key only misses.
+          const device = BigInt(part.toString("latin1", entry.deviceStart, entry.deviceEnd));
+          const inode = BigInt(part.toString("latin1", entry.inodeStart, entry.inodeEnd));
+          this.refs.set(inodeKey(device, inode), ref);
+        }
+        if (entry.type === "dir") enqueue(entry.subtreeIds());
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The parent snapshot's node for this inode when nothing about the file changed, else null. */

@@ -7,6 +7,7 @@
 import type { BlobId } from "../core/ids.ts";
 import type { SourceStat } from "../core/ports.ts";
 import type { ChunkRef, Node } from "../core/types.ts";
+import { TreePartScanner } from "../snapshot/tree-codec.ts";
 
 export interface AccountNames {
   userName(uid: number): string;
@@ -119,20 +120,83 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return Buffer.compare(a, b) === 0;
 }
 
-/**
- * True when every entry of a listing has the parent's node field for field, directories apart
- * from their subtree (the walk compares that after it has been through them). Then, once every
- * subdirectory comes out with the parent's subtree, the directory's parent tree parts are reused.
- */
-export function listingMatchesParent(names: AccountNames, listing: { readonly names: readonly Uint8Array[]; readonly stats: readonly (SourceStat | unknown)[] }, parent: readonly Node[]): boolean {
-  if (listing.names.length !== parent.length) return false;
-  for (let i = 0; i < parent.length; i++) {
-    const before = parent[i]!;
-    const stat = listing.stats[i] as SourceStat;
-    if (typeof stat !== "object" || stat === null || !("type" in stat)) return false;
-    if (Buffer.compare(listing.names[i]!, before.name) !== 0) return false;
-    const node = stat.type === "dir" ? nodeFromStat(names, before.name, stat, before.subtree !== undefined ? { subtree: before.subtree } : {}) : nodeWithoutIo(names, before.name, stat, before);
-    if (node === null || !sameNode(node, before)) return false;
+/** User and group names as UTF-8, once per ID: a listing is compared with the parent's bytes. */
+export class AccountBytes {
+  private readonly users = new Map<number, Buffer>();
+  private readonly groups = new Map<number, Buffer>();
+
+  constructor(private readonly names: AccountNames) {}
+
+  user(uid: number): Buffer {
+    let bytes = this.users.get(uid);
+    if (bytes === undefined) this.users.set(uid, (bytes = Buffer.from(this.names.userName(uid), "utf8")));
+    return bytes;
   }
+
+  group(gid: number): Buffer {
+    let bytes = this.groups.get(gid);
+    if (bytes === undefined) this.groups.set(gid, (bytes = Buffer.from(this.names.groupName(gid), "utf8")));
+    return bytes;
+  }
+}
+
+/** The range [start, end) of part holds exactly these bytes. */
+function rangeIs(part: Buffer, start: number, end: number, bytes: Uint8Array): boolean {
+  return end - start === bytes.byteLength && part.compare(bytes, 0, bytes.byteLength, start, end) === 0;
+}
+
+/** The range [start, end) of part holds the decimal digits of value (as encodeTreePart writes it). */
+function rangeIsDecimal(part: Buffer, start: number, end: number, value: bigint): boolean {
+  const digits = value.toString();
+  if (end - start !== digits.length) return false;
+  for (let i = 0; i < digits.length; i++) if (part[start + i] !== digits.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * When every entry of a listing has the parent's node field for field (the node nodeWithoutIo
+ * would build is sameNode to the parent's; directories apart from their subtree, which the walk
+ * compares after it has been through them): the parent's subtree IDs of the listing's
+ * directories, in order. Otherwise null; null too when a parent part does not scan (the walk then
+ * decodes it and reports what is wrong). Reads the encoded parts in place (TreePartScanner):
+ * decoding them into Nodes cost the file workers most of a no-change re-run.
+ */
+export function unchangedSubtrees(accounts: AccountBytes, listing: { readonly names: readonly Uint8Array[]; readonly stats: readonly (SourceStat | unknown)[] }, parts: readonly Uint8Array[]): Uint8Array[][] | null {
+  const subtrees: Uint8Array[][] = [];
+  let i = 0;
+  try {
+    for (const bytes of parts) {
+      const part = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const entry = new TreePartScanner(bytes);
+      while (entry.next()) {
+        if (i >= listing.names.length) return null;
+        const stat = listing.stats[i] as SourceStat;
+        if (typeof stat !== "object" || stat === null || !("type" in stat)) return null;
+        if (!rangeIs(part, entry.nameStart, entry.nameEnd, listing.names[i]!)) return null;
+        if (entry.type !== stat.type || entry.mode !== stat.mode || entry.uid !== stat.uid || entry.gid !== stat.gid || entry.nlink !== stat.nlink) return null;
+        if (entry.sizeBytes !== (stat.type === "file" || stat.type === "symlink" ? stat.sizeBytes : 0)) return null;
+        if (entry.hasXattrs || entry.hasUnreadable) return null;
+        // The fields only some types have: exactly those of the node nodeWithoutIo builds.
+        const isFile = stat.type === "file";
+        const isDevice = stat.type === "chardev" || stat.type === "blockdev";
+        if (entry.hasChunks !== isFile || entry.sparse !== (isFile && isSparse(stat)) || entry.hasLinkTarget !== (stat.type === "symlink")) return null;
+        if ((entry.subtreeCount >= 0 && stat.type !== "dir") || (entry.rdevStart >= 0) !== isDevice) return null;
+        if (isDevice && !rangeIsDecimal(part, entry.rdevStart, entry.rdevEnd, stat.rdev)) return null;
+        if (!rangeIs(part, entry.userStart, entry.userEnd, accounts.user(stat.uid)) || !rangeIs(part, entry.groupStart, entry.groupEnd, accounts.group(stat.gid))) return null;
+        if (
+          !rangeIsDecimal(part, entry.mtimeStart, entry.mtimeEnd, stat.mtimeNs) ||
+          !rangeIsDecimal(part, entry.ctimeStart, entry.ctimeEnd, stat.ctimeNs) ||
+          !rangeIsDecimal(part, entry.inodeStart, entry.inodeEnd, stat.inode) ||
+          !rangeIsDecimal(part, entry.deviceStart, entry.deviceEnd, stat.device)
+        ) {
+          return null;
+        }
+        if (stat.type === "dir") subtrees.push(entry.subtreeIds());
+        i++;
+      }
+    }
+  } catch {
+    return null;
+  }
+  return i === listing.names.length ? subtrees : null;
 }

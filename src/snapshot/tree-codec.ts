@@ -8,7 +8,7 @@ import { encode } from "@msgpack/msgpack";
 import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import type { ChunkRef, Node, NodeType } from "../core/types.ts";
 import { ByteReader, ByteWriter } from "../util/bytes.ts";
-import { decodeBounded } from "../util/msgpack.ts";
+import { decodeBounded, MSGPACK_DEPTH_MAX } from "../util/msgpack.ts";
 
 export const TREE_FORMAT_VERSION = 1;
 /** A tree part ends after an entry when this many low bits of the name hash are zero (avg 1024). */
@@ -186,3 +186,249 @@ export function isPartBoundary(name: Uint8Array, entriesInPart: number): boolean
   for (let i = 0; i < name.byteLength; i++) h = Math.imul(h ^ name[i]!, 0x01000193);
   return (h >>> 0) % (1 << PART_BOUNDARY_BITS) === 0;
 }
+
+/**
+ * A tree part read entry by entry without building Nodes: fields stay byte ranges of the part
+ * (name, user, group, the decimal integers) or plain numbers, in this one reused object. Backup's
+ * unchanged check compares a directory listing with the parent snapshot this way, since decoding
+ * (a Node, a chunk list and a name copy per entry) cost the file workers most of a no-change re-run
+ * in garbage collection. It accepts only the shape encodeTreePart writes and throws on anything
+ * else (the caller then falls back to decodeTreePart, which says what is wrong).
+ */
+export class TreePartScanner {
+  /** How many entries are left to read. */
+  remaining: number;
+  private at: number;
+  nameStart = 0;
+  nameEnd = 0;
+  type: NodeType = "file";
+  mode = 0;
+  uid = 0;
+  gid = 0;
+  userStart = 0;
+  userEnd = 0;
+  groupStart = 0;
+  groupEnd = 0;
+  mtimeStart = 0;
+  mtimeEnd = 0;
+  ctimeStart = 0;
+  ctimeEnd = 0;
+  inodeStart = 0;
+  inodeEnd = 0;
+  deviceStart = 0;
+  deviceEnd = 0;
+  nlink = 0;
+  sizeBytes = 0;
+  hasChunks = false;
+  sparse = false;
+  /** Offset of the first subtree ID and how many (-1: no subtree field); IDs are SUBTREE_ID_STRIDE apart. */
+  subtreeStart = 0;
+  subtreeCount = -1;
+  hasLinkTarget = false;
+  /** The rdev decimal range; rdevStart -1 when absent. */
+  rdevStart = -1;
+  rdevEnd = -1;
+  hasXattrs = false;
+  hasUnreadable = false;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.at = 0;
+    if (this.byte() !== 0x92 || this.byte() !== TREE_FORMAT_VERSION) throw new Error("tree part shape");
+    this.remaining = this.arrayHeader();
+    if (this.remaining > TREE_PART_ENTRIES_MAX) throw new Error(`tree part has ${this.remaining} entries`);
+    if (this.remaining === 0) this.end();
+  }
+
+  /** Reads the next entry into this object's fields; false when there is none left. */
+  next(): boolean {
+    if (this.remaining === 0) return false;
+    if (this.byte() !== 0x9e) throw new Error("entry shape"); // fixarray of 14
+    this.nameEnd = this.bin();
+    this.nameStart = this.nameEnd - this.length;
+    const type = TYPE_CODES[this.uint()];
+    if (type === undefined) throw new Error("entry type");
+    this.type = type;
+    this.mode = this.uint();
+    this.uid = this.uint();
+    this.gid = this.uint();
+    this.userEnd = this.str();
+    this.userStart = this.userEnd - this.length;
+    this.groupEnd = this.str();
+    this.groupStart = this.groupEnd - this.length;
+    this.mtimeEnd = this.str();
+    this.mtimeStart = this.mtimeEnd - this.length;
+    this.ctimeEnd = this.str();
+    this.ctimeStart = this.ctimeEnd - this.length;
+    this.inodeEnd = this.str();
+    this.inodeStart = this.inodeEnd - this.length;
+    this.deviceEnd = this.str();
+    this.deviceStart = this.deviceEnd - this.length;
+    this.nlink = this.uint();
+    this.sizeBytes = this.uint();
+    this.options();
+    if (--this.remaining === 0) this.end();
+    return true;
+  }
+
+  /** The subtree IDs of the current entry, as views into the part ([] when it has none). */
+  subtreeIds(): Uint8Array[] {
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i < this.subtreeCount; i++) {
+      const start = this.subtreeStart + i * SUBTREE_ID_STRIDE;
+      ids.push(this.bytes.subarray(start, start + BLOB_ID_SIZE_BYTES));
+    }
+    return ids;
+  }
+
+  /** The optional-fields map: keys "1".."7" as encodeNode writes them, each at most once. */
+  private options(): void {
+    this.hasChunks = false;
+    this.sparse = false;
+    this.subtreeCount = -1;
+    this.hasLinkTarget = false;
+    this.rdevStart = -1;
+    this.rdevEnd = -1;
+    this.hasXattrs = false;
+    this.hasUnreadable = false;
+    const count = this.mapHeader();
+    let seen = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.byte() !== 0xa1) throw new Error("entry option key");
+      const key = this.byte() - 0x30;
+      if (key < OPT.chunks || key > OPT.unreadable || (seen & (1 << key)) !== 0) throw new Error("entry option key");
+      seen |= 1 << key;
+      switch (key) {
+        case OPT.chunks:
+          this.bin();
+          if (this.length % (BLOB_ID_SIZE_BYTES + 4) !== 0) throw new Error("chunk list length");
+          this.hasChunks = true;
+          break;
+        case OPT.sparse:
+          if (this.byte() !== 0xc3) throw new Error("sparse"); // only true is ever written
+          this.sparse = true;
+          break;
+        case OPT.subtree: {
+          this.subtreeCount = this.arrayHeader();
+          this.subtreeStart = this.at + 2;
+          for (let j = 0; j < this.subtreeCount; j++) {
+            if (this.byte() !== 0xc4 || this.byte() !== BLOB_ID_SIZE_BYTES) throw new Error("subtree id");
+            this.skip(BLOB_ID_SIZE_BYTES);
+          }
+          break;
+        }
+        case OPT.linkTarget:
+          this.bin();
+          this.hasLinkTarget = true;
+          break;
+        case OPT.rdev:
+          this.rdevEnd = this.str();
+          this.rdevStart = this.rdevEnd - this.length;
+          break;
+        default:
+          // xattrs and unreadable: the caller only needs to know they are there (never unchanged).
+          this.hasXattrs ||= key === OPT.xattrs;
+          this.hasUnreadable ||= key === OPT.unreadable;
+          this.skipValue(0);
+      }
+    }
+  }
+
+  /** Length of the last bin or str read. */
+  private length = 0;
+
+  private end(): void {
+    if (this.at !== this.bytes.byteLength) throw new Error("bytes after the tree part");
+  }
+
+  private byte(): number {
+    if (this.at >= this.bytes.byteLength) throw new Error("tree part truncated");
+    return this.bytes[this.at++]!;
+  }
+
+  private skip(count: number): void {
+    if (this.bytes.byteLength - this.at < count) throw new Error("tree part truncated");
+    this.at += count;
+  }
+
+  private be(size: 1 | 2 | 4): number {
+    let value = 0;
+    for (let i = 0; i < size; i++) value = value * 256 + this.byte();
+    return value;
+  }
+
+  /** A non-negative safe integer, as numberField accepts it. */
+  private uint(): number {
+    const tag = this.byte();
+    if (tag <= 0x7f) return tag;
+    if (tag === 0xcc) return this.be(1);
+    if (tag === 0xcd) return this.be(2);
+    if (tag === 0xce) return this.be(4);
+    if (tag === 0xcf) {
+      const value = this.be(4) * 2 ** 32 + this.be(4);
+      if (!Number.isSafeInteger(value)) throw new Error("bad number field");
+      return value;
+    }
+    throw new Error("bad number field");
+  }
+
+  /** Skips a bin; returns the offset after it and sets length. */
+  private bin(): number {
+    const tag = this.byte();
+    const size = tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : tag === 0xc6 ? 4 : 0;
+    if (size === 0) throw new Error("bad bytes field");
+    this.length = this.be(size);
+    this.skip(this.length);
+    return this.at;
+  }
+
+  /** Skips a str; returns the offset after it and sets length. */
+  private str(): number {
+    const tag = this.byte();
+    if (tag >= 0xa0 && tag <= 0xbf) this.length = tag - 0xa0;
+    else if (tag === 0xd9) this.length = this.be(1);
+    else if (tag === 0xda) this.length = this.be(2);
+    else if (tag === 0xdb) this.length = this.be(4);
+    else throw new Error("bad string field");
+    this.skip(this.length);
+    return this.at;
+  }
+
+  private arrayHeader(): number {
+    const tag = this.byte();
+    if (tag >= 0x90 && tag <= 0x9f) return tag - 0x90;
+    if (tag === 0xdc) return this.be(2);
+    if (tag === 0xdd) return this.be(4);
+    throw new Error("expected an array");
+  }
+
+  private mapHeader(): number {
+    const tag = this.byte();
+    if (tag >= 0x80 && tag <= 0x8f) return tag - 0x80;
+    if (tag === 0xde) return this.be(2);
+    if (tag === 0xdf) return this.be(4);
+    throw new Error("entry options");
+  }
+
+  /** Skips any value of the types a tree part may hold (nesting bounded as decodeBounded bounds it). */
+  private skipValue(depth: number): void {
+    if (depth >= MSGPACK_DEPTH_MAX) throw new Error("nested too deep");
+    const tag = this.bytes[this.at];
+    if (tag === undefined) throw new Error("tree part truncated");
+    if ((tag >= 0x90 && tag <= 0x9f) || tag === 0xdc || tag === 0xdd) {
+      for (let n = this.arrayHeader(); n > 0; n--) this.skipValue(depth + 1);
+    } else if ((tag >= 0x80 && tag <= 0x8f) || tag === 0xde || tag === 0xdf) {
+      for (let n = this.mapHeader() * 2; n > 0; n--) this.skipValue(depth + 1);
+    } else if (tag === 0xc4 || tag === 0xc5 || tag === 0xc6) {
+      this.bin();
+    } else if ((tag >= 0xa0 && tag <= 0xbf) || tag === 0xd9 || tag === 0xda || tag === 0xdb) {
+      this.str();
+    } else if (tag <= 0x7f || tag === 0xc0 || tag === 0xc2 || tag === 0xc3) {
+      this.at++;
+    } else {
+      this.uint();
+    }
+  }
+}
+
+/** Bytes from one subtree ID to the next in an encoded part: a bin8 header (2) and the ID. */
+const SUBTREE_ID_STRIDE = 2 + BLOB_ID_SIZE_BYTES;
