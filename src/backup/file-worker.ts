@@ -1,5 +1,5 @@
 /**
- * Worker thread of the backup: reads files (synchronous I/O — this thread does nothing else), cuts
+ * Worker thread of the backup: reads files (on the libuv pool, many files at once), cuts
  * them into chunks (keyed FastCDC), names each chunk (keyed BLAKE3), asks the main thread which
  * chunks are new, and compresses and encrypts only those into records (vault/seal.ts). Data is
  * read, sealed and transferred once; the main thread only decides and appends.
@@ -8,14 +8,14 @@
  * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, read } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
-import { CHUNK_READ_BLOCK_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+import { BLOCK_BUFFERS_PER_WORKER_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
@@ -91,6 +91,7 @@ const hashBlobId = blobIdHasher(data.blobIdKey);
 const codec = new Codec(data.compressionLevel);
 const zeros = new Uint8Array(data.params.maxSizeBytes);
 const spareBuffers: Uint8Array[] = [];
+const spareHeads: Uint8Array[] = [];
 const waitingForNeed = new Map<number, (need: readonly boolean[]) => void>();
 const queue: { fileId: number; path: Uint8Array }[] = [];
 let running = 0;
@@ -174,55 +175,106 @@ function sendWhole(fileId: number, pieces: Uint8Array[], sizeBytes: number, stat
   send({ type: "whole", fileId, chunks, sealed, sizeBytes, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() }, transfer);
 }
 
+/** Reads on the libuv pool: while one file's read waits for the disk, this thread seals another. */
+function readAsync(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, offset, length, null, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error))));
+}
+
+/** Files that did not fit their head wait here for one of the BLOCK_BUFFERS_PER_WORKER_MAX block buffers. */
+const blockWaiters: (() => void)[] = [];
+let blockBuffersLent = 0;
+
+async function takeBlockBuffer(): Promise<Uint8Array> {
+  while (blockBuffersLent >= BLOCK_BUFFERS_PER_WORKER_MAX) await new Promise<void>((resolve) => blockWaiters.push(resolve));
+  blockBuffersLent++;
+  return spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
+}
+
+function returnBlockBuffer(buffer: Uint8Array): void {
+  spareBuffers.push(buffer);
+  blockBuffersLent--;
+  blockWaiters.shift()?.();
+}
+
+/** Cuts a buffer's bytes [0, filled) into copied pieces; returns them and where the uncut tail starts. */
+function cut(buffer: Uint8Array, filled: number, eof: boolean): { pieces: Uint8Array[]; end: number } {
+  // Pieces are copied out: the buffer is reused, and each piece may be sealed after later reads.
+  const pieces: Uint8Array[] = [];
+  let start = 0;
+  for (;;) {
+    const length = chunker.nextCut(buffer, start, filled, eof);
+    if (length <= 0) break;
+    pieces.push(buffer.slice(start, start + length));
+    start += length;
+  }
+  return { pieces, end: start };
+}
+
 async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
   const fd = openSync(Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  const buffer = spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
   try {
-    let filled = 0;
-    let total = 0;
-    let eof = false;
-    /** The stat that ended the reading: a short read that reached the file's size is its end. */
-    let endStat: BigIntStats | null = null;
-    while (!eof || filled > 0) {
-      while (!eof && filled < buffer.byteLength) {
-        const bytesRead = readSync(fd, buffer, filled, buffer.byteLength - filled, null);
-        if (bytesRead === 0) eof = true;
-        filled += bytesRead;
-        total += bytesRead;
-        if (bytesRead > 0 && filled < buffer.byteLength) {
-          // Spares a small file its second, empty read (one syscall of a handful per file).
-          const stat = fstatSync(fd, { bigint: true });
-          if (stat.size === BigInt(total)) {
-            eof = true;
-            endStat = stat;
-          }
+    // Most files fit a small head: read into it first, so many files can wait for the disk at once
+    // without a block buffer each.
+    const head = spareHeads.pop() ?? new Uint8Array(FILE_HEAD_BYTES);
+    let headBytes: number;
+    try {
+      headBytes = await readAsync(fd, head, 0, head.byteLength);
+      if (headBytes < head.byteLength) {
+        // A short read that reached the file's size is its end: no second, empty read.
+        const stat = fstatSync(fd, { bigint: true });
+        if (stat.size === BigInt(headBytes) && headBytes <= SPECULATIVE_SEAL_MAX_BYTES) {
+          // Small file: sealing it blindly costs less than a round trip to ask which chunks are new.
+          sendWhole(fileId, cut(head, headBytes, true).pieces, headBytes, stat);
+          return;
         }
       }
-      // Pieces are copied out: the buffer is reused, and each piece may be sealed after later reads.
-      const pieces: Uint8Array[] = [];
-      let start = 0;
-      for (;;) {
-        const length = chunker.nextCut(buffer, start, filled, eof);
-        if (length <= 0) break;
-        pieces.push(buffer.slice(start, start + length));
-        start += length;
+      const buffer = await takeBlockBuffer();
+      try {
+        buffer.set(head.subarray(0, headBytes));
+        await backupRest(fileId, fd, buffer, headBytes);
+      } finally {
+        returnBlockBuffer(buffer);
       }
-      buffer.copyWithin(0, start, filled);
-      filled -= start;
-      if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && filled === 0) {
-        // Small file: sealing it blindly costs less than a round trip to ask which chunks are new.
-        sendWhole(fileId, pieces, total, endStat ?? fstatSync(fd, { bigint: true }));
-        return;
-      }
-      if (pieces.length > 0) await sendBlock(fileId, pieces);
-      if (eof && filled === 0) break;
+    } finally {
+      spareHeads.push(head);
     }
-    const stat = endStat ?? fstatSync(fd, { bigint: true });
-    send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
   } finally {
-    spareBuffers.push(buffer);
     closeSync(fd);
   }
+}
+
+/** A file larger than its head: block by block, asking which chunks are new. buffer holds its first `filled` bytes. */
+async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled: number): Promise<void> {
+  let total = filled;
+  let eof = filled === 0;
+  /** The stat that ended the reading: a short read that reached the file's size is its end. */
+  let endStat: BigIntStats | null = null;
+  while (!eof || filled > 0) {
+    while (!eof && filled < buffer.byteLength) {
+      const bytesRead = await readAsync(fd, buffer, filled, buffer.byteLength - filled);
+      if (bytesRead === 0) eof = true;
+      filled += bytesRead;
+      total += bytesRead;
+      if (bytesRead > 0 && filled < buffer.byteLength) {
+        const stat = fstatSync(fd, { bigint: true });
+        if (stat.size === BigInt(total)) {
+          eof = true;
+          endStat = stat;
+        }
+      }
+    }
+    const { pieces, end } = cut(buffer, filled, eof);
+    buffer.copyWithin(0, end, filled);
+    filled -= end;
+    if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && filled === 0) {
+      sendWhole(fileId, pieces, total, endStat ?? fstatSync(fd, { bigint: true }));
+      return;
+    }
+    if (pieces.length > 0) await sendBlock(fileId, pieces);
+    if (eof && filled === 0) break;
+  }
+  const stat = endStat ?? fstatSync(fd, { bigint: true });
+  send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
 }
 
 async function drain(): Promise<void> {

@@ -4,8 +4,15 @@
 export const FILES_IN_FLIGHT_MAX = 64;
 /** Bytes of chunk data handed to the vault and not yet appended (sealing + write batch). */
 export const CHUNK_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024;
-/** Files one file worker has in progress at once (each holds one read block). */
-export const FILES_PER_WORKER_MAX = 4;
+/**
+ * Files one file worker has in progress at once. Each holds a head of FILE_HEAD_BYTES; their reads
+ * wait on the libuv pool together, so a cold disk serves many small files while the worker seals.
+ */
+export const FILES_PER_WORKER_MAX = 16;
+/** First read of every file: most small files fit, and need no block buffer. */
+export const FILE_HEAD_BYTES = 64 * 1024;
+/** Block buffers one file worker lends at once, to files larger than their head. */
+export const BLOCK_BUFFERS_PER_WORKER_MAX = 4;
 /**
  * Size of one read block in a file worker (at least twice the largest chunk). Each file in
  * progress holds one (plus a largest chunk of carry-over): 1 MiB reads keep the disk busy, and
