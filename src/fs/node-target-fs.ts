@@ -7,8 +7,8 @@
  * No fsync per file (restore speed); callers that want durability use syncPath.
  */
 import { spawn } from "node:child_process";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open as openCallback, writevSync } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
+import { chmodSync, constants, lchownSync, lstatSync, lutimesSync, mkdirSync, symlinkSync } from "node:fs";
+import { chmod, link, lstat, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { Server } from "node:net";
@@ -22,12 +22,14 @@ import { displayPath } from "./display-path.ts";
 import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
+import { CREATE_MODE, WRITE_FLAGS, writeSmallFileSync } from "./small-file.ts";
+import { targetError } from "./target-error.ts";
+import { utimesArgument } from "./utimes.ts";
 
-const WRITE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-/** Mode of a file while it is written; setMetadata applies the real one. */
-const CREATE_MODE = 0o600;
-/** Files up to this size are written with synchronous calls (see writeSmallFile). */
+export { targetError } from "./target-error.ts";
+export { utimesArgument, utimesSeconds } from "./utimes.ts";
+
+/** Files up to this size are written whole by a write worker (see writeSmallFile). */
 const SMALL_FILE_MAX_BYTES = 256 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of a file gathered before one writev: few syscalls, bounded memory. */
@@ -41,15 +43,6 @@ let zeroChunk: Buffer | null = null;
 function zeros(): Buffer {
   zeroChunk ??= Buffer.alloc(ZERO_CHUNK_BYTES);
   return zeroChunk;
-}
-
-/** Wraps an OS error on a target path: NO_SPACE for ENOSPC/EDQUOT, else TARGET_UNWRITABLE. SuedeErrors pass. */
-export function targetError(path: Uint8Array, cause: unknown): SuedeError {
-  if (cause instanceof SuedeError) return cause;
-  if (isErrno(cause, "ENOSPC", "EDQUOT")) {
-    return new SuedeError("NO_SPACE", `no space left on device while writing ${displayPath(path)}`, { cause });
-  }
-  return new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: ${errorReason(cause)}`, { cause });
 }
 
 /** Splits a Linux dev_t into major and minor numbers (glibc gnu_dev_major/gnu_dev_minor). */
@@ -68,35 +61,6 @@ export function makeDevice(major: bigint, minor: bigint): bigint {
     ((minor & 0xffffff00n) << 12n) |
     ((major & 0xfffff000n) << 32n)
   );
-}
-
-/**
- * The seconds value to hand to Node's utimes family for a nanosecond timestamp. Node 20 takes times
- * as doubles and libuv truncates them to whole microseconds, so nanoseconds below the microsecond can
- * not be restored from Node. A plain `µs / 1e6` double may land a hair below the intended microsecond
- * (a double near 1.7e9 has ~0.24 µs resolution) and then truncate to the one before; aiming half a
- * microsecond past it, towards where libuv truncates from (up for times after 1970, down before),
- * makes the restored microsecond exact. Use utimesArgument to pass the value to Node.
- */
-export function utimesSeconds(mtimeNs: bigint): number {
-  let seconds = mtimeNs / 1_000_000_000n;
-  let rest = mtimeNs % 1_000_000_000n;
-  if (rest < 0n) {
-    seconds -= 1n;
-    rest += 1_000_000_000n;
-  }
-  const micros = Number(rest / 1000n);
-  return Number(seconds) + (micros + (seconds < 0n ? -0.5 : 0.5)) / 1e6;
-}
-
-/**
- * The value to hand to fs.utimes/lutimes for a nanosecond timestamp. Node 20 replaces a negative
- * number (a time before 1970) with the current time, but passes a numeric string through unchanged,
- * so times before 1970 go as the string of the same double.
- */
-export function utimesArgument(mtimeNs: bigint): number | string {
-  const seconds = utimesSeconds(mtimeNs);
-  return seconds < 0 ? String(seconds) : seconds;
 }
 
 /** fsyncs a file or directory by path (open read-only, fsync, close). EINVAL (sync unsupported) is ignored. */
@@ -135,8 +99,9 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async mkdir(path: Buffer): Promise<void> {
+    // Synchronous, like setMetadata, symlink and small files: a pool round trip costs more (issue 5).
     try {
-      await mkdir(path);
+      mkdirSync(path);
       return;
     } catch (error) {
       if (!isErrno(error, "EEXIST")) throw targetError(path, error);
@@ -219,7 +184,7 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async symlink(path: Buffer, target: Buffer): Promise<void> {
-    await guard(path, () => symlink(target, path));
+    guardSync(path, () => symlinkSync(target, path));
   }
 
   async link(existingPath: Buffer, path: Buffer): Promise<void> {
@@ -293,9 +258,9 @@ export class NodeTargetFs implements TargetFs {
    * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
    */
   /**
-   * The same steps as writeFile, with synchronous calls once the (small) content is in memory:
-   * for many small files the promise machinery cost more than the writes to the page cache. Only
-   * the open, which creates the inode and costs the most, runs on the thread pool.
+   * The same steps as writeFile, once the (small) content is in memory, as synchronous calls
+   * (src/fs/small-file.ts), the open included: on this kind of machine handing a call to the
+   * thread pool costs the main thread more than making it (issue 5).
    */
   private async writeSmallFile(
     path: Buffer,
@@ -304,58 +269,15 @@ export class NodeTargetFs implements TargetFs {
   ): Promise<void> {
     const content: FilePiece[] = [];
     for await (const piece of pieces) content.push(piece);
-    let fd: number;
-    try {
-      fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
-    } catch (error) {
-      if (isErrno(error, "ELOOP")) {
-        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, { cause: error });
-      }
-      throw targetError(path, error);
-    }
-    try {
-      if (!fstatSync(fd).isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
-      let position = 0;
-      let writtenEnd = 0;
-      // Adjacent pieces go out in one writev: a file of several chunks costs one write.
-      let run: Uint8Array[] = [];
-      let runStart = 0;
-      const writeRun = () => {
-        writeAllSync(fd, run, runStart);
-        run = [];
-      };
-      for (const piece of content) {
-        const data = "data" in piece ? piece.data : options.sparse ? null : Buffer.alloc(piece.zeroBytes);
-        const length = "data" in piece ? piece.data.byteLength : piece.zeroBytes;
-        if (data === null) {
-          if (run.length > 0) writeRun();
-        } else {
-          if (run.length === 0) runStart = position;
-          run.push(data);
-          writtenEnd = position + length;
-        }
-        position += length;
-      }
-      if (run.length > 0) writeRun();
-      if (writtenEnd !== options.sizeBytes) ftruncateSync(fd, options.sizeBytes);
-      if (options.metadata !== undefined) {
-        const { metadata, restoreOwner } = options.metadata;
-        if (restoreOwner) {
-          try {
-            fchownSync(fd, metadata.uid, metadata.gid);
-          } catch (error) {
-            if (this.isRoot || !isErrno(error, "EPERM")) throw error;
-          }
-        }
-        fchmodSync(fd, metadata.mode & 0o7777);
-        const time = utimesArgument(metadata.mtimeNs);
-        futimesSync(fd, time, time);
-      }
-    } catch (error) {
-      throw targetError(path, error);
-    } finally {
-      closeSync(fd);
-    }
+    writeSmallFileSync({
+      path,
+      content,
+      sparse: options.sparse,
+      sizeBytes: options.sizeBytes,
+      metadata: options.metadata?.metadata ?? null,
+      restoreOwner: options.metadata?.restoreOwner ?? false,
+      isRoot: this.isRoot,
+    });
   }
 
   private async setHandleMetadata(path: Buffer, handle: FileHandle, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
@@ -374,36 +296,30 @@ export class NodeTargetFs implements TargetFs {
   async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
     if (options.restoreOwner) {
       try {
-        await lchown(path, metadata.uid, metadata.gid);
+        lchownSync(path, metadata.uid, metadata.gid);
       } catch (error) {
         if (this.isRoot || !isErrno(error, "EPERM")) throw targetError(path, error);
       }
     }
     if (metadata.type !== "symlink") {
       // chmod follows symlinks and Linux has no lchmod: refuse if a symlink took the entry's place.
-      if ((await this.existingType(path)) === "symlink") {
+      if (guardSync(path, () => lstatSync(path)).isSymbolicLink()) {
         throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`);
       }
-      await guard(path, () => chmod(path, metadata.mode & 0o7777));
+      guardSync(path, () => chmodSync(path, metadata.mode & 0o7777));
     }
     const time = utimesArgument(metadata.mtimeNs);
-    await guard(path, () => lutimes(path, time, time));
+    guardSync(path, () => lutimesSync(path, time, time));
   }
+
 }
 
-function openFd(path: Buffer, flags: number, mode: number): Promise<number> {
-  return new Promise((resolve, reject) => openCallback(path, flags, mode, (error, fd) => (error === null ? resolve(fd) : reject(error))));
-}
-
-/** writev until every byte of buffers is written at position (short writes resume where they stopped). */
-function writeAllSync(fd: number, buffers: Uint8Array[], position: number): void {
-  let pending = buffers.filter((buffer) => buffer.byteLength > 0);
-  while (pending.length > 0) {
-    let written = writevSync(fd, pending, position);
-    if (written <= 0) throw new Error("write made no progress");
-    position += written;
-    while (pending.length > 0 && written >= pending[0]!.byteLength) written -= pending.shift()!.byteLength;
-    if (written > 0) pending[0] = pending[0]!.subarray(written);
+/** Runs a synchronous fs step and wraps its OS error for path. */
+function guardSync<T>(path: Uint8Array, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw targetError(path, error);
   }
 }
 
