@@ -13,7 +13,7 @@ import { type Ceiling, measureCeilings } from "./lib/ceilings.ts";
 import { DATASET_NAMES, type Dataset, makeDataset } from "./lib/datasets.ts";
 import { dropCaches, dropCachesStatus, getLogDir, log, loud, rmrf, setLogDir, sh, timed, type Timing, duBytes } from "./lib/exec.ts";
 import { type DatasetInfo, type Measure, median, renderReport, type SuedeBackupJson, type UnlockCost, type Verification } from "./lib/report.ts";
-import { ALL_TOOLS, ensureInstalled, PASSPHRASE, pinSuedeBuild, REPO_ROOT, suedeCliPath, type Tool, type Which } from "./lib/tools.ts";
+import { ALL_TOOLS, ensureInstalled, PASSPHRASE, pinSuedeBuild, REPO_ROOT, suedeCliPath, suedeNodeArgs, type Tool, type Which } from "./lib/tools.ts";
 import { verifyRestore } from "./lib/verify.ts";
 
 interface Options {
@@ -207,7 +207,8 @@ async function main(): Promise<void> {
         if (r.ok) walls.push(r.wallS);
       }
       const c = t.list(state);
-      const shown = c.args.filter((a) => a !== suedeCliPath()).map((a) => (a === PASSPHRASE ? "PASS" : a.startsWith(state) ? "REPO" : a));
+      const nodeArgs = new Set(suedeNodeArgs());
+      const shown = c.args.filter((a) => a !== suedeCliPath() && !nodeArgs.has(a)).map((a) => (a === PASSPHRASE ? "PASS" : a.startsWith(state) ? "REPO" : a));
       unlock.push({ tool: t.name, command: `${t.name} ${shown.join(" ")}`, wallS: walls, note });
       log(`unlock ${t.name}: median ${median(walls).toFixed(2)} s ${note}`);
     }
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
       // Baseline: starting node and loading the CLI without opening a vault.
       const walls: number[] = [];
       for (let i = 0; i < Math.max(3, o.reps); i++) {
-        const r = await timed({ cmd: process.execPath, args: [suedeCliPath(), "--version"] }, { label: "unlock-suede-version", env: process.env, timeoutS: 120, dropCaches: false });
+        const r = await timed({ cmd: process.execPath, args: [...suedeNodeArgs(), "--version"] }, { label: "unlock-suede-version", env: process.env, timeoutS: 120, dropCaches: false });
         if (r.ok) walls.push(r.wallS);
       }
       unlock.push({ tool: "suede", command: "suede --version", wallS: walls, note: "baseline: node start + CLI load, no vault opened" });

@@ -1,5 +1,5 @@
-// Goal: SUEDE_DEBUG=1 tells where a command's memory went (one stderr line at the end) and changes
-// nothing else; without it, no such line. Method: the built CLI, spawned without a shell.
+// Goal: SUEDE_DEBUG=1 tells where a command's time and memory went (a line per unlock, one at the
+// end) and changes nothing else; without it, no such line. Method: the built CLI, spawned without a shell.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -24,8 +24,11 @@ test("SUEDE_DEBUG=1: the command's output is unchanged and stderr ends with its 
     assert.equal(debug.status, 0, debug.stderr);
     assert.equal(debug.stdout, quiet.stdout);
     assert.doesNotMatch(quiet.stderr, /debug:/);
-    const line = debug.stderr.trim().split("\n").at(-1)!;
-    const match = /^suede: debug: peak RSS (\d+) MiB; main thread peaks: heap used (\d+) MiB \(of (\d+) MiB\), external \d+ MiB \(array buffers \d+ MiB\)$/.exec(line);
+    const lines = debug.stderr.trim().split("\n");
+    // The unlock is timed apart from start-up, with the vault's own KDF parameters (FAST_KDF).
+    assert.match(lines[0]!, /^suede: debug: unlock KDF \(Argon2id t=1, m=1 MiB, p=1\) \d+ ms; peak RSS by then \d+ MiB, RSS after \d+ MiB$/);
+    const line = lines.at(-1)!;
+    const match = /^suede: debug: \d+ ms since node started; peak RSS (\d+) MiB; main thread peaks: heap used (\d+) MiB \(of (\d+) MiB\), external \d+ MiB \(array buffers \d+ MiB\)$/.exec(line);
     assert.ok(match !== null, line);
     // A node process is tens of MiB; the heap used fits in the heap, the heap in the process.
     assert.ok(Number(match[1]) >= 20 && Number(match[2]) <= Number(match[3]) && Number(match[3]) < Number(match[1]), line);

@@ -1,7 +1,9 @@
 // Goal: start-up stays cheap. `suede --version`/`--help` must not load the library or its native
 // addons, and the backup file workers must not load the argon2 addon (they never derive keys).
-// Method: follow the static, non-type imports from an entry file and list what it reaches.
+// Method: follow the static, non-type imports from an entry file and list what it reaches; run the
+// built bin the way the kernel runs its shebang line.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { test } from "node:test";
@@ -37,4 +39,25 @@ test("backup/file-worker.ts does not load the argon2 addon", () => {
   const { packages } = staticClosure("backup/file-worker.ts");
   assert.ok(packages.has("zstd-napi") && packages.has("@napi-rs/blake-hash"), [...packages].join(", "));
   assert.equal(packages.has("@node-rs/argon2"), false);
+});
+
+// The bin's shebang gives node its options (the main thread's young generation, issue 5): node
+// ignores the line when started as `node main.js`, and v8.setFlagsFromString cannot resize a
+// running heap, so the shebang is the one place. It must parse and node must accept the options.
+test("the built bin's shebang runs node with options node accepts", async () => {
+  const { CLI } = await import("./helpers/cli.ts");
+  const { suedeNodeArgs } = await import("../bench/lib/tools.ts");
+  const shebang = (file: string) => readFileSync(file, "utf8").split("\n", 1)[0];
+  assert.equal(shebang(CLI), shebang(resolve(SRC, "cli/main.ts")), "npm run build keeps the shebang");
+  const args = suedeNodeArgs(CLI);
+  assert.ok(args.some((arg) => /^--max-semi-space-size=\d+$/.test(arg)), shebang(CLI));
+  const version = `${JSON.parse(readFileSync(resolve(SRC, "../package.json"), "utf8")).version}\n`;
+  // The kernel passes everything after the interpreter as one argument, then the file, then argv.
+  const [interpreter, rest] = shebang(CLI)!.slice(2).split(/ (.*)/s) as [string, string];
+  for (const [command, argv] of [[interpreter, [rest, CLI, "--version"]], [process.execPath, [...args, "--version"]]] as const) {
+    const run = spawnSync(command, argv, { encoding: "utf8" });
+    assert.equal(run.status, 0, `${command} ${argv.join(" ")}: ${run.stderr}`);
+    assert.equal(run.stdout, version);
+    assert.equal(run.stderr, "");
+  }
 });

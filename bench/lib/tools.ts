@@ -37,6 +37,16 @@ export function pinSuedeBuild(work: string): string {
 
 let buildId = "";
 
+/**
+ * The node options in the CLI's `#!/usr/bin/env -S node OPTIONS` line: an installed suede runs
+ * with them, so the bench does too (`node main.js` alone would skip them).
+ */
+export function suedeNodeArgs(cli = suedeCli): string[] {
+  const shebang = readFileSync(cli, "utf8").split("\n", 1)[0]!;
+  const options = /^#!\/usr\/bin\/env -S node((?:\s+--\S+)*)\s*$/.exec(shebang)?.[1] ?? "";
+  return [...options.trim().split(/\s+/).filter((option) => option !== ""), cli];
+}
+
 /** sha256 over the paths and contents of the pinned dist/ (first 12 hex digits), and the newest src/ mtime. */
 function fingerprint(dist: string): string {
   const files = (readdirSync(dist, { recursive: true }) as string[]).filter((f) => statSync(join(dist, f)).isFile()).sort();
@@ -83,13 +93,13 @@ export const suede: Tool = {
   notes: "default Argon2id calibration at init; zstd 3; one vault file; no client-side cache",
   repo: (s) => join(s, "vault.suede"),
   env: () => ({ ...baseEnv(), SUEDE_PASSPHRASE: PASSPHRASE }),
-  init: (s) => ({ cmd: process.execPath, args: [suedeCli, "init", join(s, "vault.suede")] }),
-  backup: (s, paths) => ({ cmd: process.execPath, args: [suedeCli, "backup", join(s, "vault.suede"), ...paths, "--json"] }),
+  init: (s) => ({ cmd: process.execPath, args: [...suedeNodeArgs(), "init", join(s, "vault.suede")] }),
+  backup: (s, paths) => ({ cmd: process.execPath, args: [...suedeNodeArgs(), "backup", join(s, "vault.suede"), ...paths, "--json"] }),
   restore: (s, w, target) => ({
     cmd: process.execPath,
-    args: [suedeCli, "restore", join(s, "vault.suede"), w === "newest" ? "latest" : "1", "--target", target],
+    args: [...suedeNodeArgs(), "restore", join(s, "vault.suede"), w === "newest" ? "latest" : "1", "--target", target],
   }),
-  list: (s) => ({ cmd: process.execPath, args: [suedeCli, "snapshots", join(s, "vault.suede"), "--json"] }),
+  list: (s) => ({ cmd: process.execPath, args: [...suedeNodeArgs(), "snapshots", join(s, "vault.suede"), "--json"] }),
   version: () => `${sh(process.execPath, [suedeCli, "--version"], { quiet: true }).stdout.trim()} (${buildId !== "" ? `${buildId}; ` : ""}work tree dist/ pinned at ${suedeCli}; node ${process.version})`,
 };
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /** The suede command: parses arguments, runs one command, maps errors to exit codes (the only process.exit). */
 import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";

@@ -2,6 +2,7 @@
  * Passphrase → key-encryption key with Argon2id (RFC 9106). Parameters live in each key slot;
  * caps are checked before any memory is allocated so a crafted header cannot exhaust the machine.
  */
+import { channel } from "node:diagnostics_channel";
 import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
 import { assert } from "../util/assert.ts";
 import { KEY_SIZE_BYTES } from "./keys.ts";
@@ -55,10 +56,20 @@ export function passphraseBytes(passphrase: string): Buffer {
   return Buffer.from(passphrase.normalize("NFC"), "utf8");
 }
 
+/** What one derivation cost; published on KDF_CHANNEL for `SUEDE_DEBUG=1` (src/cli/memory-report.ts). */
+export interface KdfTiming {
+  readonly params: KdfParams;
+  readonly ms: number;
+}
+/** Unlock time is reported apart from start-up (issue 5); publishing costs nothing without a subscriber. */
+export const KDF_CHANNEL = "suede:kdf";
+const kdfChannel = channel(KDF_CHANNEL);
+
 export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
   const problem = kdfParamsProblem(params);
   assert(problem === null, problem ?? "");
   assert(salt.byteLength === KDF_SALT_SIZE_BYTES, "KDF salt must be 32 bytes");
+  const started = performance.now();
   const key = await hashRaw(Buffer.from(secret), {
     algorithm: ARGON2ID,
     version: ARGON2_VERSION_13,
@@ -68,6 +79,7 @@ export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: Kd
     outputLen: KEY_SIZE_BYTES,
     salt: Buffer.from(salt),
   });
+  if (kdfChannel.hasSubscribers) kdfChannel.publish({ params, ms: performance.now() - started } satisfies KdfTiming);
   return new Uint8Array(key);
 }
 
