@@ -141,8 +141,13 @@ function later<T>(value: T | Promise<T>): Later<T> {
 async function parentEntries(context: Context, parts: readonly BlobId[] | null): Promise<Map<string, Node>> {
   const map = new Map<string, Node>();
   if (parts === null) return map;
-  for await (const node of readTree(context.store, parts)) map.set(Buffer.from(node.name).toString("latin1"), node);
+  for await (const node of readTree(context.store, parts)) map.set(nameKey(node.name), node);
   return map;
+}
+
+/** A name as a Map key (latin1 keeps every byte); read in place, not copied. */
+function nameKey(name: Uint8Array): string {
+  return Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
 }
 
 function previousDir(before: Node | null | undefined): readonly BlobId[] | null {
@@ -458,7 +463,7 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
     if (failure !== null) throw failure.error;
     const map = new Map<string, Node>();
     if (parentParts === null || plaintexts === null) return map;
-    for (const node of decodeTree(parentParts, plaintexts)) map.set(Buffer.from(node.name).toString("latin1"), node);
+    for (const node of decodeTree(parentParts, plaintexts)) map.set(nameKey(node.name), node);
     return map;
   };
   return { listing, previous: () => (previous ??= decode()) };
@@ -535,7 +540,7 @@ function startLoads(context: Context): void {
 function sameEntries(nodes: readonly Node[], previous: Map<string, Node>): boolean {
   if (nodes.length !== previous.size) return false;
   for (const node of nodes) {
-    const before = previous.get(Buffer.from(node.name.buffer, node.name.byteOffset, node.name.byteLength).toString("latin1"));
+    const before = previous.get(nameKey(node.name));
     if (before === undefined || !sameNode(node, before)) return false;
   }
   return true;
