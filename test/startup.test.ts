@@ -41,6 +41,29 @@ test("backup/file-worker.ts does not load the argon2 addon", () => {
   assert.equal(packages.has("@node-rs/argon2"), false);
 });
 
+// A command line naming a command loads that command's module only; help must still list them all.
+test("each command module defines exactly the commands the table names, and `suede --help` lists them all", async () => {
+  const { Command } = await import("commander");
+  const { COMMAND_MODULES, commandModulesFor } = await import("../src/cli/command-table.ts");
+  const all = new Command("suede");
+  for (const module of COMMAND_MODULES) {
+    const alone = new Command("suede");
+    const register = await module.load();
+    register(alone);
+    register(all);
+    assert.deepEqual(alone.commands.map((c) => c.name()), module.names);
+  }
+  const names = COMMAND_MODULES.flatMap((module) => module.names);
+  assert.equal(new Set(names).size, names.length, "a command in two modules");
+  assert.deepEqual(commandModulesFor(["node", "main.js", "snapshots", "v.vault"]).flatMap((m) => m.names), ["snapshots"]);
+  assert.equal(commandModulesFor(["node", "main.js", "--help"]).length, COMMAND_MODULES.length);
+  const { CLI } = await import("./helpers/cli.ts");
+  const help = spawnSync(process.execPath, [CLI, "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0, help.stderr);
+  const listed = [...help.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]).filter((name) => name !== "help");
+  assert.deepEqual(listed, names);
+});
+
 // The bin's shebang gives node its options (the main thread's young generation, issue 5): node
 // ignores the line when started as `node main.js`, and v8.setFlagsFromString cannot resize a
 // running heap, so the shebang is the one place. It must parse and node must accept the options.
