@@ -69,7 +69,7 @@ test("each command module defines exactly the commands the table names, and `sue
 // running heap, so the shebang is the one place. It must parse and node must accept the options.
 test("the built bin's shebang runs node with options node accepts", async () => {
   const { CLI } = await import("./helpers/cli.ts");
-  const { suedeNodeArgs } = await import("../bench/lib/tools.ts");
+  const { suedeNodeArgs, suedeShebangEnv } = await import("../bench/lib/tools.ts");
   const shebang = (file: string) => readFileSync(file, "utf8").split("\n", 1)[0];
   assert.equal(shebang(CLI), shebang(resolve(SRC, "cli/main.ts")), "npm run build keeps the shebang");
   const args = suedeNodeArgs(CLI);
@@ -78,7 +78,7 @@ test("the built bin's shebang runs node with options node accepts", async () => 
   // The kernel passes everything after the interpreter as one argument, then the file, then argv.
   const [interpreter, rest] = shebang(CLI)!.slice(2).split(/ (.*)/s) as [string, string];
   for (const [command, argv] of [[interpreter, [rest, CLI, "--version"]], [process.execPath, [...args, "--version"]]] as const) {
-    const run = spawnSync(command, argv, { encoding: "utf8" });
+    const run = spawnSync(command, argv, { encoding: "utf8", env: { ...process.env, ...(command === process.execPath ? suedeShebangEnv(CLI) : {}) } });
     assert.equal(run.status, 0, `${command} ${argv.join(" ")}: ${run.stderr}`);
     assert.equal(run.stdout, version);
     assert.equal(run.stderr, "");
