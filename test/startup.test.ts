@@ -74,6 +74,7 @@ test("the built bin's shebang runs node with options node accepts", async () => 
   assert.equal(shebang(CLI), shebang(resolve(SRC, "cli/main.ts")), "npm run build keeps the shebang");
   const args = suedeNodeArgs(CLI);
   assert.ok(args.some((arg) => /^--max-semi-space-size=\d+$/.test(arg)), shebang(CLI));
+  assert.equal(suedeShebangEnv(CLI).MALLOC_ARENA_MAX, "2", shebang(CLI));
   const version = `${JSON.parse(readFileSync(resolve(SRC, "../package.json"), "utf8")).version}\n`;
   // The kernel passes everything after the interpreter as one argument, then the file, then argv.
   const [interpreter, rest] = shebang(CLI)!.slice(2).split(/ (.*)/s) as [string, string];

@@ -1,9 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
 /** The suede command: parses arguments, runs one command, maps errors to exit codes (the only process.exit). */
-// The shebang's option (only a node option can size a heap: v8.setFlagsFromString is too late)
-// caps the main thread's semi-spaces at 2 MiB instead of 16: peak RSS of a no-change re-run
-// 192 -> 179 MiB, of a restore 177 -> 162 MiB, no CPU cost measured; 1 MiB saved 10 MiB more on
-// restore for 13% more CPU there (docs/PERFORMANCE.md, "Memory").
+// The shebang's node option (only one can size a heap: v8.setFlagsFromString is too late) caps the
+// main thread's semi-spaces at 2 MiB instead of 16: peak RSS of a no-change re-run 192 -> 179 MiB,
+// of a restore 177 -> 162 MiB, no CPU cost measured (1 MiB saved 10 MiB more on restore for 13%
+// more CPU there). MALLOC_ARENA_MAX=2 stops glibc giving each of the ~25 threads that allocate
+// (workers, libuv pool) an arena that keeps freed memory: 10-20 MiB less again. Both are read at
+// process start, hence the shebang (docs/PERFORMANCE.md, "Memory and start-up breakdown").
 import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";
 import { EXIT_CODES } from "../errors/exit-codes.ts";
