@@ -3,8 +3,8 @@
 // The shebang's node option (only one can size a heap: v8.setFlagsFromString is too late) caps the
 // main thread's semi-spaces at 2 MiB instead of 16: peak RSS of a no-change re-run 192 -> 179 MiB,
 // of a restore 177 -> 162 MiB, no CPU cost measured (1 MiB saved 10 MiB more on restore for 13%
-// more CPU there). MALLOC_ARENA_MAX=2 stops glibc giving each of the ~25 threads that allocate
-// (workers, libuv pool) an arena that keeps freed memory: 10-20 MiB less again. Both are read at
+// more CPU there). MALLOC_ARENA_MAX=2 stops glibc giving threads that allocate (workers, the libuv
+// pool) arenas of their own (up to 8 per core) that keep freed memory: 10-20 MiB less again. Both are read at
 // process start, hence the shebang (docs/PERFORMANCE.md, "Memory and start-up breakdown").
 import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";
