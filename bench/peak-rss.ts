@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { suedeNodeArgs } from "./lib/tools.ts";
+import { suedeNodeArgs, suedeShebangEnv } from "./lib/tools.ts";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { reps: { type: "string", default: "1" }, restic: { type: "boolean", default: false } } });
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,7 +42,7 @@ function timed(command: string, args: readonly string[], env: Record<string, str
   return { seconds, rssMiB: Number(field("Maximum resident set size \\(kbytes\\)")) / 1024, debug };
 }
 
-const suede = (args: readonly string[]) => timed(process.execPath, [...suedeNodeArgs(CLI), ...args], { SUEDE_PASSPHRASE: PASSPHRASE });
+const suede = (args: readonly string[]) => timed(process.execPath, [...suedeNodeArgs(CLI), ...args], { ...suedeShebangEnv(CLI), SUEDE_PASSPHRASE: PASSPHRASE });
 const restic = (args: readonly string[], repo: string) => timed("restic", ["-r", repo, "--no-cache", "-q", ...args], { RESTIC_PASSWORD: PASSPHRASE });
 
 const rows: string[][] = [];

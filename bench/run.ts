@@ -13,7 +13,7 @@ import { type Ceiling, measureCeilings } from "./lib/ceilings.ts";
 import { DATASET_NAMES, type Dataset, makeDataset } from "./lib/datasets.ts";
 import { dropCaches, dropCachesStatus, getLogDir, log, loud, rmrf, setLogDir, sh, timed, type Timing, duBytes } from "./lib/exec.ts";
 import { type DatasetInfo, type Measure, median, renderReport, type SuedeBackupJson, type UnlockCost, type Verification } from "./lib/report.ts";
-import { ALL_TOOLS, ensureInstalled, PASSPHRASE, pinSuedeBuild, REPO_ROOT, suedeCliPath, suedeNodeArgs, type Tool, type Which } from "./lib/tools.ts";
+import { ALL_TOOLS, ensureInstalled, PASSPHRASE, pinSuedeBuild, REPO_ROOT, suedeCliPath, suedeNodeArgs, suedeShebangEnv, type Tool, type Which } from "./lib/tools.ts";
 import { verifyRestore } from "./lib/verify.ts";
 
 interface Options {
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
       // Baseline: starting node and loading the CLI without opening a vault.
       const walls: number[] = [];
       for (let i = 0; i < Math.max(3, o.reps); i++) {
-        const r = await timed({ cmd: process.execPath, args: [...suedeNodeArgs(), "--version"] }, { label: "unlock-suede-version", env: process.env, timeoutS: 120, dropCaches: false });
+        const r = await timed({ cmd: process.execPath, args: [...suedeNodeArgs(), "--version"] }, { label: "unlock-suede-version", env: { ...process.env, ...suedeShebangEnv() }, timeoutS: 120, dropCaches: false });
         if (r.ok) walls.push(r.wallS);
       }
       unlock.push({ tool: "suede", command: "suede --version", wallS: walls, note: "baseline: node start + CLI load, no vault opened" });

@@ -38,13 +38,26 @@ export function pinSuedeBuild(work: string): string {
 let buildId = "";
 
 /**
- * The node options in the CLI's `#!/usr/bin/env -S node OPTIONS` line: an installed suede runs
- * with them, so the bench does too (`node main.js` alone would skip them).
+ * The CLI's `#!/usr/bin/env -S [NAME=value ...] node [options]` line: an installed suede runs with
+ * that environment and those node options, so the bench does too (`node main.js` alone skips them).
  */
+function shebang(cli: string): { env: Record<string, string>; options: string[] } {
+  const line = readFileSync(cli, "utf8").split("\n", 1)[0]!;
+  const words = /^#!\/usr\/bin\/env -S (.*)$/.exec(line)?.[1]?.trim().split(/\s+/) ?? [];
+  const node = words.indexOf("node");
+  if (node < 0) return { env: {}, options: [] };
+  const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]));
+  return { env, options: words.slice(node + 1) };
+}
+
+/** Arguments for process.execPath: the shebang's node options, then the CLI. */
 export function suedeNodeArgs(cli = suedeCli): string[] {
-  const shebang = readFileSync(cli, "utf8").split("\n", 1)[0]!;
-  const options = /^#!\/usr\/bin\/env -S node((?:\s+--\S+)*)\s*$/.exec(shebang)?.[1] ?? "";
-  return [...options.trim().split(/\s+/).filter((option) => option !== ""), cli];
+  return [...shebang(cli).options, cli];
+}
+
+/** The environment the shebang sets (e.g. MALLOC_ARENA_MAX). */
+export function suedeShebangEnv(cli = suedeCli): Record<string, string> {
+  return shebang(cli).env;
 }
 
 /** sha256 over the paths and contents of the pinned dist/ (first 12 hex digits), and the newest src/ mtime. */
@@ -92,7 +105,7 @@ export const suede: Tool = {
   storesSymlinks: true,
   notes: "default Argon2id calibration at init; zstd 3; one vault file; no client-side cache",
   repo: (s) => join(s, "vault.suede"),
-  env: () => ({ ...baseEnv(), SUEDE_PASSPHRASE: PASSPHRASE }),
+  env: () => ({ ...baseEnv(), ...suedeShebangEnv(), SUEDE_PASSPHRASE: PASSPHRASE }),
   init: (s) => ({ cmd: process.execPath, args: [...suedeNodeArgs(), "init", join(s, "vault.suede")] }),
   backup: (s, paths) => ({ cmd: process.execPath, args: [...suedeNodeArgs(), "backup", join(s, "vault.suede"), ...paths, "--json"] }),
   restore: (s, w, target) => ({
