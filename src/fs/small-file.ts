@@ -39,7 +39,8 @@ export function writeSmallFileSync(file: SmallFile): void {
     throw targetError(path, error);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
     let position = 0;
     let writtenEnd = 0;
     // Adjacent pieces go out in one writev: a file of several chunks costs one write.
@@ -65,7 +66,8 @@ export function writeSmallFileSync(file: SmallFile): void {
     if (writtenEnd !== file.sizeBytes) ftruncateSync(fd, file.sizeBytes);
     if (file.metadata !== null) {
       const { metadata } = file;
-      if (file.restoreOwner) {
+      // A new file already has the restoring user's owner: restoring root's files as root skips the call.
+      if (file.restoreOwner && (stats.uid !== metadata.uid || stats.gid !== metadata.gid)) {
         try {
           fchownSync(fd, metadata.uid, metadata.gid);
         } catch (error) {
