@@ -7,8 +7,8 @@
  * No fsync per file (restore speed); callers that want durability use syncPath.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, constants, lchownSync, lstatSync, lutimesSync, mkdirSync, symlinkSync } from "node:fs";
-import { chmod, link, lstat, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { chmodSync, constants, lchownSync, lstatSync, lutimesSync } from "node:fs";
+import { chmod, link, lstat, mkdir, open, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { Server } from "node:net";
@@ -22,14 +22,14 @@ import { displayPath } from "./display-path.ts";
 import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
-import { CREATE_MODE, WRITE_FLAGS, writeSmallFileSync } from "./small-file.ts";
+import { CREATE_MODE, WRITE_FLAGS, writeSmallFile } from "./small-file.ts";
 import { targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
 export { targetError } from "./target-error.ts";
 export { utimesArgument, utimesSeconds } from "./utimes.ts";
 
-/** Files up to this size are written whole by a write worker (see writeSmallFile). */
+/** Files up to this size are gathered in memory and written with one writev (see writeSmallFile). */
 const SMALL_FILE_MAX_BYTES = 256 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /** Bytes of a file gathered before one writev: few syscalls, bounded memory. */
@@ -99,9 +99,9 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async mkdir(path: Buffer): Promise<void> {
-    // Synchronous, like setMetadata, symlink and small files: a pool round trip costs more (issue 5).
+    // On the pool like every create: ext4 inode allocation can be slow (cold bitmaps, recently freed inodes).
     try {
-      mkdirSync(path);
+      await mkdir(path);
       return;
     } catch (error) {
       if (!isErrno(error, "EEXIST")) throw targetError(path, error);
@@ -184,7 +184,7 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async symlink(path: Buffer, target: Buffer): Promise<void> {
-    guardSync(path, () => symlinkSync(target, path));
+    await guard(path, () => symlink(target, path));
   }
 
   async link(existingPath: Buffer, path: Buffer): Promise<void> {
@@ -257,11 +257,7 @@ export class NodeTargetFs implements TargetFs {
    * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
    * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
    */
-  /**
-   * The same steps as writeFile, once the (small) content is in memory, as synchronous calls
-   * (src/fs/small-file.ts), the open included: on this kind of machine handing a call to the
-   * thread pool costs the main thread more than making it (issue 5).
-   */
+  /** The same steps as writeFile, once the (small) content is in memory (src/fs/small-file.ts). */
   private async writeSmallFile(
     path: Buffer,
     pieces: AsyncIterable<FilePiece>,
@@ -269,7 +265,7 @@ export class NodeTargetFs implements TargetFs {
   ): Promise<void> {
     const content: FilePiece[] = [];
     for await (const piece of pieces) content.push(piece);
-    writeSmallFileSync({
+    await writeSmallFile({
       path,
       content,
       sparse: options.sparse,
@@ -294,6 +290,7 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
+    // Synchronous calls: none allocates, and a pool round trip each cost more (issue 5).
     if (options.restoreOwner) {
       try {
         lchownSync(path, metadata.uid, metadata.gid);

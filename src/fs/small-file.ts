@@ -1,10 +1,10 @@
 /**
- * Writing one small restored file with synchronous calls: open (O_NOFOLLOW, O_NONBLOCK), check it is a
- * regular file, write its bytes (holes skipped when sparse), truncate to size, owner, mode and time
- * through the fd, close. For many small files, handing each call to the libuv pool (a thread wake-up
- * and a promise) costs the main thread more than making the call itself.
+ * Writing one small restored file: open (O_NOFOLLOW, O_NONBLOCK), check it is a regular file, write
+ * its bytes (holes skipped when sparse), truncate to size, owner, mode and time through the fd,
+ * close. After the open, synchronous calls: for many small files, handing each call to the libuv
+ * pool (a thread wake-up and a promise) costs the main thread more than making the call itself.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, openSync, writevSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open, writevSync } from "node:fs";
 import type { FilePiece, TargetMetadata } from "../core/ports.ts";
 import { SuedeError, isErrno } from "../errors/errors.ts";
 import { displayPath } from "./display-path.ts";
@@ -27,11 +27,15 @@ export interface SmallFile {
   readonly isRoot: boolean;
 }
 
-export function writeSmallFileSync(file: SmallFile): void {
+/**
+ * Writes a small file: the open (which allocates the inode) on the libuv pool, where creates run in
+ * parallel and a cold inode bitmap read does not stop the walk; the rest with synchronous calls.
+ */
+export async function writeSmallFile(file: SmallFile): Promise<void> {
   const { path } = file;
   let fd: number;
   try {
-    fd = openSync(path, WRITE_FLAGS, CREATE_MODE);
+    fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
   } catch (error) {
     if (isErrno(error, "ELOOP")) {
       throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, { cause: error });
@@ -39,7 +43,8 @@ export function writeSmallFileSync(file: SmallFile): void {
     throw targetError(path, error);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
     let position = 0;
     let writtenEnd = 0;
     // Adjacent pieces go out in one writev: a file of several chunks costs one write.
@@ -65,7 +70,8 @@ export function writeSmallFileSync(file: SmallFile): void {
     if (writtenEnd !== file.sizeBytes) ftruncateSync(fd, file.sizeBytes);
     if (file.metadata !== null) {
       const { metadata } = file;
-      if (file.restoreOwner) {
+      // A new file already has the restoring user's owner: restoring root's files as root skips the call.
+      if (file.restoreOwner && (stats.uid !== metadata.uid || stats.gid !== metadata.gid)) {
         try {
           fchownSync(fd, metadata.uid, metadata.gid);
         } catch (error) {
@@ -81,6 +87,10 @@ export function writeSmallFileSync(file: SmallFile): void {
   } finally {
     closeSync(fd);
   }
+}
+
+function openFd(path: Buffer, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => open(path, flags, mode, (error, fd) => (error === null ? resolve(fd) : reject(error))));
 }
 
 /** writev until every byte of buffers is written at position (short writes resume where they stopped). */

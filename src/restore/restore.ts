@@ -13,7 +13,8 @@ import { isSafeName, joinPath } from "../fs/join.ts";
 import { readTree } from "../snapshot/tree-reader.ts";
 import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
-import { RESTORE_LEAVES_IN_FLIGHT_MAX, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
+import { TreeAhead } from "./tree-ahead.ts";
+import { RESTORE_BYTES_IN_FLIGHT_MAX, RESTORE_LEAF_WEIGHT_MIN_BYTES, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
 
 export interface RestoreProgress {
   files: number;
@@ -49,11 +50,13 @@ interface Context extends RestoreOptions {
   /** Hard links: (device, inode) → the restored first name, once it is written. */
   readonly hardlinks: Map<string, Promise<Buffer | null>>;
   readonly leaves: Semaphore;
+  /** Trees are read through this: subdirectories' trees are asked for ahead (whole restores only). */
+  readonly trees: TreeAhead;
 }
 
 /*
- * The walk goes depth first and starts files, links and specials as it meets them (at most
- * RESTORE_LEAVES_IN_FLIGHT_MAX at once); each directory gets its metadata when everything in it is
+ * The walk goes depth first and starts files, links and specials as it meets them (within
+ * RESTORE_BYTES_IN_FLIGHT_MAX, see leafWeight); each directory gets its metadata when everything in it is
  * done. Walk functions return { done } so the walk never waits for a directory's files.
  */
 interface Later {
@@ -61,7 +64,14 @@ interface Later {
 }
 
 export async function restoreTree(store: BlobStore, target: TargetFs, options: RestoreOptions): Promise<void> {
-  const context: Context = { ...options, store, target, hardlinks: new Map(), leaves: new Semaphore(RESTORE_LEAVES_IN_FLIGHT_MAX) };
+  const context: Context = {
+    ...options,
+    store,
+    target,
+    hardlinks: new Map(),
+    leaves: new Semaphore(RESTORE_BYTES_IN_FLIGHT_MAX),
+    trees: new TreeAhead(store),
+  };
   await (await restoreChildren(context, options.root, options.targetRoot, [], 0)).done;
 }
 
@@ -103,10 +113,13 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
     promise.catch(() => undefined);
     pending.push(promise);
   };
-  for await (const node of readTree(context.store, parts)) {
+  // A partial restore reads only the trees on its paths: no read-ahead there.
+  const readAhead = context.includes === null ? (nodes: readonly Node[]) => context.trees.readAhead(nodes) : undefined;
+  for await (const node of readTree(context.trees, parts, readAhead)) {
     if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
     context.budget.spend(node);
     if (!isSafeName(node.name)) {
+      if (node.subtree !== undefined) context.trees.forget(node.subtree);
       context.progress.failed++;
       context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));
       continue;
@@ -123,6 +136,8 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
         context.progress.dirs++;
         below = await restoreChildren(context, node.subtree ?? [], targetPath, path, depth + 1);
       });
+      // Unread when the directory failed before (or while) its walk started.
+      if (node.subtree !== undefined) context.trees.forget(node.subtree);
       track(
         below.done.then(() =>
           included === "all" ? guarded(context, targetPath, () => context.target.setMetadata(targetPath, node, { restoreOwner: context.restoreOwner })) : undefined,
@@ -131,12 +146,18 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
       continue;
     }
     if (included !== "all") continue;
-    const release = await context.leaves.acquire(1);
+    const release = await context.leaves.acquire(leafWeight(node));
     track(guarded(context, targetPath, () => restoreLeaf(context, node, targetPath)).finally(release));
   }
   const done = Promise.all(pending).then(() => undefined);
   done.catch(() => undefined);
   return { done };
+}
+
+/** A leaf's share of the bytes in flight: what it holds in memory at most, or the floor. */
+function leafWeight(node: Node): number {
+  const bytes = node.type === "file" ? Math.min(node.sizeBytes, RESTORE_READ_AHEAD_BYTES) : 0;
+  return Math.max(bytes, RESTORE_LEAF_WEIGHT_MIN_BYTES);
 }
 
 /** With --overwrite, clears what is in the way; without it the target was checked empty up front. */

@@ -5,7 +5,7 @@ import type { Node } from "../core/types.ts";
 import { VaultCorruptError } from "../errors/errors.ts";
 import { compareNames, decodeTreePart } from "./tree-codec.ts";
 
-export async function readTreePart(store: BlobStore, id: BlobId): Promise<Node[]> {
+export async function readTreePart(store: Pick<BlobStore, "getBlob">, id: BlobId): Promise<Node[]> {
   return decodeStoredPart(id, await store.getBlob(id));
 }
 
@@ -17,12 +17,16 @@ function decodeStoredPart(id: BlobId, bytes: Uint8Array): Node[] {
   }
 }
 
-/** Entries of a directory in name order, one part at a time (memory stays one part). */
-export async function* readTree(store: BlobStore, parts: readonly BlobId[]): AsyncGenerator<Node> {
+/**
+ * Entries of a directory in name order, one part at a time (memory stays one part). onPart sees each
+ * part's entries before they are yielded (restore asks for the subdirectories' trees ahead).
+ */
+export async function* readTree(store: Pick<BlobStore, "getBlob">, parts: readonly BlobId[], onPart?: (nodes: readonly Node[]) => void): AsyncGenerator<Node> {
   let previous: Uint8Array | null = null;
   for (const id of parts) {
     const nodes = await readTreePart(store, id);
     checkPartOrder(id, previous, nodes);
+    onPart?.(nodes);
     if (nodes.length > 0) previous = nodes[nodes.length - 1]!.name;
     yield* nodes;
   }

@@ -23,8 +23,14 @@ export const CHUNK_READ_BLOCK_BYTES = 1024 * 1024;
 export const TREE_DEPTH_MAX = 4096;
 /** Bytes of blobs read ahead per file during restore (enough for long sequential vault reads). */
 export const RESTORE_READ_AHEAD_BYTES = 2 * 1024 * 1024;
-/** Files, links and special files being restored at once. */
-export const RESTORE_LEAVES_IN_FLIGHT_MAX = 32;
+/**
+ * Restore's bound on files, links and special files in flight: each holds its size (at most
+ * RESTORE_READ_AHEAD_BYTES, at least RESTORE_LEAF_WEIGHT_MIN_BYTES) of this budget. Many small files
+ * at once let the vault read them in long runs and open them on its workers; big files stay few.
+ */
+export const RESTORE_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024;
+/** So at most 256 leaves are in flight (each holds a promise chain and maybe an open file). */
+export const RESTORE_LEAF_WEIGHT_MIN_BYTES = 64 * 1024;
 /**
  * Young generation of each worker thread's V8 heap (semi-spaces of a third of it). V8's default
  * (up to 3 × 16 MiB on 64-bit) let each worker hold tens of MiB of short-lived garbage.
