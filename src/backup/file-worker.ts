@@ -1,5 +1,5 @@
 /**
- * Worker thread of the backup: reads files (on the libuv pool, many files at once), cuts
+ * Worker thread of the backup: reads files (many at once, on the libuv pool when the disk is slow), cuts
  * them into chunks (keyed FastCDC), names each chunk (keyed BLAKE3), asks the main thread which
  * chunks are new, and compresses and encrypts only those into records (vault/seal.ts). Data is
  * read, sealed and transferred once; the main thread only decides and appends.
