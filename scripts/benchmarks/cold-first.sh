@@ -6,14 +6,7 @@
 # Usage: cold-first.sh DATA_DIR [RUNS] [CLI...]   (CLI: dist/cli/main.js of the builds to compare;
 # default this tree's).
 set -euo pipefail
-DATA=${1:?data dir}; RUNS=${2:-5}; shift $(( $# >= 2 ? 2 : $# ))
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-CLIS=("$@"); [ ${#CLIS[@]} -gt 0 ] || CLIS=("$HERE/dist/cli/main.js")
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/suede-cold-first.XXXXXX")
-trap 'rm -rf "$SCRATCH"' EXIT
-export SUEDE_PASSPHRASE=bench RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$SCRATCH/rcache RESTIC_PROGRESS_FPS=0.016
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-names=(); for i in "${!CLIS[@]}"; do names+=("suede$i"); done; names+=(restic)
+source "$(dirname "$0")/cold-common.sh" "$@"
 for round in $(seq "$RUNS"); do
   for n in "${names[@]}"; do
     rm -rf "$SCRATCH/repo" "$SCRATCH/rcache"

@@ -6,18 +6,11 @@
 # Usage: cold-rerun.sh DATA_DIR [RUNS] [CLI...]   (CLI: dist/cli/main.js of the builds to compare;
 # default this tree's). The 1% step rewrites 1 in 100 regular files' first bytes in a private copy.
 set -euo pipefail
-DATA=${1:?data dir}; RUNS=${2:-5}; shift $(( $# >= 2 ? 2 : $# ))
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-CLIS=("$@"); [ ${#CLIS[@]} -gt 0 ] || CLIS=("$HERE/dist/cli/main.js")
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/suede-cold.XXXXXX")
-trap 'rm -rf "$SCRATCH"' EXIT
-export SUEDE_PASSPHRASE=bench RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$SCRATCH/rcache RESTIC_PROGRESS_FPS=0.016
+source "$(dirname "$0")/cold-common.sh" "$@"
 cp -a "$DATA" "$SCRATCH/data"   # the 1% step changes files: never the caller's
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 t() { drop; /usr/bin/time -f "%e %M %U %S" -o "$SCRATCH/t" "$@" >/dev/null 2>"$SCRATCH/err" || { cat "$SCRATCH/err" >&2; exit 1; }; cat "$SCRATCH/t"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 change_one_percent() { find "$SCRATCH/data" -type f -size +0 | awk -v r="$1" 'NR % 100 == r % 100' | while read -r f; do printf 'x%s' "$1" | dd of="$f" conv=notrunc status=none; done; }
-names=(); for i in "${!CLIS[@]}"; do names+=("suede$i"); done; names+=(restic)
 run() { # tool index, step
   if [ "$1" = restic ]; then t restic -q -r "$SCRATCH/restic" backup "$SCRATCH/data" >>"$SCRATCH/$1.$2"
   else t node "${CLIS[${1#suede}]}" backup "$SCRATCH/$1.vault" "$SCRATCH/data" >>"$SCRATCH/$1.$2"; fi
