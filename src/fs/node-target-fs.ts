@@ -23,7 +23,7 @@ import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CREATE_MODE, WRITE_FLAGS, writeSmallFile } from "./small-file.ts";
-import { targetError } from "./target-error.ts";
+import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
 export { targetError } from "./target-error.ts";
@@ -127,19 +127,12 @@ export class NodeTargetFs implements TargetFs {
       // O_NONBLOCK: an existing FIFO fails (ENXIO) or is caught below instead of hanging the restore.
       handle = await open(path, WRITE_FLAGS, CREATE_MODE);
     } catch (error) {
-      if (isErrno(error, "ELOOP")) {
-        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, {
-          cause: error,
-        });
-      }
-      throw targetError(path, error);
+      throw openForWriteError(path, error);
     }
     let needsClose = true;
     try {
       const stats = await guard(path, () => handle.stat());
-      if (!stats.isFile()) {
-        throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
-      }
+      if (!stats.isFile()) throw notRegularFileError(path);
       let position = 0;
       /** Where the bytes written so far end (holes skipped at the end do not extend the file). */
       let writtenEnd = 0;
@@ -251,12 +244,6 @@ export class NodeTargetFs implements TargetFs {
     await guard(path, () => rm(path, { recursive: true, force: true }));
   }
 
-  /**
-   * Owner (lchown; EPERM ignored unless running as root), then mode (after chown, which clears
-   * setuid/setgid; not for symlinks, whose mode Linux cannot change), then mtime by lutimes with
-   * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
-   * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
-   */
   /** The same steps as writeFile, once the (small) content is in memory (src/fs/small-file.ts). */
   private async writeSmallFile(
     path: Buffer,
@@ -281,7 +268,7 @@ export class NodeTargetFs implements TargetFs {
       try {
         await handle.chown(metadata.uid, metadata.gid);
       } catch (error) {
-        if (this.isRoot || !isErrno(error, "EPERM")) throw targetError(path, error);
+        if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
       }
     }
     await guard(path, () => handle.chmod(metadata.mode & 0o7777));
@@ -289,13 +276,19 @@ export class NodeTargetFs implements TargetFs {
     await guard(path, () => handle.utimes(time, time));
   }
 
+  /**
+   * Owner (lchown; EPERM ignored unless running as root), then mode (after chown, which clears
+   * setuid/setgid; not for symlinks, whose mode Linux cannot change), then mtime by lutimes with
+   * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
+   * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
+   */
   async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
     // Synchronous calls: none allocates, and a pool round trip each cost more (issue 5).
     if (options.restoreOwner) {
       try {
         lchownSync(path, metadata.uid, metadata.gid);
       } catch (error) {
-        if (this.isRoot || !isErrno(error, "EPERM")) throw targetError(path, error);
+        if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
       }
     }
     if (metadata.type !== "symlink") {

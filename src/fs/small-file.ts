@@ -6,9 +6,7 @@
  */
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open, writevSync } from "node:fs";
 import type { FilePiece, TargetMetadata } from "../core/ports.ts";
-import { SuedeError, isErrno } from "../errors/errors.ts";
-import { displayPath } from "./display-path.ts";
-import { targetError } from "./target-error.ts";
+import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
 export const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -37,14 +35,11 @@ export async function writeSmallFile(file: SmallFile): Promise<void> {
   try {
     fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
   } catch (error) {
-    if (isErrno(error, "ELOOP")) {
-      throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`, { cause: error });
-    }
-    throw targetError(path, error);
+    throw openForWriteError(path, error);
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: not a regular file`);
+    if (!stats.isFile()) throw notRegularFileError(path);
     let position = 0;
     let writtenEnd = 0;
     // Adjacent pieces go out in one writev: a file of several chunks costs one write.
@@ -75,7 +70,7 @@ export async function writeSmallFile(file: SmallFile): Promise<void> {
         try {
           fchownSync(fd, metadata.uid, metadata.gid);
         } catch (error) {
-          if (file.isRoot || !isErrno(error, "EPERM")) throw error;
+          if (chownRefusalIsFatal(error, file.isRoot)) throw error;
         }
       }
       fchmodSync(fd, metadata.mode & 0o7777);
