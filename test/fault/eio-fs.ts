@@ -91,6 +91,16 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
   const writtenBytes: Record<string, number> = {};
   const fsyncs: Record<string, number> = {};
   const covers = (rule: { path: string } | null, path: string) => rule !== null && (path === rule.path || path.startsWith(`${rule.path}/`));
+  /** Charges length bytes to a byte-budget rule covering path; true when they overrun it (the rule trips for good). */
+  const overruns = (rule: { path: string; bytesLeft: number } | null, path: string, length: number) => {
+    if (rule === null || !covers(rule, path)) return false;
+    if (rule.bytesLeft < length) {
+      rule.bytesLeft = 0;
+      return true;
+    }
+    rule.bytesLeft -= length;
+    return false;
+  };
   const real = (path: string) => join(backing, path);
   const fail = (cb: (code: number) => void) => {
     failed++;
@@ -121,13 +131,7 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
     read: (path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (code: number, bytes?: number) => void) => {
       // A bad sector: only reads that touch it fail, before and after.
       if (badRange !== null && path === badRange.path && position < badRange.offset + badRange.lengthBytes && badRange.offset < position + length) return fail(cb);
-      if (readRule !== null && covers(readRule, path)) {
-        if (readRule.bytesLeft < length) {
-          readRule.bytesLeft = 0;
-          return fail(cb);
-        }
-        readRule.bytesLeft -= length;
-      }
+      if (overruns(readRule, path, length)) return fail(cb);
       fs.read(fd, buffer, 0, length, position, (error, bytes) => {
         if (error !== null) return cb(error.errno ?? EIO);
         readBytes[path] = (readBytes[path] ?? 0) + bytes;
@@ -135,13 +139,7 @@ async function serve(backing: string, mountpoint: string): Promise<void> {
       });
     },
     write: (path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (code: number, bytes?: number) => void) => {
-      if (writeRule !== null && covers(writeRule, path)) {
-        if (writeRule.bytesLeft < length) {
-          writeRule.bytesLeft = 0;
-          return fail(cb);
-        }
-        writeRule.bytesLeft -= length;
-      }
+      if (overruns(writeRule, path, length)) return fail(cb);
       fs.write(fd, buffer, 0, length, position, (error, bytes) => {
         if (error !== null) return cb(error.errno ?? EIO);
         writtenBytes[path] = (writtenBytes[path] ?? 0) + bytes;
