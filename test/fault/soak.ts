@@ -1,12 +1,15 @@
 // Soak run (not part of npm test): random backup / forget / prune cycles against one vault for as
 // long as asked, the CLI SIGKILLed at random moments in most of them; after every step the vault
-// must open, check clean and restore every committed snapshot byte-exact (harness.ts). Prints the
-// counts at the end; exits 1 on the first loss, with the seed to replay it.
+// must open, check clean and restore every committed snapshot byte-exact (harness.ts). Every third
+// step also damages a copy of the vault at random and checks that the damage is detected or
+// harmless and never restores wrong bytes (corruption-round.ts). Prints the counts at the end;
+// exits 1 on the first loss, with the seed to replay it.
 // Usage: npm run soak -- --minutes N [--seed S]
 import { join } from "node:path";
 import { SuedeVault } from "../../src/api/suede-vault.ts";
 import { PASSPHRASE, suedeOk } from "../helpers/cli.ts";
 import { Prng } from "../helpers/prng.ts";
+import { corruptionRound, emptyCorruptionCounts } from "./corruption-round.ts";
 import { CommittedSnapshots, TEST_KDF, faultSeed, makeTree, runAndKill, scratchDir, timeRun } from "./harness.ts";
 
 function option(name: string): string | undefined {
@@ -19,6 +22,7 @@ const seed = option("seed") !== undefined ? Number.parseInt(option("seed")!, 10)
 const prng = new Prng(seed);
 const SECRET = { passphrase: PASSPHRASE };
 const counts = { steps: 0, backups: 0, forgets: 0, prunes: 0, killsSurvived: 0, finishedBeforeKill: 0, snapshotsVerified: 0, losses: 0 };
+const damage = emptyCorruptionCounts();
 
 const dir = await scratchDir("soak");
 const vault = join(dir.path, "v.suede");
@@ -70,14 +74,15 @@ try {
     }
     await committed.verify(vault, what, { restore: counts.steps % 5 === 0 ? "all" : "new-and-one", prng, readData: counts.steps % 10 === 0 });
     counts.snapshotsVerified = committed.restores;
+    if (counts.steps % 3 === 2) await corruptionRound(vault, dir.path, SECRET, committed.sources, prng, damage);
     counts.steps++;
   }
   await committed.verify(vault, "end", { restore: "all", readData: true });
   counts.snapshotsVerified = committed.restores;
-  process.stdout.write(`soak passed: ${JSON.stringify(counts)}\n`);
+  process.stdout.write(`soak passed: ${JSON.stringify({ ...counts, ...damage })}\n`);
 } catch (error) {
   counts.losses = 1;
-  process.stdout.write(`soak FAILED: ${(error as Error).message}\ncounts: ${JSON.stringify(counts)}\nreplay: npm run soak -- --minutes ${minutes} --seed ${seed}\n`);
+  process.stdout.write(`soak FAILED: ${(error as Error).message}\ncounts: ${JSON.stringify({ ...counts, ...damage })}\nreplay: npm run soak -- --minutes ${minutes} --seed ${seed}\n`);
   process.exitCode = 1;
 } finally {
   dir.remove();
