@@ -5,7 +5,8 @@
  * read, sealed and transferred once; the main thread only decides and appends.
  *
  * Protocol per block of a file: → "ids" (chunk IDs and sizes), ← "need" (which to send),
- * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
+ * → "records"; the next blocks are asked about before earlier answers arrive, and answers come in
+ * order. A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
@@ -15,7 +16,7 @@ import type { ChunkerParams } from "../chunker/params.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
-import { BLOCK_BUFFERS_PER_WORKER_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+import { BLOCK_BUFFERS_PER_WORKER_MAX, BLOCKS_IN_FLIGHT_PER_FILE_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
@@ -92,7 +93,8 @@ const codec = new Codec(data.compressionLevel);
 const zeros = new Uint8Array(data.params.maxSizeBytes);
 const spareBuffers: Uint8Array[] = [];
 const spareHeads: Uint8Array[] = [];
-const waitingForNeed = new Map<number, (need: readonly boolean[]) => void>();
+/** Per file, the blocks whose "need" answer is awaited, oldest first (answers come in order). */
+const waitingForNeed = new Map<number, ((need: readonly boolean[]) => void)[]>();
 const queue: { fileId: number; path: Uint8Array }[] = [];
 let running = 0;
 
@@ -125,7 +127,11 @@ const OFFLOAD_CHUNKS_MIN = 8;
 
 async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
-  const needed = new Promise<readonly boolean[]>((resolve) => waitingForNeed.set(fileId, resolve));
+  const needed = new Promise<readonly boolean[]>((resolve) => {
+    const waiting = waitingForNeed.get(fileId);
+    if (waiting === undefined) waitingForNeed.set(fileId, [resolve]);
+    else waiting.push(resolve);
+  });
   send({ type: "ids", fileId, chunks });
   const need = await needed;
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
@@ -262,8 +268,23 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
   }
 }
 
-/** A file larger than its head: block by block, asking which chunks are new. buffer holds its first `filled` bytes. */
+/**
+ * A file larger than its head: block by block, asking which chunks are new. buffer holds its first
+ * `filled` bytes. The next blocks are read, cut and named while earlier blocks wait for their answer
+ * (up to BLOCKS_IN_FLIGHT_PER_FILE_MAX); answers come in order, so records leave in the file's order.
+ */
 async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled: number): Promise<void> {
+  const inFlight: Promise<void>[] = [];
+  try {
+    await readBlocks(fileId, fd, buffer, filled, inFlight);
+  } finally {
+    // Even when reading failed: every chunk the main thread was told about and claimed is sent
+    // before the file's "error" (other files may already point at those chunks).
+    await Promise.all(inFlight);
+  }
+}
+
+async function readBlocks(fileId: number, fd: number, buffer: Uint8Array, filled: number, inFlight: Promise<void>[]): Promise<void> {
   let total = filled;
   let eof = filled === 0;
   /** The stat that ended the reading: a short read that reached the file's size is its end. */
@@ -289,9 +310,15 @@ async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled
       sendWhole(fileId, pieces, total, endStat ?? fstatSync(fd, { bigint: true }));
       return;
     }
-    if (pieces.length > 0) await sendBlock(fileId, pieces);
+    if (pieces.length > 0) {
+      const block = sendBlock(fileId, pieces);
+      block.catch(() => {}); // awaited below; not an unhandled rejection while the next block is read
+      inFlight.push(block);
+      if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) await inFlight.shift();
+    }
     if (eof && filled === 0) break;
   }
+  await Promise.all(inFlight.splice(0));
   const stat = endStat ?? fstatSync(fd, { bigint: true });
   send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
 }
@@ -342,8 +369,9 @@ port.on("message", (batch: ToWorker[]) => {
       continue;
     }
     if (message.type === "need") {
-      const resolve = waitingForNeed.get(message.fileId);
-      waitingForNeed.delete(message.fileId);
+      const waiting = waitingForNeed.get(message.fileId);
+      const resolve = waiting?.shift();
+      if (waiting?.length === 0) waitingForNeed.delete(message.fileId);
       resolve?.(message.need);
       continue;
     }
