@@ -3,16 +3,18 @@
 // so every file queues behind the failing one) whose hooks throw; all promises must settle, rejected.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FilePool, type FileHooks } from "../src/backup/file-pool.ts";
+import { FilePool, FileReadError, type FileHooks } from "../src/backup/file-pool.ts";
 import type { SealedChunk } from "../src/backup/file-worker.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
+import { blobIdHasher } from "../src/crypto/blob-id.ts";
 import { Codec } from "../src/vault/compress.ts";
 import { RecordKind } from "../src/vault/format.ts";
 import { openBlob } from "../src/vault/open-record.ts";
+import { SKIP_EIO_FS, startEioFs } from "./fault/eio-fs.ts";
 
 /** Keys as a vault derives them (any 32/16 random bytes do: the records are never opened here). */
 function newPool(): FilePool {
@@ -178,6 +180,180 @@ test("FilePool: many files in progress on one worker, around the head and block 
     await Promise.all(files);
   } finally {
     await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Hooks that need only the chunks of every other block and answer each block late (so a worker
+ * asks about its next blocks meanwhile), and keep what a restore needs: the chunk list and the
+ * records by ID. With waitForRecords, an answer also waits until the records of every earlier block
+ * with new chunks were delivered, like backup.ts's bytes budget when it is used up.
+ */
+function pipelineHooks(options: { waitForRecords: boolean }) {
+  const order: { id: Uint8Array | null; sizeBytes: number }[] = [];
+  const sealedById = new Map<string, SealedChunk>();
+  let blocks = 0;
+  /** Blocks asked about while an earlier block's new chunks were still on their way. */
+  let askedAhead = 0;
+  let deliveries = 0;
+  const blocksWithNew: number[] = [];
+  const deliveredWaiters: (() => void)[] = [];
+  /** IDs answered as needed: each must be delivered, even when the file then fails. */
+  const claimed = new Set<string>();
+  const hooks: FileHooks = {
+    onChunks: async (chunks) => {
+      const block = blocks++;
+      if (deliveries < blocksWithNew.length) askedAhead++;
+      for (const chunk of chunks) order.push({ id: chunk.id, sizeBytes: chunk.sizeBytes });
+      if (options.waitForRecords) {
+        const earlier = blocksWithNew.length;
+        while (deliveries < earlier) await new Promise<void>((resolve) => deliveredWaiters.push(resolve));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const need = chunks.map((chunk) => block % 2 === 1 && chunk.id !== null);
+      if (need.some(Boolean)) blocksWithNew.push(block);
+      chunks.forEach((chunk, i) => need[i] && claimed.add(Buffer.from(chunk.id!).toString("hex")));
+      return need;
+    },
+    onSealed: async (sealed) => {
+      for (const chunk of sealed) sealedById.set(Buffer.from(chunk.id).toString("hex"), chunk);
+      if (sealed.length > 0) deliveries++;
+      for (const wake of deliveredWaiters.splice(0)) wake();
+    },
+  };
+  return { hooks, order, sealedById, claimed, askedAhead: () => askedAhead };
+}
+
+// Goal: a worker reads, cuts and names a big file's next blocks while earlier blocks wait for their
+// "which chunks are new?" answer, and the chunk list and records still come out in the file's order,
+// whole, even when an answer waits for the records of earlier blocks (the bytes budget: handling a
+// file's messages on one chain would deadlock there). Method: a 12 MiB file whose odd blocks are new
+// and even blocks known, answered late, through one- and two-worker pools; the new chunks' records
+// must open to the file's bytes at their place in the chunk list.
+for (const workers of [1, 2]) {
+  for (const waitForRecords of [false, true]) {
+    test(`FilePool: ${workers} worker(s) ask about a big file's blocks ahead of the answers${waitForRecords ? ", answers waiting for earlier records" : ""}; chunk order and new chunks byte-exact`, { timeout: 120_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+      const recordKeys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
+      const blobIdKey = randomBytes(32);
+      const pool = new FilePool({ recordKeys, compressionLevel: 1, chunkerKey: randomBytes(32), blobIdKey, params: CHUNKER_PARAMS_DEFAULT }, workers);
+      try {
+        const path = join(dir, "big");
+        const content = randomBytes(12 * 1024 * 1024);
+        writeFileSync(path, content);
+        const { hooks, order, sealedById, askedAhead } = pipelineHooks({ waitForRecords });
+        const result = await settleWithin([pool.backupFile(Buffer.from(path), hooks)], 60_000);
+        assert.equal(result[0]!.status, "fulfilled", String((result[0] as PromiseRejectedResult).reason));
+        // Without waiting, the next block's question arrives before the records of the last answer.
+        if (!waitForRecords) assert.ok(askedAhead() >= 2, `blocks asked about ahead of earlier records: ${askedAhead()}`);
+        const codec = new Codec();
+        const blobId = blobIdHasher(blobIdKey);
+        let at = 0;
+        let opened = 0;
+        for (const chunk of order) {
+          const sealed = chunk.id === null ? undefined : sealedById.get(Buffer.from(chunk.id).toString("hex"));
+          if (sealed !== undefined) {
+            const raw = openBlob(recordKeys, codec, sealed.record, chunk.id!, RecordKind.data);
+            assert.ok(raw instanceof Uint8Array && Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
+            opened++;
+          } else {
+            // A known chunk: its ID must name the bytes at its place.
+            assert.ok(Buffer.from(chunk.id!).equals(blobId(content.subarray(at, at + chunk.sizeBytes))), `ID of the chunk at ${at}`);
+          }
+          at += chunk.sizeBytes;
+        }
+        assert.equal(at, content.byteLength, "the chunk list covers the file");
+        assert.equal(opened, sealedById.size, "every record delivered is a chunk of the file");
+        assert.ok(opened > 0 && opened < order.length, `some chunks new, some known: ${opened} of ${order.length}`);
+      } finally {
+        await pool.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+}
+
+/** The file's bytes as the hooks saw them: known chunks by ID, new ones opened from their records. */
+function assertChunksAreContent(order: readonly { id: Uint8Array | null; sizeBytes: number }[], sealedById: ReadonlyMap<string, SealedChunk>, keys: { recordKeys: { vaultId: Uint8Array; recordBase: Uint8Array }; blobIdKey: Uint8Array }, content: Uint8Array): number {
+  const codec = new Codec();
+  const blobId = blobIdHasher(keys.blobIdKey);
+  let at = 0;
+  for (const chunk of order) {
+    const bytes = content.subarray(at, at + chunk.sizeBytes);
+    assert.equal(bytes.byteLength, chunk.sizeBytes, `chunk at ${at} inside the file`);
+    const sealed = chunk.id === null ? undefined : sealedById.get(Buffer.from(chunk.id).toString("hex"));
+    if (sealed !== undefined) {
+      const raw = openBlob(keys.recordKeys, codec, sealed.record, chunk.id!, RecordKind.data);
+      assert.ok(raw instanceof Uint8Array && Buffer.from(raw).equals(bytes), `record of the chunk at ${at}`);
+    } else if (chunk.id !== null) assert.ok(Buffer.from(chunk.id).equals(blobId(bytes)), `ID of the chunk at ${at}`);
+    at += chunk.sizeBytes;
+  }
+  return at;
+}
+
+// Goal: a file that shrinks or fails to read while blocks are waiting for their answers ends cleanly:
+// the shrunk file resolves with the bytes as read, the failing one rejects with its read error (not a
+// hang, not "chunks undelivered"), and every chunk claimed before the failure is delivered. Method: a
+// 12 MiB file answered late (odd blocks new); truncated to 7 MiB when block 2 is asked about, or served
+// by eio-fs with reads failing after 6 MiB.
+test("FilePool: a big file truncated while blocks are in flight resolves with the bytes as read, byte-exact", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    const path = join(dir, "big");
+    const content = randomBytes(12 * 1024 * 1024);
+    writeFileSync(path, content);
+    const { hooks, order, sealedById } = pipelineHooks({ waitForRecords: false });
+    let asked = 0;
+    const truncating: FileHooks = {
+      onChunks: (chunks) => {
+        if (++asked === 3) truncateSync(path, 7 * 1024 * 1024);
+        return hooks.onChunks(chunks);
+      },
+      onSealed: hooks.onSealed,
+    };
+    const [result] = await settleWithin([pool.backupFile(Buffer.from(path), truncating)], 60_000);
+    assert.equal(result!.status, "fulfilled", String((result as PromiseRejectedResult).reason));
+    const { sizeBytes } = (result as PromiseFulfilledResult<{ sizeBytes: number }>).value;
+    assert.ok(sizeBytes >= 3 * 1024 * 1024 && sizeBytes <= 7 * 1024 * 1024, `size as read: ${sizeBytes}`);
+    assert.equal(assertChunksAreContent(order, sealedById, keys, content), sizeBytes, "the chunk list covers the bytes read");
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("FilePool: a big file whose read fails while blocks are in flight rejects with EIO; chunks claimed before are delivered", { timeout: 120_000, skip: SKIP_EIO_FS }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const backing = join(dir, "backing");
+  const mount = join(dir, "disk");
+  mkdirSync(backing);
+  const disk = await startEioFs(backing, mount);
+  const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    const content = randomBytes(12 * 1024 * 1024);
+    writeFileSync(join(backing, "big"), content);
+    await disk.set({ failReads: { path: "/big", afterBytes: 6 * 1024 * 1024 } });
+    const { hooks, order, sealedById, claimed } = pipelineHooks({ waitForRecords: false });
+    const [result] = await settleWithin([pool.backupFile(Buffer.from(join(mount, "big")), hooks)], 60_000);
+    assert.equal(result!.status, "rejected");
+    const reason = (result as PromiseRejectedResult).reason as unknown;
+    assert.ok(reason instanceof FileReadError && reason.code === "EIO", `rejected with the read error: ${String(reason)}`);
+    assert.ok(order.length > 0 && sealedById.size > 0, "blocks before the failure were asked about and sealed");
+    assert.deepEqual([...claimed].filter((id) => !sealedById.has(id)), [], "every chunk answered as needed was delivered");
+    assertChunksAreContent(order, sealedById, keys, content);
+    // The pool goes on: the same file, healed, backs up whole.
+    await disk.set({ clear: true });
+    const again = pipelineHooks({ waitForRecords: false });
+    const whole = await pool.backupFile(Buffer.from(join(mount, "big")), again.hooks);
+    assert.equal(assertChunksAreContent(again.order, again.sealedById, keys, content), whole.sizeBytes);
+    assert.equal(whole.sizeBytes, content.byteLength);
+  } finally {
+    await pool.close();
+    await disk.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

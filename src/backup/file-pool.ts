@@ -43,8 +43,13 @@ interface Task {
   readonly hooks: FileHooks;
   readonly resolve: (result: ChunkedFile) => void;
   readonly reject: (error: Error) => void;
-  /** Messages of one file are handled in order. */
+  /**
+   * A file's "ids" are handled in order on their own chain, its other messages in order on this one:
+   * a worker asks about its next blocks before the records of earlier ones are stored, and those
+   * records free the bytes budget an "ids" may be waiting for (one chain would deadlock).
+   */
   chain: Promise<void>;
+  claims: Promise<void>;
   /** Chunks asked for and not yet delivered; a file must not end with any outstanding. */
   outstanding: number;
   /** This block's chunks handed to another worker to seal; its "records" wait for them. */
@@ -141,8 +146,10 @@ export class FilePool {
     }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
-    task.chain = task.chain.then(() => this.handle(worker, task, message));
-    task.chain.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
+    const handled = (message.type === "ids" ? task.claims : task.chain).then(() => this.handle(worker, task, message));
+    if (message.type === "ids") task.claims = handled;
+    else task.chain = handled;
+    handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
   }
 
   private async handle(worker: number, task: Task, message: FromWorker): Promise<void> {
@@ -177,6 +184,8 @@ export class FilePool {
       }
       case "done":
       case "error": {
+        // The worker ends a file only after every answer it asked for: its "ids" are all handled.
+        await task.claims;
         this.finish(task, message.fileId);
         if (task.outstanding !== 0) {
           // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
@@ -229,7 +238,7 @@ export class FilePool {
     this.load[worker]!++;
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
-      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), outstanding: 0, offloaded: null });
+      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), claims: Promise.resolve(), outstanding: 0, offloaded: null });
       this.send(worker, { type: "file", fileId, path: ownBytes(path) });
     });
   }

@@ -5,7 +5,8 @@
  * read, sealed and transferred once; the main thread only decides and appends.
  *
  * Protocol per block of a file: → "ids" (chunk IDs and sizes), ← "need" (which to send),
- * → "records". A file ends with "done" (size and times after reading) or "error". Messages are
+ * → "records"; the next blocks are asked about before earlier answers arrive, and answers come in
+ * order. A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
@@ -15,7 +16,7 @@ import type { ChunkerParams } from "../chunker/params.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
-import { BLOCK_BUFFERS_PER_WORKER_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+import { BLOCK_BUFFERS_PER_WORKER_MAX, BLOCKS_IN_FLIGHT_PER_FILE_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
@@ -92,7 +93,8 @@ const codec = new Codec(data.compressionLevel);
 const zeros = new Uint8Array(data.params.maxSizeBytes);
 const spareBuffers: Uint8Array[] = [];
 const spareHeads: Uint8Array[] = [];
-const waitingForNeed = new Map<number, (need: readonly boolean[]) => void>();
+/** Per file, the blocks whose "need" answer is awaited, oldest first (answers come in order). */
+const waitingForNeed = new Map<number, ((need: readonly boolean[]) => void)[]>();
 const queue: { fileId: number; path: Uint8Array }[] = [];
 let running = 0;
 
@@ -125,17 +127,21 @@ const OFFLOAD_CHUNKS_MIN = 8;
 
 async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
-  const needed = new Promise<readonly boolean[]>((resolve) => waitingForNeed.set(fileId, resolve));
+  const needed = new Promise<readonly boolean[]>((resolve) => {
+    const waiting = waitingForNeed.get(fileId);
+    if (waiting === undefined) waitingForNeed.set(fileId, [resolve]);
+    else waiting.push(resolve);
+  });
   send({ type: "ids", fileId, chunks });
   const need = await needed;
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
   let keep = wanted.length;
   if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
-    // The pieces are this block's own copies: handing them over costs no copy.
     keep = wanted.length >> 1;
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
-    const offloaded = given.map((want) => want.piece);
+    // Copies: the pieces are views of the block's buffer, which is reused once the block is sent.
+    const offloaded = given.map((want) => want.piece.slice());
     send({ type: "offload", fileId, ids, pieces: offloaded }, offloaded.map((piece) => piece.buffer as ArrayBuffer));
   }
   const { sealed, transfer } = sealAll(wanted.slice(0, keep).map((want) => want.id), wanted.slice(0, keep).map((want) => want.piece));
@@ -215,15 +221,18 @@ function returnBlockBuffer(buffer: Uint8Array): void {
   blockWaiters.shift()?.();
 }
 
-/** Cuts a buffer's bytes [0, filled) into copied pieces; returns them and where the uncut tail starts. */
-function cut(buffer: Uint8Array, filled: number, eof: boolean): { pieces: Uint8Array[]; end: number } {
-  // Pieces are copied out: the buffer is reused, and each piece may be sealed after later reads.
+/**
+ * Cuts a buffer's bytes [0, filled) into pieces; returns them and where the uncut tail starts. Pieces
+ * are copied (the buffer is reused, and each piece may be sealed after later reads) unless `copy` is
+ * false: views, for a caller that keeps the buffer until they are sealed.
+ */
+function cut(buffer: Uint8Array, filled: number, eof: boolean, copy = true): { pieces: Uint8Array[]; end: number } {
   const pieces: Uint8Array[] = [];
   let start = 0;
   for (;;) {
     const length = chunker.nextCut(buffer, start, filled, eof);
     if (length <= 0) break;
-    pieces.push(buffer.slice(start, start + length));
+    pieces.push(copy ? buffer.slice(start, start + length) : buffer.subarray(start, start + length));
     start += length;
   }
   return { pieces, end: start };
@@ -262,8 +271,49 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
   }
 }
 
-/** A file larger than its head: block by block, asking which chunks are new. buffer holds its first `filled` bytes. */
+/** A block whose chunks (views of `buffer`) wait for their answer and sealing; done when sent. */
+interface BlockInFlight {
+  readonly done: Promise<void>;
+  readonly buffer: Uint8Array;
+}
+
+/**
+ * Block buffers of blocks in flight beyond each file's own: at most BLOCK_BUFFERS_PER_WORKER_MAX ×
+ * BLOCKS_IN_FLIGHT_PER_FILE_MAX of them exist (files holding a block buffer × blocks each).
+ */
+const spareFlightBuffers: Uint8Array[] = [];
+
+/**
+ * A file larger than its head: block by block, asking which chunks are new. buffer holds its first
+ * `filled` bytes. The next blocks are read, cut and named while earlier blocks wait for their answer
+ * (up to BLOCKS_IN_FLIGHT_PER_FILE_MAX); answers come in order, so records leave in the file's order.
+ * Each block in flight keeps its buffer (its chunks are views, not copies) and reading goes on in another.
+ */
 async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled: number): Promise<void> {
+  const inFlight: BlockInFlight[] = [];
+  const taken: Uint8Array[] = [];
+  const free: Uint8Array[] = [];
+  const takeBuffer = () => free.pop() ?? taken[taken.push(spareFlightBuffers.pop() ?? new Uint8Array(buffer.byteLength)) - 1]!;
+  try {
+    await readBlocks(fileId, fd, buffer, filled, inFlight, takeBuffer, free);
+  } finally {
+    // Even when reading failed: every chunk the main thread was told about and claimed is sent
+    // before the file's "error" (other files may already point at those chunks).
+    await Promise.all(inFlight.map((block) => block.done));
+    spareFlightBuffers.push(...taken);
+  }
+}
+
+async function readBlocks(
+  fileId: number,
+  fd: number,
+  first: Uint8Array,
+  filled: number,
+  inFlight: BlockInFlight[],
+  takeBuffer: () => Uint8Array,
+  free: Uint8Array[],
+): Promise<void> {
+  let buffer = first;
   let total = filled;
   let eof = filled === 0;
   /** The stat that ended the reading: a short read that reached the file's size is its end. */
@@ -282,15 +332,33 @@ async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled
         }
       }
     }
-    const { pieces, end } = cut(buffer, filled, eof);
-    buffer.copyWithin(0, end, filled);
-    filled -= end;
-    if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && filled === 0) {
+    const { pieces, end } = cut(buffer, filled, eof, false);
+    if (eof && total <= SPECULATIVE_SEAL_MAX_BYTES && end === filled) {
       sendWhole(fileId, pieces, total, endStat ?? fstatSync(fd, { bigint: true }));
       return;
     }
-    if (pieces.length > 0) await sendBlock(fileId, pieces);
+    if (pieces.length === 0) {
+      buffer.copyWithin(0, end, filled);
+    } else {
+      const done = sendBlock(fileId, pieces);
+      done.catch(() => {}); // awaited below; not an unhandled rejection while the next block is read
+      inFlight.push({ done, buffer });
+      // The uncut tail moves to a buffer no block in flight holds.
+      const next = takeBuffer();
+      next.set(buffer.subarray(end, filled));
+      buffer = next;
+      if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
+        const oldest = inFlight.shift()!;
+        await oldest.done;
+        free.push(oldest.buffer);
+      }
+    }
+    filled -= end;
     if (eof && filled === 0) break;
+  }
+  for (const block of inFlight.splice(0)) {
+    await block.done;
+    free.push(block.buffer);
   }
   const stat = endStat ?? fstatSync(fd, { bigint: true });
   send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
@@ -342,8 +410,9 @@ port.on("message", (batch: ToWorker[]) => {
       continue;
     }
     if (message.type === "need") {
-      const resolve = waitingForNeed.get(message.fileId);
-      waitingForNeed.delete(message.fileId);
+      const waiting = waitingForNeed.get(message.fileId);
+      const resolve = waiting?.shift();
+      if (waiting?.length === 0) waitingForNeed.delete(message.fileId);
       resolve?.(message.need);
       continue;
     }

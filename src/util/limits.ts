@@ -14,6 +14,12 @@ export const FILE_HEAD_BYTES = 64 * 1024;
 /** Block buffers one file worker lends at once, to files larger than their head. */
 export const BLOCK_BUFFERS_PER_WORKER_MAX = 4;
 /**
+ * Blocks of one file whose "which chunks are new?" answer may be awaited at once: the worker reads,
+ * cuts and names the next blocks meanwhile instead of idling on the round trip. Each holds its
+ * chunks' copies (about CHUNK_READ_BLOCK_BYTES).
+ */
+export const BLOCKS_IN_FLIGHT_PER_FILE_MAX = 3;
+/**
  * Size of one read block in a file worker (at least twice the largest chunk). Each file in
  * progress holds one (plus a largest chunk of carry-over): 1 MiB reads keep the disk busy, and
  * 4 MiB blocks cost 24 MiB more RSS with two workers for no measured speed.
