@@ -302,6 +302,11 @@ async function walkDirectory(
     }
     const sameSubtree = partsByEntry?.[i];
     const childBefore = sameSubtree !== undefined ? nodeFromStat(context, names[i]!, childStat, { subtree: sameSubtree }) : beforeOf(i);
+    if (sameSubtree !== undefined) {
+      const walked = (await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore, rootDevice, depth + 1)).done;
+      children.push(later(walked.then((node) => sameDirectoryEntry(listing, load.parentPlaintexts!, i, node))).done);
+      continue;
+    }
     // A new name: a file in a new directory, or any directory, may have moved here.
     const moved =
       childBefore !== null || context.parentRoot === null
@@ -368,8 +373,8 @@ async function walkUnchangedDirectory(
       let dir = 0;
       for (let i = 0; i < names.length; i++) {
         if (stats[i]!.type === "dir") {
-          const node = dirNodes[dir++];
-          if (node !== null && node !== undefined) nodes.push(node);
+          const node = sameDirectoryEntry(listing, parentPlaintexts, i, dirNodes[dir++] ?? null);
+          if (node !== null) nodes.push(node);
           continue;
         }
         nodes.push(parentEncoded(listing, parentPlaintexts, i));
@@ -413,6 +418,15 @@ function decodeParentEntry(listing: WalkListing, plaintexts: readonly Uint8Array
   } catch (cause) {
     throw new VaultCorruptError(0, `tree ${Buffer.from(parentParts[part]!).toString("hex").slice(0, 16)}… does not decode`, { cause });
   }
+}
+
+/**
+ * A directory the worker found the same (listing entry i), as walked: when it came out with the
+ * parent's subtree it is the parent's entry to the byte, so that is copied instead of encoded.
+ */
+function sameDirectoryEntry(listing: WalkListing, plaintexts: readonly Uint8Array[], i: number, node: Node | null): Node | EncodedEntry | null {
+  if (node === null || node.unreadable !== undefined || !sameIds(node.subtree, listing.partsByEntry![i])) return node;
+  return parentEncoded(listing, plaintexts, i);
 }
 
 function countUnchangedFile(context: Context, stat: SourceStat): void {
