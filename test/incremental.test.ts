@@ -2,6 +2,7 @@
 // change nothing / touch one file / move a directory, and assert bytesRead and the restored bytes.
 import assert from "node:assert/strict";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -155,6 +156,46 @@ test("backup: a mode change alone (file and directory) below unchanged directori
       assert.equal(statSync(join(target, source, "a", "b")).mode & 0o777, 0o750);
       assert.equal(readFileSync(join(target, source, "a", "b", "f.txt"), "utf8"), "same bytes");
       assert.equal(readFileSync(join(target, source, "a", "g.txt"), "utf8"), "other");
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("backup: a re-run's trees (unchanged entries copied from the parent's parts) are byte for byte those a run without a parent writes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    const empty = join(dir, "empty");
+    mkdirSync(empty);
+    // Directories of 3 and 40 entries (both msgpack array headers), files, symlinks, a FIFO, three levels.
+    for (const sub of ["x", join("x", "y"), join("x", "y", "z"), "w"]) {
+      mkdirSync(join(source, sub), { recursive: true });
+      const count = sub === "w" ? 3 : 40;
+      for (let i = 0; i < count; i++) writeFileSync(join(source, sub, `f${i}.txt`), `${sub} ${i}\n`);
+      symlinkSync("f0.txt", join(source, sub, "link"));
+    }
+    spawnSync("mkfifo", [join(source, "x", "pipe")]);
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      await vault.backup({ paths: [source] });
+      appendFileSync(join(source, "x", "y", "z", "f7.txt"), "more\n"); // a changed directory below listed-unchanged ones
+      appendFileSync(join(source, "x", "f39.txt"), "more\n");
+      chmodSync(join(source, "x", "y", "f3.txt"), 0o600);
+      writeFileSync(join(source, "w", "new.txt"), "new\n"); // w's own metadata changes
+      rmSync(join(source, "x", "y", "z", "f8.txt"));
+      const rerun = await vault.backup({ paths: [source] });
+      assert.equal(rerun.filesUnchanged, 40 * 3 + 3 - 1 - 3);
+      // Other paths than the last snapshot's: no parent, every tree encoded from scratch.
+      const fresh = await vault.backup({ paths: [source, empty] });
+      assert.equal(fresh.filesUnchanged, 0);
+      const subtree = async (id: number) => ((await vault.stat(id, source)).subtree ?? []).map((part) => Buffer.from(part).toString("hex"));
+      assert.deepEqual(await subtree(rerun.id!), await subtree(fresh.id!));
+      assert.equal((await vault.stat(rerun.id!, join(source, "x", "y", "f3.txt"))).mode & 0o777, 0o600);
     } finally {
       await vault.close();
     }

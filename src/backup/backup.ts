@@ -9,16 +9,16 @@ import { isAbsolute } from "node:path";
 import { HOLE_ID, type BlobId } from "../core/ids.ts";
 import type { BlobStore, SourceFs, SourceStat } from "../core/ports.ts";
 import type { ChunkRef, Node } from "../core/types.ts";
-import { SuedeError } from "../errors/errors.ts";
+import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { joinPath } from "../fs/join.ts";
 import { decodeTree, readTree } from "../snapshot/tree-reader.ts";
-import { compareNames, encodeTreePart, isPartBoundary } from "../snapshot/tree-codec.ts";
+import { compareNames, decodeTreeEntry, type EncodedEntry, encodeTreePartFrom, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 import { FileReadError, type FilePool } from "./file-pool.ts";
 import { InodeTable } from "./inode-table.ts";
-import { isSparse, isUnchangedFile, isUnchangedSymlink, nodeFromStat as statNode, nodeWithoutIo, sameIds, sameNode } from "./unchanged.ts";
+import { isSparse, isUnchangedFile, isUnchangedSymlink, MATCH_FIELDS, nodeFromStat as statNode, type ParentMatch, sameIds, sameNode } from "./unchanged.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
 export type ErrorDecision = "skip" | "abort";
@@ -198,11 +198,11 @@ function nodeFromStat(context: Context, name: Uint8Array, stat: SourceStat, extr
   return statNode(context.fs, name, stat, extra);
 }
 
-async function settleNodes(pending: Promise<Node | null>[]): Promise<Node[]> {
+async function settleNodes<T>(pending: Promise<T | null>[]): Promise<T[]> {
   const results = await Promise.allSettled(pending);
   const failure = results.find((r) => r.status === "rejected");
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-  return results.map((r) => (r as PromiseFulfilledResult<Node | null>).value).filter((n): n is Node => n !== null);
+  return results.map((r) => (r as PromiseFulfilledResult<T | null>).value).filter((n): n is T => n !== null);
 }
 
 function checkCancelled(context: Context): void {
@@ -258,7 +258,7 @@ async function walkDirectory(
 ): Promise<Later<Node | null>> {
   checkCancelled(context);
   context.progress.dirs++;
-  const finish = (children: Promise<Node | null>[], unreadable?: string): Later<Node> =>
+  const finish = (children: Promise<Node | EncodedEntry | null>[], unreadable?: string): Later<Node> =>
     later(
       settleNodes(children)
         .then((nodes) => storeTree(context, nodes))
@@ -275,18 +275,38 @@ async function walkDirectory(
     report(context, path, load.listing.error);
     return finish([], reason(load.listing.error));
   }
-  const { names, paths, stats } = load.listing;
-  const partsByEntry = load.listing.partsByEntry;
-  if (partsByEntry !== null && parentParts !== null && parentParts.length > 0 && stats.every((s, i) => s !== null && !context.isExcluded(paths[i]!, s))) {
-    return walkUnchangedDirectory(context, name, stat, parentParts, load.listing, load.previous, partsByEntry, rootDevice, depth);
+  const listing = load.listing;
+  const { names, paths, stats, partsByEntry } = listing;
+  if (listing.match?.unchanged === true && parentParts !== null && parentParts.length > 0 && stats.every((s, i) => s !== null && !context.isExcluded(paths[i]!, s))) {
+    return walkUnchangedDirectory(context, name, stat, parentParts, listing, load.parentPlaintexts!, rootDevice, depth);
   }
-  const previous = await load.previous();
-  queueSubdirectories(context, load.listing, (i) => previousDir(previous.get(names[i]!.toString("latin1"))), rootDevice);
-  const children: Promise<Node | null>[] = [];
+  // The parent's entries: where the worker joined the listing with them, an entry found the same is
+  // copied as encoded and the others are decoded one by one; otherwise all are decoded.
+  const previous = listing.match === null ? await load.previous() : null;
+  const decoded = new Map<number, Node | null>();
+  const beforeOf = (i: number): Node | null => {
+    if (previous !== null) return previous.get(names[i]!.toString("latin1")) ?? null;
+    let node = decoded.get(i);
+    if (node === undefined) decoded.set(i, (node = decodeParentEntry(listing, load.parentPlaintexts!, parentParts!, i)));
+    return node;
+  };
+  queueSubdirectories(context, listing, (i) => partsByEntry?.[i] ?? previousDir(beforeOf(i)), rootDevice);
+  const children: Promise<Node | EncodedEntry | null>[] = [];
   for (let i = 0; i < names.length; i++) {
     const childStat = stats[i];
     if (childStat === null || childStat === undefined || context.isExcluded(paths[i]!, childStat)) continue;
-    const childBefore = previous.get(names[i]!.toString("latin1")) ?? null;
+    if (childStat.type !== "dir" && isSameAsParent(listing, i)) {
+      if (childStat.type === "file") countUnchangedFile(context, childStat);
+      children.push(Promise.resolve(parentEncoded(listing, load.parentPlaintexts!, i)));
+      continue;
+    }
+    const sameSubtree = partsByEntry?.[i];
+    const childBefore = sameSubtree !== undefined ? nodeFromStat(context, names[i]!, childStat, { subtree: sameSubtree }) : beforeOf(i);
+    if (sameSubtree !== undefined) {
+      const walked = (await walkEntry(context, paths[i]!, names[i]!, childStat, childBefore, rootDevice, depth + 1)).done;
+      children.push(later(walked.then((node) => sameDirectoryEntry(listing, load.parentPlaintexts!, i, node))).done);
+      continue;
+    }
     // A new name: a file in a new directory, or any directory, may have moved here.
     const moved =
       childBefore !== null || context.parentRoot === null
@@ -302,7 +322,8 @@ async function walkDirectory(
   // they are reused as they are (no encoding, hashing or index look-up).
   return later(
     settleNodes(children).then(async (nodes) => {
-      const subtree = parentParts !== null && parentParts.length > 0 && sameEntries(nodes, previous) ? parentParts : await storeTree(context, nodes);
+      // (Joined with the worker, entries found the same are copied: storeTree then makes the parent's bytes.)
+      const subtree = previous !== null && parentParts !== null && parentParts.length > 0 && sameEntries(nodes as Node[], previous) ? parentParts : await storeTree(context, nodes);
       return nodeFromStat(context, name, stat, { subtree });
     }),
   );
@@ -320,13 +341,12 @@ async function walkUnchangedDirectory(
   stat: SourceStat,
   parentParts: readonly BlobId[],
   listing: WalkListing,
-  parentEntries: () => Promise<Map<string, Node>>,
-  partsByEntry: readonly (readonly BlobId[] | undefined)[],
+  parentPlaintexts: readonly Uint8Array[],
   rootDevice: bigint,
   depth: number,
 ): Promise<Later<Node>> {
   const { names, paths, stats } = listing;
-  const { progress } = context;
+  const partsByEntry = listing.partsByEntry!;
   queueSubdirectories(context, listing, (i) => partsByEntry[i] ?? null, rootDevice);
   const dirEntries: number[] = [];
   const dirs: Promise<Node | null>[] = [];
@@ -337,9 +357,7 @@ async function walkUnchangedDirectory(
       dirs.push((await walkEntry(context, paths[i]!, names[i]!, childStat, before, rootDevice, depth + 1)).done);
       dirEntries.push(i);
     } else if (childStat.type === "file") {
-      progress.files++;
-      progress.sizeBytes += childStat.sizeBytes;
-      progress.filesUnchanged++;
+      countUnchangedFile(context, childStat);
     }
   }
   return later(
@@ -350,19 +368,16 @@ async function walkUnchangedDirectory(
       if (dirNodes.every((node, j) => node !== null && node.unreadable === undefined && sameIds(node.subtree, partsByEntry[dirEntries[j]!]))) {
         return nodeFromStat(context, name, stat, { subtree: parentParts });
       }
-      // A subdirectory changed: this directory's other entries are the parent's, rebuilt without I/O.
-      const previous = await parentEntries();
-      const nodes: Node[] = [];
+      // A subdirectory changed: this directory's other entries are the parent's, copied as encoded.
+      const nodes: (Node | EncodedEntry)[] = [];
       let dir = 0;
       for (let i = 0; i < names.length; i++) {
         if (stats[i]!.type === "dir") {
-          const node = dirNodes[dir++];
-          if (node !== null && node !== undefined) nodes.push(node);
+          const node = sameDirectoryEntry(listing, parentPlaintexts, i, dirNodes[dir++] ?? null);
+          if (node !== null) nodes.push(node);
           continue;
         }
-        const node = nodeWithoutIo(context.fs, names[i]!, stats[i]!, previous.get(names[i]!.toString("latin1")) ?? null);
-        assert(node !== null, "an entry found unchanged needs reading");
-        nodes.push(node);
+        nodes.push(parentEncoded(listing, parentPlaintexts, i));
       }
       return nodeFromStat(context, name, stat, { subtree: await storeTree(context, nodes) });
     }),
@@ -373,8 +388,51 @@ interface WalkListing {
   readonly names: Buffer[];
   readonly paths: Buffer[];
   readonly stats: (SourceStat | null)[];
-  /** Set when the worker found every entry equal to the parent's: each directory entry's subtree in the parent, by entry index. */
+  /** The directories the worker found equal to the parent's (apart from their subtree): their subtree in the parent, by entry index. */
   readonly partsByEntry: (readonly BlobId[] | undefined)[] | null;
+  /** The listing joined with the parent's entries (matchParent); null without parent parts, or when they did not scan. */
+  readonly match: ParentMatch | null;
+}
+
+/** The worker found listing entry i equal, field for field, to the parent's entry of that name. */
+function isSameAsParent(listing: WalkListing, i: number): boolean {
+  return listing.match !== null && listing.match.entries[i * MATCH_FIELDS + 3] === 1;
+}
+
+/** Listing entry i as the parent snapshot encoded it (the worker located it in the parent's parts). */
+function parentEncoded(listing: WalkListing, plaintexts: readonly Uint8Array[], i: number): EncodedEntry {
+  const at = i * MATCH_FIELDS;
+  const entries = listing.match!.entries;
+  assert(entries[at]! >= 0 && entries[at + 3] === 1, "an entry found unchanged needs reading");
+  return { name: listing.names[i]!, encoded: plaintexts[entries[at]!]!.subarray(entries[at + 1], entries[at + 2]) };
+}
+
+/** The parent's entry of the name of listing entry i, decoded; null when the parent has none. */
+function decodeParentEntry(listing: WalkListing, plaintexts: readonly Uint8Array[], parentParts: readonly BlobId[], i: number): Node | null {
+  const at = i * MATCH_FIELDS;
+  const entries = listing.match!.entries;
+  const part = entries[at]!;
+  if (part < 0) return null;
+  try {
+    return decodeTreeEntry(plaintexts[part]!.subarray(entries[at + 1], entries[at + 2]));
+  } catch (cause) {
+    throw new VaultCorruptError(0, `tree ${Buffer.from(parentParts[part]!).toString("hex").slice(0, 16)}… does not decode`, { cause });
+  }
+}
+
+/**
+ * A directory the worker found the same (listing entry i), as walked: when it came out with the
+ * parent's subtree it is the parent's entry to the byte, so that is copied instead of encoded.
+ */
+function sameDirectoryEntry(listing: WalkListing, plaintexts: readonly Uint8Array[], i: number, node: Node | null): Node | EncodedEntry | null {
+  if (node === null || node.unreadable !== undefined || !sameIds(node.subtree, listing.partsByEntry![i])) return node;
+  return parentEncoded(listing, plaintexts, i);
+}
+
+function countUnchangedFile(context: Context, stat: SourceStat): void {
+  context.progress.files++;
+  context.progress.sizeBytes += stat.sizeBytes;
+  context.progress.filesUnchanged++;
 }
 
 /** readdir + lstat of every entry, names in byte order. */
@@ -388,14 +446,15 @@ async function listDirectory(context: Context, path: Buffer, parent: Uint8Array[
     report(context, paths[i]!, errnoError(stat));
     return null;
   });
-  return { names, paths, stats, partsByEntry: listing.subtrees === null ? null : byEntry(stats, listing.subtrees) };
+  const match = listing.match;
+  return { names, paths, stats, match, partsByEntry: match === null ? null : byEntry(stats, match, match.subtrees) };
 }
 
-/** The worker's subtrees (one per directory entry, in order) by entry index. */
-function byEntry(stats: readonly (SourceStat | null)[], subtrees: readonly BlobId[][]): (readonly BlobId[] | undefined)[] {
+/** The worker's subtrees (one per directory entry found the same, in order) by entry index. */
+function byEntry(stats: readonly (SourceStat | null)[], match: ParentMatch, subtrees: readonly BlobId[][]): (readonly BlobId[] | undefined)[] {
   const partsByEntry = new Array<readonly BlobId[] | undefined>(stats.length);
   let next = 0;
-  for (let i = 0; i < stats.length; i++) if (stats[i]?.type === "dir") partsByEntry[i] = subtrees[next++];
+  for (let i = 0; i < stats.length; i++) if (stats[i]?.type === "dir" && match.entries[i * MATCH_FIELDS + 3] === 1) partsByEntry[i] = subtrees[next++];
   assert(next === subtrees.length, "worker sent subtrees for a different listing");
   return partsByEntry;
 }
@@ -408,6 +467,8 @@ function errnoError(info: { readonly code: string; readonly message: string }): 
 interface DirectoryLoad {
   readonly listing: WalkListing | { error: unknown };
   readonly previous: () => Promise<Map<string, Node>>;
+  /** The parent's tree parts as read (where the listing's match locates entries); null when there are none. */
+  readonly parentPlaintexts: readonly Uint8Array[] | null;
 }
 
 interface PendingDirectory {
@@ -454,9 +515,9 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
     }
   }
   const listing = await listDirectory(context, path, plaintexts);
-  if (!("error" in listing) && listing.partsByEntry !== null) {
+  if (!("error" in listing) && listing.match?.unchanged === true) {
     const partsByEntry = listing.partsByEntry;
-    queueSubdirectories(context, listing, (i) => partsByEntry[i] ?? null, rootDevice);
+    queueSubdirectories(context, listing, (i) => partsByEntry?.[i] ?? null, rootDevice);
   }
   let previous: Promise<Map<string, Node>> | null = null;
   const decode = async (): Promise<Map<string, Node>> => {
@@ -466,7 +527,7 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
     for (const node of decodeTree(parentParts, plaintexts)) map.set(nameKey(node.name), node);
     return map;
   };
-  return { listing, previous: () => (previous ??= decode()) };
+  return { listing, previous: () => (previous ??= decode()), parentPlaintexts: plaintexts };
 }
 
 /** The directory's load: the one started ahead of the walk, or a new one. */
@@ -486,7 +547,11 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
   return started.load.then((load) => {
     let previous: Promise<Map<string, Node>> | null = null;
-    return { listing: "error" in load.listing ? load.listing : { ...load.listing, partsByEntry: null }, previous: () => (previous ??= parentEntries(context, parentParts)) };
+    return {
+      listing: "error" in load.listing ? load.listing : { ...load.listing, partsByEntry: null, match: null },
+      previous: () => (previous ??= parentEntries(context, parentParts)),
+      parentPlaintexts: null,
+    };
   });
 }
 
@@ -645,11 +710,11 @@ async function readFileChunks(context: Context, path: Buffer, stat: SourceStat):
   }
 }
 
-async function storeTree(context: Context, nodes: readonly Node[]): Promise<BlobId[]> {
+async function storeTree(context: Context, nodes: readonly (Node | EncodedEntry)[]): Promise<BlobId[]> {
   const parts: BlobId[] = [];
-  let part: Node[] = [];
+  let part: (Node | EncodedEntry)[] = [];
   const flush = async () => {
-    const bytes = encodeTreePart(part);
+    const bytes = encodeTreePartFrom(part);
     const id = context.store.blobId(bytes);
     context.progress.bytesStored += await context.store.putBlob("tree", id, bytes);
     parts.push(id);

@@ -8,11 +8,11 @@ import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
 import type { EntryError } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
-import type { BlobId } from "../core/ids.ts";
+import type { ParentMatch } from "./unchanged.ts";
 import { type Listing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 
-/** A listing; subtrees (the parent's subtree parts of its directories) when it equals the parent's. */
-export type PoolListing = Listing & { readonly subtrees: BlobId[][] | null };
+/** A listing; match (its entries joined with the parent's, matchParent) when the parent's parts were given and scanned. */
+export type PoolListing = Listing & { readonly match: ParentMatch | null };
 
 export interface ChunkedFile {
   readonly sizeBytes: number;
@@ -133,7 +133,9 @@ export class FilePool {
       this.listings.delete(message.listId);
       this.load[worker]!--;
       pending?.resolve(
-        "error" in message ? { error: message.error } : { ...unpackListing(message.packed), subtrees: message.subtrees === null ? null : unpackSubtrees(message.subtrees) },
+        "error" in message
+          ? { error: message.error }
+          : { ...unpackListing(message.packed), match: message.match === null ? null : { ...message.match, subtrees: unpackSubtrees(message.match.subtrees) } },
       );
       return;
     }

@@ -23,7 +23,7 @@ import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlob } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
-import { AccountBytes, unchangedSubtrees } from "./unchanged.ts";
+import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 
 export interface FileWorkerData {
   readonly chunkerKey: Uint8Array;
@@ -57,10 +57,11 @@ export interface SealedChunk {
 
 /**
  * A directory's entries in byte order with the lstat of each, or why the directory could not be
- * read. subtrees is set when every entry equals the parent's (unchangedSubtrees).
+ * read. match is set when the parent's parts were given and scanned (matchParent), with the
+ * subtrees of the directories found the same packed.
  */
 export type ListingMessage = { readonly type: "listing"; readonly listId: number } & (
-  | { readonly packed: PackedListing; readonly subtrees: PackedSubtrees | null }
+  | { readonly packed: PackedListing; readonly match: (Omit<ParentMatch, "subtrees"> & { readonly subtrees: PackedSubtrees }) | null }
   | { readonly error: EntryError }
 );
 
@@ -390,12 +391,12 @@ function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | 
     send({ type: "listing", listId, error: entryError(error) });
     return;
   }
-  const unchanged = parent === null ? null : unchangedSubtrees(accounts, listing, parent);
-  const subtrees = unchanged === null ? null : packSubtrees(unchanged);
+  const found = parent === null ? null : matchParent(accounts, listing, parent);
+  const match = found === null ? null : { ...found, subtrees: packSubtrees(found.subtrees) };
   const packed = packListing(listing);
   const transfer = transferables(packed);
-  if (subtrees !== null) transfer.push(subtrees.counts.buffer as ArrayBuffer, subtrees.ids.buffer as ArrayBuffer);
-  send({ type: "listing", listId, packed, subtrees }, transfer);
+  if (match !== null) transfer.push(match.entries.buffer as ArrayBuffer, match.subtrees.counts.buffer as ArrayBuffer, match.subtrees.ids.buffer as ArrayBuffer);
+  send({ type: "listing", listId, packed, match }, transfer);
 }
 
 port.on("message", (batch: ToWorker[]) => {

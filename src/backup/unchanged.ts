@@ -158,45 +158,101 @@ function rangeIsDecimal(part: Buffer, start: number, end: number, value: bigint)
  * would build is sameNode to the parent's; directories apart from their subtree, which the walk
  * compares after it has been through them): the parent's subtree IDs of the listing's
  * directories, in order. Otherwise null; null too when a parent part does not scan (the walk then
- * decodes it and reports what is wrong). Reads the encoded parts in place (TreePartScanner):
- * decoding them into Nodes cost the file workers most of a no-change re-run.
+ * decodes it and reports what is wrong).
  */
-export function unchangedSubtrees(accounts: AccountBytes, listing: { readonly names: readonly Uint8Array[]; readonly stats: readonly (SourceStat | unknown)[] }, parts: readonly Uint8Array[]): Uint8Array[][] | null {
+export function unchangedSubtrees(accounts: AccountBytes, listing: ListingToMatch, parts: readonly Uint8Array[]): Uint8Array[][] | null {
+  const match = matchParent(accounts, listing, parts);
+  return match !== null && match.unchanged ? match.subtrees : null;
+}
+
+export interface ListingToMatch {
+  readonly names: readonly Uint8Array[];
+  readonly stats: readonly (SourceStat | unknown)[];
+}
+
+/** Per listing entry in ParentMatch.entries: the parent entry's part (-1: no entry of that name), start, end, and 1 when it is the same. */
+export const MATCH_FIELDS = 4;
+
+export interface ParentMatch {
+  /** MATCH_FIELDS numbers per listing entry. */
+  readonly entries: Int32Array;
+  /** The parent's subtree IDs of the listing's directories found the same, in listing order. */
+  readonly subtrees: Uint8Array[][];
+  /** Every entry the same, and the parent has no other. */
+  readonly unchanged: boolean;
+}
+
+/**
+ * The listing joined by name with the parent's entries (both are in name byte order): where each
+ * entry's encoded bytes are in the parent's parts and whether the node nodeWithoutIo would build
+ * is sameNode to the parent's (directories apart from their subtree). Then the walk copies those
+ * bytes instead of decoding and re-encoding the entry. Reads the encoded parts in place
+ * (TreePartScanner): decoding them into Nodes cost the file workers most of a no-change re-run.
+ * Null when a part does not scan or its names are out of order (the walk then decodes it and
+ * reports what is wrong).
+ */
+export function matchParent(accounts: AccountBytes, listing: ListingToMatch, parts: readonly Uint8Array[]): ParentMatch | null {
+  const count = listing.names.length;
+  const entries = new Int32Array(count * MATCH_FIELDS).fill(-1);
   const subtrees: Uint8Array[][] = [];
   let i = 0;
+  let parentCount = 0;
+  let same = 0;
+  // The previous parent name, to check the order the join relies on.
+  let previousPart: Buffer | null = null;
+  let previousStart = 0;
+  let previousEnd = 0;
   try {
-    for (const bytes of parts) {
+    for (let p = 0; p < parts.length; p++) {
+      const bytes = parts[p]!;
       const part = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const entry = new TreePartScanner(bytes);
       while (entry.next()) {
-        if (i >= listing.names.length) return null;
+        parentCount++;
+        if (previousPart !== null && previousPart.compare(part, entry.nameStart, entry.nameEnd, previousStart, previousEnd) >= 0) return null;
+        previousPart = part;
+        previousStart = entry.nameStart;
+        previousEnd = entry.nameEnd;
+        // Listing names before this parent name are new.
+        let order = 1; // the parent's name against the listing's
+        while (i < count && (order = part.compare(listing.names[i]!, 0, listing.names[i]!.byteLength, entry.nameStart, entry.nameEnd)) > 0) i++;
+        if (i >= count || order < 0) continue; // a name the listing does not have
+        const at = i * MATCH_FIELDS;
+        entries[at] = p;
+        entries[at + 1] = entry.entryStart;
+        entries[at + 2] = entry.entryEnd;
+        entries[at + 3] = 0;
         const stat = listing.stats[i] as SourceStat;
-        if (typeof stat !== "object" || stat === null || !("type" in stat)) return null;
-        if (!rangeIs(part, entry.nameStart, entry.nameEnd, listing.names[i]!)) return null;
-        if (entry.type !== stat.type || entry.mode !== stat.mode || entry.uid !== stat.uid || entry.gid !== stat.gid || entry.nlink !== stat.nlink) return null;
-        if (entry.sizeBytes !== (stat.type === "file" || stat.type === "symlink" ? stat.sizeBytes : 0)) return null;
-        if (entry.hasXattrs || entry.hasUnreadable) return null;
-        // The fields only some types have: exactly those of the node nodeWithoutIo builds.
-        const isFile = stat.type === "file";
-        const isDevice = stat.type === "chardev" || stat.type === "blockdev";
-        if (entry.hasChunks !== isFile || entry.sparse !== (isFile && isSparse(stat)) || entry.hasLinkTarget !== (stat.type === "symlink")) return null;
-        if ((entry.subtreeCount >= 0 && stat.type !== "dir") || (entry.rdevStart >= 0) !== isDevice) return null;
-        if (isDevice && !rangeIsDecimal(part, entry.rdevStart, entry.rdevEnd, stat.rdev)) return null;
-        if (!rangeIs(part, entry.userStart, entry.userEnd, accounts.user(stat.uid)) || !rangeIs(part, entry.groupStart, entry.groupEnd, accounts.group(stat.gid))) return null;
-        if (
-          !rangeIsDecimal(part, entry.mtimeStart, entry.mtimeEnd, stat.mtimeNs) ||
-          !rangeIsDecimal(part, entry.ctimeStart, entry.ctimeEnd, stat.ctimeNs) ||
-          !rangeIsDecimal(part, entry.inodeStart, entry.inodeEnd, stat.inode) ||
-          !rangeIsDecimal(part, entry.deviceStart, entry.deviceEnd, stat.device)
-        ) {
-          return null;
+        if (typeof stat === "object" && stat !== null && "type" in stat && sameEntry(accounts, part, entry, stat)) {
+          entries[at + 3] = 1;
+          same++;
+          if (stat.type === "dir") subtrees.push(entry.subtreeIds());
         }
-        if (stat.type === "dir") subtrees.push(entry.subtreeIds());
         i++;
       }
     }
   } catch {
     return null;
   }
-  return i === listing.names.length ? subtrees : null;
+  return { entries, subtrees, unchanged: same === count && parentCount === count };
+}
+
+/** The scanner's current entry is, field for field, the node nodeWithoutIo builds from stat. */
+function sameEntry(accounts: AccountBytes, part: Buffer, entry: TreePartScanner, stat: SourceStat): boolean {
+  if (entry.type !== stat.type || entry.mode !== stat.mode || entry.uid !== stat.uid || entry.gid !== stat.gid || entry.nlink !== stat.nlink) return false;
+  if (entry.sizeBytes !== (stat.type === "file" || stat.type === "symlink" ? stat.sizeBytes : 0)) return false;
+  if (entry.hasXattrs || entry.hasUnreadable) return false;
+  // The fields only some types have: exactly those of the node nodeWithoutIo builds.
+  const isFile = stat.type === "file";
+  const isDevice = stat.type === "chardev" || stat.type === "blockdev";
+  if (entry.hasChunks !== isFile || entry.sparse !== (isFile && isSparse(stat)) || entry.hasLinkTarget !== (stat.type === "symlink")) return false;
+  if ((entry.subtreeCount >= 0 && stat.type !== "dir") || (entry.rdevStart >= 0) !== isDevice) return false;
+  if (isDevice && !rangeIsDecimal(part, entry.rdevStart, entry.rdevEnd, stat.rdev)) return false;
+  if (!rangeIs(part, entry.userStart, entry.userEnd, accounts.user(stat.uid)) || !rangeIs(part, entry.groupStart, entry.groupEnd, accounts.group(stat.gid))) return false;
+  return (
+    rangeIsDecimal(part, entry.mtimeStart, entry.mtimeEnd, stat.mtimeNs) &&
+    rangeIsDecimal(part, entry.ctimeStart, entry.ctimeEnd, stat.ctimeNs) &&
+    rangeIsDecimal(part, entry.inodeStart, entry.inodeEnd, stat.inode) &&
+    rangeIsDecimal(part, entry.deviceStart, entry.deviceEnd, stat.device)
+  );
 }

@@ -4,7 +4,7 @@
  * Large directories are split into parts at content-defined entry boundaries (partBoundary), so an
  * edit in a huge directory rewrites only the part it touches.
  */
-import { encode } from "@msgpack/msgpack";
+import { encode, Encoder } from "@msgpack/msgpack";
 import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import type { ChunkRef, Node, NodeType } from "../core/types.ts";
 import { ByteWriter } from "../util/bytes.ts";
@@ -147,6 +147,51 @@ export function encodeTreePart(nodes: readonly Node[]): Uint8Array {
   return encode([TREE_FORMAT_VERSION, nodes.map(encodeNode)]);
 }
 
+/** An entry kept as the parent snapshot encoded it: its msgpack bytes, copied as they are. */
+export interface EncodedEntry {
+  readonly name: Uint8Array;
+  /** One entry's msgpack value (a 14-element array), as encodeTreePart writes it. */
+  readonly encoded: Uint8Array;
+}
+
+export function isEncodedEntry(entry: Node | EncodedEntry): entry is EncodedEntry {
+  return "encoded" in entry;
+}
+
+/** Reused for entries encoded one by one (encode() would allocate an encoder per call). */
+const entryEncoder = new Encoder();
+
+/**
+ * The bytes encodeTreePart would write for these entries, with the encoded ones copied instead of
+ * re-encoded: msgpack writes an array as its header and then each element on its own, so a part
+ * is its header followed by its entries' encodings (a re-run re-encodes only what changed).
+ */
+export function encodeTreePartFrom(entries: readonly (Node | EncodedEntry)[]): Uint8Array {
+  if (!entries.some(isEncodedEntry)) return encodeTreePart(entries as readonly Node[]);
+  const pieces = entries.map((entry) => (isEncodedEntry(entry) ? entry.encoded : entryEncoder.encode(encodeNode(entry))));
+  const count = entries.length;
+  const header = count < 16 ? [0x92, TREE_FORMAT_VERSION, 0x90 + count] : count < 0x10000 ? [0x92, TREE_FORMAT_VERSION, 0xdc, count >> 8, count & 0xff] : null;
+  if (header === null) throw new Error(`tree part has ${count} entries`); // isPartBoundary caps parts at TREE_PART_ENTRIES_MAX
+  let size = header.length;
+  for (const piece of pieces) size += piece.byteLength;
+  const bytes = new Uint8Array(size);
+  bytes.set(header, 0);
+  let at = header.length;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.byteLength;
+  }
+  return bytes;
+}
+
+/** One entry's bytes (an EncodedEntry's encoded) back as a Node; throws Error with a reason. */
+export function decodeTreeEntry(bytes: Uint8Array): Node {
+  const node = decodeNode(decodeBounded(bytes));
+  const problem = nameProblem(node.name);
+  if (problem !== null) throw new Error(`tree entry name ${problem}`);
+  return node;
+}
+
 /** Decodes a tree part; throws Error with a reason (callers wrap it as VaultCorruptError). */
 export function decodeTreePart(bytes: Uint8Array): Node[] {
   const value = decodeBounded(bytes);
@@ -203,6 +248,9 @@ export class TreePartScanner {
   /** How many entries are left to read. */
   remaining: number;
   private at: number;
+  /** The current entry's bytes are [entryStart, entryEnd) of the part. */
+  entryStart = 0;
+  entryEnd = 0;
   nameStart = 0;
   nameEnd = 0;
   type: NodeType = "file";
@@ -246,6 +294,7 @@ export class TreePartScanner {
   /** Reads the next entry into this object's fields; false when there is none left. */
   next(): boolean {
     if (this.remaining === 0) return false;
+    this.entryStart = this.at;
     if (this.byte() !== 0x9e) throw new Error("entry shape"); // fixarray of 14
     this.nameEnd = this.bin();
     this.nameStart = this.nameEnd - this.length;
@@ -270,6 +319,7 @@ export class TreePartScanner {
     this.nlink = this.uint();
     this.sizeBytes = this.uint();
     this.options();
+    this.entryEnd = this.at;
     if (--this.remaining === 0) this.end();
     return true;
   }
