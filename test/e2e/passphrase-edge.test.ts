@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { readdir, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FAST_KDF, PASSPHRASE, initVault, sha256Of, suede, suedeOk, tempDir } from "../helpers/cli.ts";
@@ -58,5 +58,25 @@ describe("passphrase edge cases (T15)", { timeout: 120_000 }, () => {
     await writeFile(two, `${PASSPHRASE}\n\n`);
     await suedeOk(["snapshots", vault, "--passphrase-file", one], { passphrase: null });
     await assertRefused(["--passphrase-file", two], null);
+  });
+});
+
+describe("key remove at the CLI (T16)", { timeout: 120_000 }, () => {
+  test("prints that older copies still open with the removed passphrase — and they do; the current file refuses it", async () => {
+    const work = await tempDir("revoke");
+    try {
+      const vault = join(work.path, "vault.suede");
+      await initVault(vault);
+      await suedeOk(["key", "add", vault, ...FAST_KDF], { env: { SUEDE_NEW_PASSPHRASE: "second secret" } });
+      const older = join(work.path, "older-copy.suede");
+      await writeFile(older, await readFile(vault));
+      const removed = await suedeOk(["key", "remove", vault], { passphrase: "second secret" });
+      assert.match(removed.stdout, /^removed key slot \d+\nnote: copies of the vault file made before this change still open with the removed secret; only a re-key \(new master key\) revokes it\n$/);
+      assert.equal((await suede(["snapshots", vault], { passphrase: "second secret" })).code, 12);
+      await suedeOk(["snapshots", older], { passphrase: "second secret" });
+      await suedeOk(["snapshots", vault]);
+    } finally {
+      await work.remove();
+    }
   });
 });
