@@ -2,7 +2,7 @@
 // Method: add/passwd/remove through the library API; simulate a crash between the two header
 // copies by restoring one copy's old bytes; grep the file for removed slot bytes.
 import assert from "node:assert/strict";
-import { mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync, closeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -119,6 +119,31 @@ test("an older copy of the file still opens with a removed passphrase (documente
     writeSync(fd, copy);
     closeSync(fd);
     assert.ok(await opens(oldPath, "one"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("key add/passwd/remove rewrite only the header: every byte from the superblocks on is unchanged (no re-encryption)", async () => {
+  const { dir, path } = await freshVault();
+  try {
+    const source = join(dir, "src");
+    mkdirSync(source);
+    writeFileSync(join(source, "data.bin"), Buffer.alloc(100_000, 7));
+    let vault = await SuedeVault.open(path, { secret: { passphrase: "one" }, writable: true });
+    await vault.backup({ paths: [source] });
+    await vault.close();
+    const afterHeader = () => readFileSync(path).subarray(2 * HEADER_COPY_BYTES);
+    const log = afterHeader();
+    vault = await SuedeVault.open(path, { secret: { passphrase: "one" }, writable: true });
+    await vault.addKey({ passphrase: "two" }, { kdf: KDF });
+    assert.ok(afterHeader().equals(log), "key add");
+    await vault.changeKey({ passphrase: "three" }, { kdf: KDF });
+    assert.ok(afterHeader().equals(log), "key passwd");
+    await vault.removeKey(1);
+    assert.ok(afterHeader().equals(log), "key remove");
+    await vault.close();
+    assert.ok(await opens(path, "three"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
