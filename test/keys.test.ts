@@ -148,3 +148,30 @@ test("key add/passwd/remove rewrite only the header: every byte from the superbl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("key passwd interrupted between the header copies, then repair: the copies agree again and exactly one set of passphrases works", async () => {
+  for (const repairWith of ["new", "one"]) {
+    const { dir, path } = await freshVault();
+    try {
+      const oldCopy1 = readCopy(path, 1);
+      let vault = await SuedeVault.open(path, { secret: { passphrase: "one" }, writable: true });
+      await vault.changeKey({ passphrase: "new" }, { kdf: KDF });
+      await vault.close();
+      writeCopy(path, 1, oldCopy1);
+      vault = await SuedeVault.open(path, { secret: { passphrase: repairWith }, writable: true });
+      try {
+        await vault.repair();
+      } finally {
+        await vault.close();
+      }
+      // The copies differ only in their copy index (byte 10), self offset (16–23) and checksum.
+      const [c0, c1] = [readCopy(path, 0), readCopy(path, 1)];
+      for (const copy of [c0, c1]) copy.fill(0, 16, 24).fill(0, 10, 11).fill(0, 4064);
+      assert.ok(c0.equals(c1), `repair with "${repairWith}": the copies agree`);
+      // Repair keeps the copy that unlocked: the new set after "new", the old set after "one".
+      assert.deepEqual([await opens(path, "one"), await opens(path, "new")], repairWith === "new" ? [false, true] : [true, false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
