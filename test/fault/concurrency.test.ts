@@ -14,7 +14,7 @@ import { VaultFile } from "../../src/vault/vault-file.ts";
 import { CLI, PASSPHRASE, startSuede, suede, suedeOk } from "../helpers/cli.ts";
 import { compareTrees } from "../helpers/compare-trees.ts";
 import { Prng } from "../helpers/prng.ts";
-import { TEST_KDF, faultFixture, makeTree, scratchDir, withVault } from "./harness.ts";
+import { TEST_KDF, faultFixture, killCount, makeTree, scratchDir, withVault } from "./harness.ts";
 
 const SECRET = { passphrase: PASSPHRASE };
 
@@ -246,4 +246,32 @@ test("readers during prune, interleaved exactly: a whole forget+prune injected b
   for (let n = 1; n <= total; n++) await restoreOnce([n, n + 1, n + 2, n + 4]);
   t.diagnostic(`${total} reads per open + restore; ${total} restores, each with up to four prunes injected (${injected.prunes} prunes in all)`);
   assert.ok(injected.prunes >= total, "the injections happened");
+});
+
+test("two backups started together, again and again: each exits 0 or 11, one snapshot per exit 0, and the vault checks clean", { timeout: 300_000 }, async (t) => {
+  const { dir, vault, prng } = await faultFixture(t, "racing-writers");
+  const source = join(dir, "src");
+  makeTree(source, prng, { files: 30, maxFileBytes: 64 * 1024 });
+  const rounds = killCount(10);
+  let snapshots = 0;
+  const codes = { both: 0, oneLocked: 0 };
+  for (let round = 0; round < rounds; round++) {
+    // Both children are spawned in the same tick: their lock attempts fall within milliseconds.
+    const [a, b] = [startSuede(["backup", vault, source]), startSuede(["backup", vault, source])];
+    const results = await Promise.all([a.result, b.result]);
+    for (const r of results) assert.ok(r.code === 0 || r.code === 11, `round ${round}: exit ${r.code}: ${r.stderr}`);
+    const succeeded = results.filter((r) => r.code === 0).length;
+    assert.ok(succeeded >= 1, `round ${round}: neither backup got the lock: ${results.map((r) => r.stderr).join(" | ")}`);
+    codes[succeeded === 2 ? "both" : "oneLocked"]++;
+    snapshots += succeeded;
+    for (const r of results.filter((x) => x.code === 11)) {
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /^suede: .*locked by process \d+/);
+    }
+  }
+  await withVault(vault, PASSPHRASE, false, async (open) => {
+    assert.deepEqual((await open.listSnapshots()).map((s) => s.number), Array.from({ length: snapshots }, (_, i) => i + 1));
+    assert.deepEqual((await open.check({ readData: true })).problems, []);
+  });
+  t.diagnostic(`${rounds} rounds: ${codes.oneLocked} with one writer locked out (exit 11), ${codes.both} where the second started after the first had finished`);
 });

@@ -3,7 +3,7 @@
 // fdatasync and truncate one real operation issues on the vault file is logged in order. crashStates
 // then rebuilds the file as a power cut would leave it: everything before the k-th sync is durable;
 // each write or truncate issued after it (up to the next sync) is independently applied, dropped or
-// torn (per 512-byte sector: new bytes, old bytes, or garbage), which also covers reordering.
+// torn (per 512-byte or 4 KiB sector: new bytes, old bytes, or garbage), which also covers reordering.
 import { VaultFile } from "../../src/vault/vault-file.ts";
 import type { Prng } from "../helpers/prng.ts";
 
@@ -12,7 +12,8 @@ export type FileOp =
   | { readonly kind: "truncate"; readonly sizeBytes: number }
   | { readonly kind: "sync" };
 
-const SECTOR = 512;
+/** Sector sizes a tear follows: 512-byte and 4 KiB (Advanced Format) devices, alternating per random state. */
+const SECTORS = [512, 4096] as const;
 
 /** Runs fn and returns the operations it issued on the file at `path` (other files are ignored). */
 export async function recordFileOps(path: string, fn: () => Promise<void>): Promise<FileOp[]> {
@@ -53,11 +54,11 @@ function apply(image: Buffer, op: FileOp): Buffer {
 }
 
 /** A write of which each sector is kept new, left old or filled with garbage. */
-function tornWrite(image: Buffer, op: Extract<FileOp, { kind: "write" }>, prng: Prng): Buffer {
+function tornWrite(image: Buffer, op: Extract<FileOp, { kind: "write" }>, prng: Prng, sector: number): Buffer {
   let out = image;
   const end = op.offset + op.bytes.length;
-  for (let start = op.offset; start < end; start = (Math.floor(start / SECTOR) + 1) * SECTOR) {
-    const stop = Math.min(end, (Math.floor(start / SECTOR) + 1) * SECTOR);
+  for (let start = op.offset; start < end; start = (Math.floor(start / sector) + 1) * sector) {
+    const stop = Math.min(end, (Math.floor(start / sector) + 1) * sector);
     const choice = prng.below(3);
     if (choice === 0) out = applyWrite(out, start, op.bytes.subarray(start - op.offset, stop - op.offset));
     else if (choice === 2) out = applyWrite(out, start, prng.bytes(stop - start));
@@ -93,7 +94,7 @@ export function* crashStates(base: Buffer, ops: readonly FileOp[], prng: Prng, r
         for (const op of pending) {
           const choice = prng.below(3);
           if (choice === 0) image = apply(image, op);
-          else if (choice === 2 && op.kind === "write") image = tornWrite(image, op, prng);
+          else if (choice === 2 && op.kind === "write") image = tornWrite(image, op, prng, SECTORS[i % SECTORS.length]!);
         }
         yield { syncsDone, variant: "random", image };
       }
