@@ -154,6 +154,8 @@ function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, pad
   return out;
 }
 
+let bodyAadScratch = new Uint8Array(0);
+
 function sealWithPaddingInto(keys: RecordKeys, random: Random, input: SealInput, padded: number, out: Uint8Array, offset: number): void {
   assert(input.payload.byteLength <= RECORD_BODY_SIZE_MAX_BYTES, "record payload over the maximum");
   const header: RecordHeader = {
@@ -164,9 +166,11 @@ function sealWithPaddingInto(keys: RecordKeys, random: Random, input: SealInput,
     rawLength: input.rawLength,
     id: input.id ?? ZERO_ID,
   };
-  // The body's AAD ends with the plain header: written there once, it serves as both (one buffer
-  // per record instead of four; small files seal one record each).
-  const bodyAadBytes = new Uint8Array(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + RECORD_HEADER_PLAIN_SIZE_BYTES);
+  // The body's AAD ends with the plain header: written there once, it serves as both. One scratch
+  // buffer serves every record (sealing is synchronous; small files seal one record each).
+  const aadBytes = keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + RECORD_HEADER_PLAIN_SIZE_BYTES;
+  if (bodyAadScratch.byteLength !== aadBytes) bodyAadScratch = new Uint8Array(aadBytes);
+  const bodyAadBytes = bodyAadScratch;
   bodyAadBytes.set(keys.vaultId, 0);
   bodyAadBytes.set(AAD_BODY_TAG, keys.vaultId.byteLength);
   const headerPlain = bodyAadBytes.subarray(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength);
