@@ -10,6 +10,7 @@ import type { EntryError } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
 import type { ParentMatch } from "./unchanged.ts";
 import { type Listing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
+import { unpackWholes, type WholeFile } from "./whole-codec.ts";
 
 /** A listing; match (its entries joined with the parent's, matchParent) when the parent's parts were given and scanned. */
 export type PoolListing = Listing & { readonly match: ParentMatch | null };
@@ -69,6 +70,8 @@ export class FilePool {
   private readonly load: number[] = [];
   private readonly outboxes: ToWorker[][] = [];
   private readonly transfers: ArrayBuffer[][] = [];
+  /** Files handed to each worker this turn: they travel as one "files" message (paths in one buffer). */
+  private readonly newFiles: { fileIds: number[]; paths: Uint8Array[] }[] = [];
   private readonly tasks = new Map<number, Task>();
   private nextFileId = 1;
   private readonly listings = new Map<number, { resolve: (listing: PoolListing | { error: EntryError }) => void; reject: (error: Error) => void }>();
@@ -92,6 +95,7 @@ export class FilePool {
       this.load.push(0);
       this.outboxes.push([]);
       this.transfers.push([]);
+      this.newFiles.push({ fileIds: [], paths: [] });
     }
   }
 
@@ -112,11 +116,16 @@ export class FilePool {
   private send(worker: number, message: ToWorker, transfer: readonly ArrayBuffer[] = []): void {
     this.outboxes[worker]!.push(message);
     this.transfers[worker]!.push(...transfer);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       for (let i = 0; i < this.workers.length; i++) {
+        this.packNewFiles(i);
         const batch = this.outboxes[i]!;
         if (batch.length === 0) continue;
         const transfer = this.transfers[i]!;
@@ -127,7 +136,31 @@ export class FilePool {
     });
   }
 
-  private receive(worker: number, message: FromWorker): void {
+  /** The worker's files of this turn as one "files" message at the end of its outbox. */
+  private packNewFiles(worker: number): void {
+    const { fileIds, paths } = this.newFiles[worker]!;
+    if (fileIds.length === 0) return;
+    let bytes = 0;
+    for (const path of paths) bytes += path.byteLength;
+    const packed = new Uint8Array(bytes);
+    const pathEnds = new Uint32Array(paths.length);
+    let at = 0;
+    for (let i = 0; i < paths.length; i++) {
+      packed.set(paths[i]!, at);
+      at += paths[i]!.byteLength;
+      pathEnds[i] = at;
+    }
+    const ids = Float64Array.from(fileIds);
+    this.newFiles[worker] = { fileIds: [], paths: [] };
+    this.outboxes[worker]!.push({ type: "files", fileIds: ids, paths: packed, pathEnds });
+    this.transfers[worker]!.push(ids.buffer, packed.buffer, pathEnds.buffer);
+  }
+
+  private receive(worker: number, message: FromWorker | WholeFile): void {
+    if (message.type === "wholes") {
+      for (const whole of unpackWholes(message.packed)) this.receive(worker, whole);
+      return;
+    }
     if (message.type === "listing") {
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
@@ -154,7 +187,7 @@ export class FilePool {
     handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
   }
 
-  private async handle(worker: number, task: Task, message: FromWorker): Promise<void> {
+  private async handle(worker: number, task: Task, message: FromWorker | WholeFile): Promise<void> {
     switch (message.type) {
       case "ids": {
         const need = await task.hooks.onChunks(message.chunks);
@@ -181,7 +214,7 @@ export class FilePool {
         const need = await task.hooks.onChunks(message.chunks);
         await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
         this.finish(task, message.fileId);
-        task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: BigInt(message.mtimeNs), ctimeNs: BigInt(message.ctimeNs) });
+        task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: message.mtimeNs, ctimeNs: message.ctimeNs });
         return;
       }
       case "done":
@@ -241,7 +274,11 @@ export class FilePool {
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
       this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), claims: Promise.resolve(), outstanding: 0, offloaded: null });
-      this.send(worker, { type: "file", fileId, path: ownBytes(path) });
+      // Copied into one buffer with the other paths of this turn (packNewFiles).
+      const files = this.newFiles[worker]!;
+      files.fileIds.push(fileId);
+      files.paths.push(path);
+      this.scheduleFlush();
     });
   }
 

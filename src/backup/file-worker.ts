@@ -21,9 +21,10 @@ import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
-import { sealBlob } from "../vault/seal.ts";
+import { sealBlob, sealBlobInto } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
+import { type PackedWholes, WholePacker } from "./whole-codec.ts";
 
 export interface FileWorkerData {
   readonly chunkerKey: Uint8Array;
@@ -36,7 +37,8 @@ export interface FileWorkerData {
 }
 
 export type ToWorker =
-  | { readonly type: "file"; readonly fileId: number; readonly path: Uint8Array }
+  /** Files to back up: paths[pathEnds[i - 1] ?? 0, pathEnds[i]) is the path of fileIds[i] (one buffer, not one per file). */
+  | { readonly type: "files"; readonly fileIds: Float64Array; readonly paths: Uint8Array; readonly pathEnds: Uint32Array }
   /** parent: the plaintext tree parts of the directory in the parent snapshot, to compare the listing with. */
   | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null }
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] }
@@ -70,16 +72,8 @@ export type FromWorker =
   | { readonly type: "ids"; readonly fileId: number; readonly chunks: ChunkInfo[] }
   | { readonly type: "records"; readonly fileId: number; readonly sealed: SealedChunk[] }
   | { readonly type: "done"; readonly fileId: number; readonly sizeBytes: number; readonly mtimeNs: string; readonly ctimeNs: string }
-  /** A small file in one message: every chunk already sealed (null for holes); the main thread keeps the new ones. */
-  | {
-      readonly type: "whole";
-      readonly fileId: number;
-      readonly chunks: ChunkInfo[];
-      readonly sealed: (SealedChunk | null)[];
-      readonly sizeBytes: number;
-      readonly mtimeNs: string;
-      readonly ctimeNs: string;
-    }
+  /** Small files, each with every chunk already sealed (whole-codec.ts); the main thread keeps the new ones. */
+  | { readonly type: "wholes"; readonly packed: PackedWholes }
   | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string }
   /** Needed chunks of a file's block handed to another worker to seal (sent before this block's "records"). */
   | { readonly type: "offload"; readonly fileId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
@@ -103,20 +97,37 @@ let outbox: FromWorker[] = [];
 let outboxTransfer: ArrayBuffer[] = [];
 let flushScheduled = false;
 
+/** Small files sealed since the last flush: they travel packed, in one message. */
+const wholes = new WholePacker();
+/** Packed records past this are sent without waiting for the turn to end (bounds the packer's buffer). */
+const WHOLES_FLUSH_BYTES = 1024 * 1024;
+
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   outbox.push(message);
   outboxTransfer.push(...transfer);
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
   if (!flushScheduled) {
     flushScheduled = true;
-    setImmediate(() => {
-      flushScheduled = false;
-      const batch = outbox;
-      const transferList = outboxTransfer;
-      outbox = [];
-      outboxTransfer = [];
-      port!.postMessage(batch, transferList);
-    });
+    setImmediate(flush);
   }
+}
+
+function flush(): void {
+  flushScheduled = false;
+  const packed = wholes.take();
+  if (packed !== null) {
+    outbox.push({ type: "wholes", packed: packed.packed });
+    outboxTransfer.push(...packed.transfer);
+  }
+  if (outbox.length === 0) return;
+  const batch = outbox;
+  const transferList = outboxTransfer;
+  outbox = [];
+  outboxTransfer = [];
+  port!.postMessage(batch, transferList);
 }
 
 function isZero(bytes: Uint8Array): boolean {
@@ -163,23 +174,25 @@ function sealAll(ids: readonly Uint8Array[], pieces: readonly Uint8Array[]): { s
 /** Files up to this size are sealed without asking first (their chunks are mostly new, and small). */
 const SPECULATIVE_SEAL_MAX_BYTES = 256 * 1024;
 
+/** Seals a small file's pieces into the packer (they may be views of a buffer reused right after). */
 function sendWhole(fileId: number, pieces: Uint8Array[], sizeBytes: number, stat: { mtimeNs: bigint; ctimeNs: bigint }): void {
-  const chunks: ChunkInfo[] = [];
-  const sealed: (SealedChunk | null)[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const piece of pieces) {
-    if (isZero(piece)) {
-      chunks.push({ id: null, sizeBytes: piece.byteLength });
-      sealed.push(null);
-      continue;
+  const mark = wholes.mark();
+  try {
+    for (const piece of pieces) {
+      if (isZero(piece)) {
+        wholes.addHole(piece.byteLength);
+        continue;
+      }
+      const id = hashBlobId(piece);
+      wholes.addSealed(id, piece.byteLength, sealBlobInto(data.recordKeys, systemRandom, codec, RecordKind.data, id, piece, wholes.room));
     }
-    const id = hashBlobId(piece);
-    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, id, piece);
-    chunks.push({ id, sizeBytes: piece.byteLength });
-    sealed.push({ id, record: result.record, rawLength: result.rawLength });
-    transfer.push(result.record.buffer as ArrayBuffer);
+  } catch (error) {
+    wholes.rewind(mark);
+    throw error;
   }
-  send({ type: "whole", fileId, chunks, sealed, sizeBytes, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() }, transfer);
+  wholes.addFile(fileId, pieces.length, sizeBytes, stat.mtimeNs, stat.ctimeNs);
+  if (wholes.recordBytes >= WHOLES_FLUSH_BYTES) flush();
+  else scheduleFlush();
 }
 
 /** Reads on the libuv pool: while one file's read waits for the disk, this thread seals another. */
@@ -239,8 +252,19 @@ function cut(buffer: Uint8Array, filled: number, eof: boolean, copy = true): { p
   return { pieces, end: start };
 }
 
+/** A small file's pieces as views of its head: sendWhole seals them before the head is reused. */
+function headPieces(head: Uint8Array, length: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let start = 0; start < length; ) {
+    const pieceLength = chunker.nextCut(head, start, length, true);
+    pieces.push(head.subarray(start, start + pieceLength));
+    start += pieceLength;
+  }
+  return pieces;
+}
+
 async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
-  const fd = openSync(Buffer.from(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const fd = openSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     // Most files fit a small head: read into it first, so many files can wait for the disk at once
     // without a block buffer each.
@@ -253,7 +277,7 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
         const stat = fstatSync(fd, { bigint: true });
         if (stat.size === BigInt(headBytes) && headBytes <= SPECULATIVE_SEAL_MAX_BYTES) {
           // Small file: sealing it blindly costs less than a round trip to ask which chunks are new.
-          sendWhole(fileId, cut(head, headBytes, true).pieces, headBytes, stat);
+          sendWhole(fileId, headPieces(head, headBytes), headBytes, stat);
           return;
         }
       }
@@ -417,7 +441,9 @@ port.on("message", (batch: ToWorker[]) => {
       resolve?.(message.need);
       continue;
     }
-    queue.push({ fileId: message.fileId, path: message.path });
+    for (let i = 0; i < message.fileIds.length; i++) {
+      queue.push({ fileId: message.fileIds[i]!, path: message.paths.subarray(message.pathEnds[i - 1] ?? 0, message.pathEnds[i]) });
+    }
   }
   for (let i = running; i < FILES_PER_WORKER_MAX && queue.length > 0; i++) void drain();
 });

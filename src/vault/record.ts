@@ -132,7 +132,31 @@ export function sealRecord(keys: RecordKeys, random: Random, input: SealInput): 
   return sealWithPadding(keys, random, input, paddedLength(input.payload.byteLength));
 }
 
+/** Size of the record sealRecord makes of a payload of this many bytes. */
+export function sealedRecordSizeBytes(payloadBytes: number): number {
+  return recordSizeBytes(paddedLength(payloadBytes));
+}
+
+/**
+ * sealRecord into `out` at `offset` (sealedRecordSizeBytes of room): many small records share
+ * one buffer instead of one allocation each. Returns the record's size.
+ */
+export function sealRecordInto(keys: RecordKeys, random: Random, input: SealInput, out: Uint8Array, offset: number): number {
+  const padded = paddedLength(input.payload.byteLength);
+  sealWithPaddingInto(keys, random, input, padded, out, offset);
+  return recordSizeBytes(padded);
+}
+
 function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, padded: number): Uint8Array {
+  // Every byte is written; unpooled, so a worker can transfer the record's buffer.
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(recordSizeBytes(padded)).buffer);
+  sealWithPaddingInto(keys, random, input, padded, out, 0);
+  return out;
+}
+
+let bodyAadScratch = new Uint8Array(0);
+
+function sealWithPaddingInto(keys: RecordKeys, random: Random, input: SealInput, padded: number, out: Uint8Array, offset: number): void {
   assert(input.payload.byteLength <= RECORD_BODY_SIZE_MAX_BYTES, "record payload over the maximum");
   const header: RecordHeader = {
     kind: input.kind,
@@ -142,21 +166,21 @@ function sealWithPadding(keys: RecordKeys, random: Random, input: SealInput, pad
     rawLength: input.rawLength,
     id: input.id ?? ZERO_ID,
   };
-  // The body's AAD ends with the plain header: written there once, it serves as both (one buffer
-  // per record instead of four; small files seal one record each).
-  const bodyAadBytes = new Uint8Array(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + RECORD_HEADER_PLAIN_SIZE_BYTES);
+  // The body's AAD ends with the plain header: written there once, it serves as both. One scratch
+  // buffer serves every record (sealing is synchronous; small files seal one record each).
+  const aadBytes = keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + RECORD_HEADER_PLAIN_SIZE_BYTES;
+  if (bodyAadScratch.byteLength !== aadBytes) bodyAadScratch = new Uint8Array(aadBytes);
+  const bodyAadBytes = bodyAadScratch;
   bodyAadBytes.set(keys.vaultId, 0);
   bodyAadBytes.set(AAD_BODY_TAG, keys.vaultId.byteLength);
   const headerPlain = bodyAadBytes.subarray(keys.vaultId.byteLength + AAD_BODY_TAG.byteLength);
   writeRecordHeader(headerPlain, header);
-  // Every byte is written below; unpooled, so a worker can transfer the record's buffer.
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(recordSizeBytes(padded)).buffer);
+  assert(offset + recordSizeBytes(padded) <= out.byteLength, "record does not fit its buffer");
   const salt = random.bytes(RECORD_SALT_SIZE_BYTES);
-  out.set(salt, 0);
+  out.set(salt, offset);
   const key = recordKey(keys.recordBase, salt);
-  sealInto(key, NONCE_HEADER, headerAad(keys), headerPlain, out, RECORD_SALT_SIZE_BYTES);
-  sealInto(key, NONCE_BODY, bodyAadBytes, input.payload, out, RECORD_PREFIX_SIZE_BYTES, padded - input.payload.byteLength);
-  return out;
+  sealInto(key, NONCE_HEADER, headerAad(keys), headerPlain, out, offset + RECORD_SALT_SIZE_BYTES);
+  sealInto(key, NONCE_BODY, bodyAadBytes, input.payload, out, offset + RECORD_PREFIX_SIZE_BYTES, padded - input.payload.byteLength);
 }
 
 export interface OpenedHeader {

@@ -41,6 +41,7 @@ import { openBlob, openStored } from "./open-record.ts";
 import { RecordReader } from "./record-reader.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
+import { WriteBatch } from "./write-batch.ts";
 
 /** A blob's record payload as stored: compressed (flags say how), before sealing. */
 export interface StoredPayload {
@@ -130,8 +131,7 @@ export class Vault implements BlobStore {
   /** Index entry numbers of the blobs appended since the last commit (4 bytes each, no objects). */
   private newEntries = new Int32Array(1024);
   private newEntryCount = 0;
-  private batch: Uint8Array[] = [];
-  private batchBytes = 0;
+  private readonly batch = new WriteBatch();
   private batchOffset: number;
   private appendOffset: number;
   private writeChain: Promise<void> = Promise.resolve();
@@ -337,8 +337,7 @@ export class Vault implements BlobStore {
   private append(kind: RecordKindCode, id: Uint8Array, record: Uint8Array, rawLength: number): number {
     const offset = this.appendOffset;
     this.appendOffset += record.byteLength;
-    this.batch.push(record);
-    this.batchBytes += record.byteLength;
+    this.batch.add(record);
     const entry = this.index.set(id, { offset, recordLength: record.byteLength, rawLength, kind });
     if (this.newEntryCount === this.newEntries.length) {
       const grown = new Int32Array(this.newEntries.length * 2);
@@ -346,19 +345,17 @@ export class Vault implements BlobStore {
       this.newEntries = grown;
     }
     this.newEntries[this.newEntryCount++] = entry;
-    if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
+    if (this.batch.bytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
     return record.byteLength;
   }
 
   /** Starts writing the current batch; writes are chained so the log stays in order. */
   private flush(): Promise<void> {
-    if (this.batch.length > 0) {
-      const buffers = this.batch;
+    if (this.batch.bytes > 0) {
       const offset = this.batchOffset;
-      const sizeBytes = this.batchBytes;
-      this.batch = [];
+      const sizeBytes = this.batch.bytes;
+      const buffers = this.batch.take();
       this.batchOffset += sizeBytes;
-      this.batchBytes = 0;
       this.unwrittenBytes += sizeBytes;
       this.writeChain = this.writeChain.then(async () => {
         if (this.writeError !== null) throw this.writeError;
@@ -699,8 +696,7 @@ export class Vault implements BlobStore {
     };
     const checkpointRecord = sealMeta(this.recordKeys, this.deps.random, RecordKind.checkpoint, encodeCheckpoint(checkpoint));
     this.appendOffset += checkpointRecord.byteLength;
-    this.batch.push(checkpointRecord);
-    this.batchBytes += checkpointRecord.byteLength;
+    this.batch.add(checkpointRecord);
     await this.flush();
     await this.file.sync();
     const superblock = sealMeta(this.recordKeys, this.deps.random, RecordKind.superblock, encodeSuperblock({
@@ -752,10 +748,9 @@ export class Vault implements BlobStore {
       const record = sealMeta(this.recordKeys, this.deps.random, RecordKind.index, body);
       spans.push({ offset: this.appendOffset, length: record.byteLength });
       this.appendOffset += record.byteLength;
-      this.batch.push(record);
-      this.batchBytes += record.byteLength;
+      this.batch.add(record);
       // The index of a million blobs is 52 MB: write it as it is sealed, never holding more than two batches.
-      if (this.batchBytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
+      if (this.batch.bytes >= WRITE_BATCH_BYTES) void this.flush().catch(() => undefined);
       if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
     }
     return spans;
@@ -828,7 +823,7 @@ export class Vault implements BlobStore {
    */
   async compact(live: LiveSet, options: { signal?: AbortSignal } = {}): Promise<{ bytesBefore: number; bytesAfter: number; recordsMoved: number }> {
     this.assertWritable();
-    assert(this.newEntryCount === 0 && this.batch.length === 0 && this.claimed.size === 0, "compact needs a committed state");
+    assert(this.newEntryCount === 0 && this.batch.bytes === 0 && this.claimed.size === 0, "compact needs a committed state");
     const bytesBefore = this.committed.logEnd;
     const cancelled = () => options.signal?.aborted === true;
     // Too little to gain to pay for the index written on the way: leave the file as it is.
