@@ -10,6 +10,7 @@
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
@@ -134,8 +135,36 @@ function isZero(bytes: Uint8Array): boolean {
   return Buffer.compare(bytes, zeros.subarray(0, bytes.byteLength)) === 0;
 }
 
-/** A block needing at least this many chunks sealed gives the second half to another worker. */
+/** A block needing at least this many chunks sealed gives part of them to another worker. */
 const OFFLOAD_CHUNKS_MIN = 8;
+
+/** What sealing costs on this worker, in ns per raw byte (a moving average; 0 until measured). */
+let sealNsPerByte = 0;
+/** This worker's busy time (event loop active) and sealing time at the last offload decision. */
+let activeMsAtDecision = performance.eventLoopUtilization().active;
+let sealNsSinceDecision = 0;
+
+/** Time this worker spent on anything but sealing (reading, cutting, naming, messages) since the last call. */
+function otherWorkNs(): number {
+  const active = performance.eventLoopUtilization().active;
+  const ns = (active - activeMsAtDecision) * 1e6 - sealNsSinceDecision;
+  activeMsAtDecision = active;
+  sealNsSinceDecision = 0;
+  return Math.max(0, ns);
+}
+
+/**
+ * How many of a block's wanted chunks (in order) to seal here, the rest going to another worker:
+ * this worker also read, cut and named the block (otherNs), so it keeps less than half, to finish
+ * its part when the other does (issue 5: one big file kept the other worker a third idle).
+ */
+function chunksToKeep(wanted: readonly { piece: Uint8Array }[], otherNs: number): number {
+  const wantedBytes = wanted.reduce((sum, want) => sum + want.piece.byteLength, 0);
+  const keepBytes = sealNsPerByte === 0 ? wantedBytes / 2 : wantedBytes / 2 - otherNs / (2 * sealNsPerByte);
+  let keep = 0;
+  for (let bytes = 0; keep < wanted.length && bytes + wanted[keep]!.piece.byteLength / 2 <= keepBytes; keep++) bytes += wanted[keep]!.piece.byteLength;
+  return keep;
+}
 
 async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
@@ -149,7 +178,7 @@ async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
   let keep = wanted.length;
   if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
-    keep = wanted.length >> 1;
+    keep = chunksToKeep(wanted, otherWorkNs());
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
     // Copies: the pieces are views of the block's buffer, which is reused once the block is sent.
@@ -163,11 +192,17 @@ async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
 function sealAll(ids: readonly Uint8Array[], pieces: readonly Uint8Array[]): { sealed: SealedChunk[]; transfer: ArrayBuffer[] } {
   const sealed: SealedChunk[] = [];
   const transfer: ArrayBuffer[] = [];
+  const start = process.hrtime.bigint();
+  let rawBytes = 0;
   for (let i = 0; i < ids.length; i++) {
     const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, ids[i]!, pieces[i]!);
     sealed.push({ id: ids[i]!, record: result.record, rawLength: result.rawLength });
     transfer.push(result.record.buffer as ArrayBuffer);
+    rawBytes += result.rawLength;
   }
+  const ns = Number(process.hrtime.bigint() - start);
+  sealNsSinceDecision += ns;
+  if (rawBytes >= 64 * 1024) sealNsPerByte = sealNsPerByte === 0 ? ns / rawBytes : 0.75 * sealNsPerByte + 0.25 * (ns / rawBytes);
   return { sealed, transfer };
 }
 

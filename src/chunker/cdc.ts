@@ -87,16 +87,31 @@ export class Chunker {
     const maskLarge = this.maskLarge;
     // The first min bytes are neither hashed nor cut: no cut can land there, and skipping is FastCDC's
     // main speedup. The hash warms up within 32 bytes, well before a cut is likely.
+    // Two bytes per step ("rolling two bytes each time", FastCDC 2020): the same hash after each byte,
+    // each tested in order, with half the loop overhead (about 15% faster under V8, issue 5).
+    // Same bits as ((hash << 1) + gear[b]) >>> 0, kept as int32.
     let hash = 0;
     let i = start + this.minSize;
     const normalEnd = start + normal;
-    for (; i < normalEnd; i++) {
-      // Same bits as ((hash << 1) + gear[b]) >>> 0, kept as int32.
+    for (; i + 1 < normalEnd; i += 2) {
+      const first = ((hash << 1) + gear[data[i]!]!) | 0;
+      hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
+      if ((first & maskSmall) === 0) return i + 1 - start;
+      if ((hash & maskSmall) === 0) return i + 2 - start;
+    }
+    if (i < normalEnd) {
       hash = ((hash << 1) + gear[data[i]!]!) | 0;
       if ((hash & maskSmall) === 0) return i + 1 - start;
+      i++;
     }
     const limitEnd = start + limit;
-    for (; i < limitEnd; i++) {
+    for (; i + 1 < limitEnd; i += 2) {
+      const first = ((hash << 1) + gear[data[i]!]!) | 0;
+      hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
+      if ((first & maskLarge) === 0) return i + 1 - start;
+      if ((hash & maskLarge) === 0) return i + 2 - start;
+    }
+    if (i < limitEnd) {
       hash = ((hash << 1) + gear[data[i]!]!) | 0;
       if ((hash & maskLarge) === 0) return i + 1 - start;
     }
