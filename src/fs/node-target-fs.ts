@@ -7,7 +7,7 @@
  * No fsync per file (restore speed); callers that want durability use syncPath.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, constants, lchownSync, lstatSync, lutimesSync } from "node:fs";
+import { chmodSync, constants, lchownSync, lstatSync, lutimesSync, mkdirSync } from "node:fs";
 import { chmod, link, lstat, mkdir, open, readdir, rename, rm, symlink, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -99,9 +99,10 @@ export class NodeTargetFs implements TargetFs {
   }
 
   async mkdir(path: Buffer): Promise<void> {
-    // On the pool like every create: ext4 inode allocation can be slow (cold bitmaps, recently freed inodes).
+    // Synchronous: restore waits for a directory before it walks into it, and on the libuv pool
+    // that wait queued behind every file open in flight, a stall per directory (issue 5).
     try {
-      await mkdir(path);
+      mkdirSync(path);
       return;
     } catch (error) {
       if (!isErrno(error, "EEXIST")) throw targetError(path, error);

@@ -14,6 +14,7 @@ export interface Compressed {
 export class Codec {
   private readonly cctx = new binding.CCtx();
   private readonly decompressor = new zstd.Decompressor();
+  private readonly dctx = new binding.DCtx();
   /** Reused for every chunk: zstd-napi's Compressor allocates (and often copies) a new one per call. */
   private output = Buffer.alloc(0);
 
@@ -34,14 +35,36 @@ export class Codec {
   /** Throws on malformed input; callers map that to VaultCorruptError. */
   decompress(flags: number, payload: Uint8Array, rawLength: number): Uint8Array {
     if ((flags & RECORD_FLAG_ZSTD) === 0) return payload;
-    const packed = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    // Exactly one frame that declares the record's raw length: the decompressor then allocates
-    // what the authenticated header promised and no more (no decompression bomb).
-    const declared = binding.getFrameContentSize(packed);
-    if (declared !== rawLength) throw new Error(`zstd frame declares ${String(declared)} bytes, expected ${rawLength}`);
-    if (binding.findFrameCompressedSize(packed) !== packed.byteLength) throw new Error("zstd payload is not exactly one frame");
+    const packed = checkedFrame(payload, rawLength);
     const raw = this.decompressor.decompress(packed);
     if (raw.byteLength !== rawLength) throw new Error(`decompressed ${raw.byteLength} bytes, expected ${rawLength}`);
     return raw;
   }
+
+  /**
+   * Like decompress, but into out (exactly rawLength bytes), also when the payload is stored raw:
+   * the record-opening workers put a whole run's blobs in one buffer and hand over just that one.
+   */
+  decompressInto(flags: number, payload: Uint8Array, rawLength: number, out: Uint8Array): void {
+    if (out.byteLength !== rawLength) throw new Error(`output holds ${out.byteLength} bytes, expected ${rawLength}`);
+    if ((flags & RECORD_FLAG_ZSTD) === 0) {
+      if (payload.byteLength !== rawLength) throw new Error(`stored ${payload.byteLength} bytes, expected ${rawLength}`);
+      out.set(payload);
+      return;
+    }
+    const written = this.dctx.decompress(out, checkedFrame(payload, rawLength));
+    if (written !== rawLength) throw new Error(`decompressed ${written} bytes, expected ${rawLength}`);
+  }
+}
+
+/**
+ * The payload as exactly one zstd frame that declares the record's raw length: decompression then
+ * allocates or fills what the authenticated header promised and no more (no decompression bomb).
+ */
+function checkedFrame(payload: Uint8Array, rawLength: number): Buffer {
+  const packed = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const declared = binding.getFrameContentSize(packed);
+  if (declared !== rawLength) throw new Error(`zstd frame declares ${String(declared)} bytes, expected ${rawLength}`);
+  if (binding.findFrameCompressedSize(packed) !== packed.byteLength) throw new Error("zstd payload is not exactly one frame");
+  return packed;
 }

@@ -35,6 +35,44 @@ export function openStored(keys: RecordKeys, record: Uint8Array, id: Uint8Array,
   return { kind, flags: opened.header.flags, payload: body, rawLength: opened.header.rawLength };
 }
 
+/** Where a record starts in a run's buffer, and its length (cut short at the end of the file). */
+export interface RecordSlot {
+  readonly at: number;
+  readonly length: number;
+  readonly kind: RecordKindCode;
+}
+
+/**
+ * Opens a run of records as openBlob would, with every plaintext a view into one new buffer: a
+ * worker then hands the main thread one buffer per run instead of one per blob (fewer transfers
+ * and far fewer ArrayBuffers for its garbage collector, issue 5). ids holds the slots' blob IDs.
+ */
+export function openBlobRun(keys: RecordKeys, codec: Codec, bytes: Uint8Array, slots: readonly RecordSlot[], ids: Uint8Array): (Uint8Array | RecordProblem)[] {
+  const stored = slots.map((slot, i) =>
+    openStored(keys, bytes.subarray(slot.at, slot.at + slot.length), ids.subarray(i * BLOB_ID_SIZE_BYTES, (i + 1) * BLOB_ID_SIZE_BYTES), slot.kind),
+  );
+  let total = 0;
+  for (const record of stored) if ("payload" in record) total += record.rawLength;
+  // Not zeroed, not pooled (so it can be transferred): every byte is written below.
+  const out = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  return stored.map((record) => {
+    if (!("payload" in record)) return record;
+    const raw = out.subarray(at, at + record.rawLength);
+    at += record.rawLength;
+    try {
+      codec.decompressInto(record.flags, record.payload, record.rawLength, raw);
+      return raw;
+    } catch (cause) {
+      return decompressProblem(cause);
+    }
+  });
+}
+
+function decompressProblem(cause: unknown): RecordProblem {
+  return { problem: "record payload does not decompress", cause: cause instanceof Error ? cause.message : String(cause) };
+}
+
 export function openBlob(keys: RecordKeys, codec: Codec, record: Uint8Array, id: Uint8Array, kind: RecordKindCode): Uint8Array | RecordProblem {
   const stored = openStored(keys, record, id, kind);
   if (!("payload" in stored)) return stored;
@@ -43,6 +81,6 @@ export function openBlob(keys: RecordKeys, codec: Codec, record: Uint8Array, id:
     if (raw.byteLength !== stored.rawLength) throw new Error("length mismatch");
     return raw;
   } catch (cause) {
-    return { problem: "record payload does not decompress", cause: cause instanceof Error ? cause.message : String(cause) };
+    return decompressProblem(cause);
   }
 }
