@@ -60,7 +60,10 @@ export class ChunkReader {
     const loading = (async () => {
       const parts: Uint8Array[] = [];
       for await (const part of this.vault.readFile(node, { offsetBytes: this.chunkStarts(node)[index]!, lengthBytes: chunk.sizeBytes })) parts.push(part);
-      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      // A view into a larger buffer (records opened as one run) would keep all of it alive in the
+      // cache while the cache counts only the chunk: keep an own copy then.
+      if (parts.length === 1 && parts[0]!.byteLength === parts[0]!.buffer.byteLength) return parts[0]!;
+      return Buffer.concat(parts);
     })();
     this.cache.set(key, loading, chunk.sizeBytes);
     loading.catch(() => this.cache.delete(key));
