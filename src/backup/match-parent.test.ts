@@ -7,26 +7,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SourceStat } from "../core/ports.ts";
+import { FILE_STAT } from "../../test/helpers/source-stat.ts";
 import type { Node } from "../core/types.ts";
 import { decodeTreeEntry, encodeTreePart } from "../snapshot/tree-codec.ts";
 import { AccountBytes, type AccountNames, MATCH_FIELDS, matchParent, nodeFromStat, nodeWithoutIo, sameNode } from "./unchanged.ts";
 
 const accounts: AccountNames = { userName: (uid) => (uid === 0 ? "root" : "zoë"), groupName: () => "staff" };
 
-const base: SourceStat = {
-  type: "file",
-  mode: 0o644,
-  uid: 1000,
-  gid: 0,
-  sizeBytes: 5000,
-  mtimeNs: 1_700_000_000_123_456_789n,
-  ctimeNs: 1_700_000_001_000_000_001n,
-  inode: 40n,
-  device: 2049n,
-  rdev: 0n,
-  nlink: 1,
-  blocks: 16,
-};
+const base: SourceStat = FILE_STAT;
 
 /** The parent's node for an entry as an earlier backup stored it. */
 function parentNode(name: Buffer, stat: SourceStat, i: number): Node {

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SourceStat } from "../core/ports.ts";
+import { FILE_STAT } from "../../test/helpers/source-stat.ts";
 import type { Node } from "../core/types.ts";
 import { decodeTreePart, encodeTreePart } from "../snapshot/tree-codec.ts";
 import { Prng } from "../../test/helpers/prng.ts";
@@ -14,20 +15,8 @@ const accounts: AccountNames = {
   groupName: (gid) => (gid === 0 ? "root" : gid === 4_000_000_000 ? "big" : ""),
 };
 
-const base: SourceStat = {
-  type: "file",
-  mode: 0o644,
-  uid: 1000,
-  gid: 0,
-  sizeBytes: 5000,
-  mtimeNs: 1_700_000_000_123_456_789n,
-  ctimeNs: 1_700_000_001_000_000_001n,
-  inode: 2n ** 64n - 2n,
-  device: 2049n,
-  rdev: 0n,
-  nlink: 1,
-  blocks: 16,
-};
+// The largest inode a u64 holds but one: the codec must keep all 64 bits.
+const base: SourceStat = { ...FILE_STAT, inode: 2n ** 64n - 2n };
 
 /** A listing of every entry type (a sparse file, a device, a large gid, a negative time). */
 function listing(): { names: Buffer[]; stats: SourceStat[] } {

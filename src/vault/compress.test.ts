@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { lineText as text } from "../../test/helpers/prng.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "./compress.ts";
 import { RECORD_FLAG_ZSTD, RECORD_PREFIX_SIZE_BYTES, RecordKind } from "./format.ts";
@@ -11,13 +12,6 @@ import { openRecordBody, openRecordHeader } from "./record.ts";
 import { sealBlob } from "./seal.ts";
 
 const keys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
-
-function text(length: number, seed: number): Uint8Array {
-  const line = Buffer.from(`line ${seed}: the quick brown fox jumps over the lazy dog\n`);
-  const out = Buffer.alloc(length);
-  for (let at = 0; at < length; at += line.length) line.copy(out, at);
-  return out;
-}
 
 test("Codec: records sealed in sequence with one codec each open to their own bytes", () => {
   const codec = new Codec(3);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { lineText as text } from "../../test/helpers/prng.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "./compress.ts";
 import { RecordKind } from "./format.ts";
@@ -12,13 +13,6 @@ import { BLOB_ID_SIZE_BYTES, type RecordSlot, openBlob, openBlobRun } from "./op
 import { sealBlob } from "./seal.ts";
 
 const keys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
-
-function text(length: number, seed: number): Uint8Array {
-  const line = Buffer.from(`line ${seed}: the quick brown fox jumps over the lazy dog\n`);
-  const out = Buffer.alloc(length);
-  for (let at = 0; at < length; at += line.length) line.copy(out, at);
-  return out;
-}
 
 /** The blobs sealed back to back into one run buffer, with their slots and IDs. */
 function sealRun(blobs: readonly Uint8Array[]) {

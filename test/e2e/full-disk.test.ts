@@ -3,30 +3,11 @@
 // snapshot still checks and restores, retries do not grow the file, and after the tmpfs is enlarged
 // the same backup succeeds.
 import assert from "node:assert/strict";
-import { createCipheriv } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FAST_KDF, PASSPHRASE, initVault, isRoot, runTool, snapshotsJson, suede, suedeOk, tempDir } from "../helpers/cli.ts";
-
-/** Runs fn with a scratch dir and a tmpfs of `size` mounted at work/disk; unmounts and removes both after. */
-async function onTmpfs(prefix: string, size: string, fn: (work: string, mount: string) => Promise<void>): Promise<void> {
-  const work = await tempDir(prefix);
-  const mount = join(work.path, "disk");
-  mkdirSync(mount);
-  await runTool("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mount]);
-  try {
-    await fn(work.path, mount);
-  } finally {
-    await runTool("umount", [mount]).catch(() => undefined);
-    await work.remove();
-  }
-}
-
-function noise(seed: number, size: number): Buffer {
-  const key = Buffer.alloc(16, seed);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
+import { FAST_KDF, PASSPHRASE, initVault, isRoot, runTool, snapshotsJson, suede, suedeOk } from "../helpers/cli.ts";
+import { noise, onTmpfs } from "../helpers/tmpfs.ts";
 
 test("backup on a full disk: exit 1 with 'no space', vault intact, retry after freeing space works", { skip: !isRoot && "needs root to mount a tmpfs" }, async () => {
   await onTmpfs("suede-enospc-", "48m", async (work, mount) => {

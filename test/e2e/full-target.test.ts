@@ -3,35 +3,17 @@
 // the CLI must exit 1 naming what it could not write, leave every written file byte-exact and no partial
 // file, and never report success.
 import assert from "node:assert/strict";
-import { createCipheriv } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { initVault, isRoot, runTool, sha256Of, suede, suedeOk, tempDir } from "../helpers/cli.ts";
+import { initVault, isRoot, sha256Of, suede, suedeOk } from "../helpers/cli.ts";
+import { noise, onTmpfs } from "../helpers/tmpfs.ts";
 
 const MiB = 1024 * 1024;
 const skip = !isRoot && "needs root to mount a tmpfs";
 
-/** Runs fn with a scratch dir and a tmpfs of `size` mounted at work/disk; unmounts and removes both after. */
-async function withTmpfs(size: string, fn: (work: string, mount: string) => Promise<void>): Promise<void> {
-  const work = await tempDir("full-target");
-  const mount = join(work.path, "disk");
-  mkdirSync(mount);
-  await runTool("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mount]);
-  try {
-    await fn(work.path, mount);
-  } finally {
-    await runTool("umount", [mount]).catch(() => undefined);
-    await work.remove();
-  }
-}
-
-function noise(seed: number, size: number): Buffer {
-  return createCipheriv("aes-128-ctr", Buffer.alloc(16, seed), Buffer.alloc(16)).update(Buffer.alloc(size));
-}
-
 test("restore onto a full file system: stops with exit 1 and one 'no space' line naming the file, no success summary, every file present is byte-exact (no partial file)", { skip }, async () => {
-  await withTmpfs("8m", async (work, mount) => {
+  await onTmpfs("full-target", "8m", async (work, mount) => {
     const vault = join(work, "v.suede");
     const source = join(work, "src");
     mkdirSync(source);
@@ -59,7 +41,7 @@ test("restore onto a full file system: stops with exit 1 and one 'no space' line
 });
 
 test("header backup onto a full file system: exit 1 with one 'no space' line, no file under the name, the vault unchanged", { skip }, async () => {
-  await withTmpfs("1m", async (work, mount) => {
+  await onTmpfs("full-target", "1m", async (work, mount) => {
     const vault = join(work, "v.suede");
     await initVault(vault);
     const before = await sha256Of(vault);

@@ -86,3 +86,11 @@ export function wordText(prng: Prng, bytes: number, vocabularySize = 200): Buffe
   }
   return Buffer.from(parts.join("").slice(0, bytes), "utf8");
 }
+
+/** `length` bytes of one numbered line repeated: compresses well, differs per seed. */
+export function lineText(length: number, seed: number): Uint8Array {
+  const line = Buffer.from(`line ${seed}: the quick brown fox jumps over the lazy dog\n`);
+  const out = Buffer.alloc(length);
+  for (let at = 0; at < length; at += line.length) line.copy(out, at);
+  return out;
+}
