@@ -11,6 +11,7 @@ import { join, relative } from "node:path";
 import { type RestoreResult, SuedeError, SuedeVault } from "../../src/index.ts";
 import { compareTrees } from "../helpers/compare-trees.ts";
 import type { Prng } from "../helpers/prng.ts";
+import { orSuedeError } from "../helpers/suede-error.ts";
 
 export type CorruptionOutcome = "refused at open" | "detected by check" | "harmless";
 
@@ -46,15 +47,6 @@ function damage(path: string, prng: Prng): string {
   }
   writeFileSync(path, bytes);
   return what.join(", ");
-}
-
-async function orSuedeError<T>(what: string, work: () => Promise<T>): Promise<T | SuedeError> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof SuedeError) return error;
-    throw new Error(`${what} threw a non-SuedeError: ${error instanceof Error ? error.stack : String(error)}`);
-  }
 }
 
 function regularFiles(root: string): string[] {

@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { SuedeError, SuedeVault } from "../../src/index.ts";
 import { Prng } from "../helpers/prng.ts";
+import { orSuedeError } from "../helpers/suede-error.ts";
 import { FUZZ_SEED, SEED_NOTE, runs } from "./seed.ts";
 
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
@@ -153,16 +154,6 @@ function apply(damage: Damage): Uint8Array {
   }
 }
 
-/** Runs one step: a SuedeError is an accepted outcome (returned), anything else fails the test. */
-async function step<T>(what: string, work: () => Promise<T>): Promise<T | SuedeError> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof SuedeError) return error;
-    throw new Error(`${what} threw a non-SuedeError: ${error instanceof Error ? error.stack : String(error)}`);
-  }
-}
-
 const counts = { cases: 0, openRefused: 0, snapshotsRestored: 0, filesVerified: 0, filesReportedDamaged: 0 };
 
 test("damaged and spliced vaults: clean errors, and restored files hold only bytes that were backed up", { timeout: 300_000 }, async () => {
@@ -174,17 +165,17 @@ test("damaged and spliced vaults: clean errors, and restored files hold only byt
       mkdirSync(workDir);
       const path = join(workDir, "v.vault");
       writeFileSync(path, apply(damage));
-      const vault = await step("open", () => SuedeVault.open(path, { secret }));
+      const vault = await orSuedeError("open", () => SuedeVault.open(path, { secret }));
       if (vault instanceof SuedeError) {
         counts.openRefused++;
         return;
       }
       try {
-        const listing = await step("snapshotListing", () => vault.snapshotListing());
+        const listing = await orSuedeError("snapshotListing", () => vault.snapshotListing());
         if (listing instanceof SuedeError) return;
         for (const snapshot of listing.snapshots) {
           const target = join(workDir, `restore-${snapshot.number}`);
-          const result = await step("restore", () => vault.restore(snapshot.number, { target }));
+          const result = await orSuedeError("restore", () => vault.restore(snapshot.number, { target }));
           if (result instanceof SuedeError) continue;
           counts.snapshotsRestored++;
           counts.filesReportedDamaged += result.failed.length;
@@ -198,7 +189,7 @@ test("damaged and spliced vaults: clean errors, and restored files hold only byt
             counts.filesVerified++;
           }
         }
-        await step("check", () => vault.check({ readData: true }));
+        await orSuedeError("check", () => vault.check({ readData: true }));
       } finally {
         await vault.close();
       }
