@@ -1,5 +1,4 @@
 /** zstd before encryption, kept only when it saves at least 1/32 of the bytes. FORMAT.md §5.3. */
-import zstd from "zstd-napi";
 import binding from "zstd-napi/binding.js";
 import { RECORD_FLAG_ZSTD } from "./format.ts";
 
@@ -13,7 +12,6 @@ export interface Compressed {
 
 export class Codec {
   private readonly cctx = new binding.CCtx();
-  private readonly decompressor = new zstd.Decompressor();
   private readonly dctx = new binding.DCtx();
   /** Reused for every chunk: zstd-napi's Compressor allocates (and often copies) a new one per call. */
   private output = Buffer.alloc(0);
@@ -35,9 +33,9 @@ export class Codec {
   /** Throws on malformed input; callers map that to VaultCorruptError. */
   decompress(flags: number, payload: Uint8Array, rawLength: number): Uint8Array {
     if ((flags & RECORD_FLAG_ZSTD) === 0) return payload;
-    const packed = checkedFrame(payload, rawLength);
-    const raw = this.decompressor.decompress(packed);
-    if (raw.byteLength !== rawLength) throw new Error(`decompressed ${raw.byteLength} bytes, expected ${rawLength}`);
+    // An own buffer (not a pooled slice), as callers may keep or transfer it.
+    const raw = Buffer.allocUnsafeSlow(rawLength);
+    this.decompressInto(flags, payload, rawLength, raw);
     return raw;
   }
 
