@@ -1,5 +1,5 @@
 // Goal: the file workers' in-place comparison of a listing with the parent's encoded tree parts
-// (unchangedSubtrees) is exactly as strict as decoding the parts and comparing Nodes: any one field
+// (matchParent's "unchanged" verdict) is exactly as strict as decoding the parts and comparing Nodes: any one field
 // that differs (down to the nanoseconds of an mtime, or only the ctime) makes the directory changed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,13 @@ import { FILE_STAT } from "../../test/helpers/source-stat.ts";
 import type { Node } from "../core/types.ts";
 import { decodeTreePart, encodeTreePart } from "../snapshot/tree-codec.ts";
 import { Prng } from "../../test/helpers/prng.ts";
-import { AccountBytes, type AccountNames, nodeFromStat, nodeWithoutIo, sameNode, unchangedSubtrees } from "./unchanged.ts";
+import { AccountBytes, type AccountNames, type ListingToMatch, matchParent, nodeFromStat, nodeWithoutIo, sameNode } from "./unchanged.ts";
+
+/** What the walk takes from the worker: the parent's subtree IDs when the whole listing is unchanged, else null. */
+function unchangedSubtrees(accounts: AccountBytes, listing: ListingToMatch, parts: readonly Uint8Array[]): Uint8Array[][] | null {
+  const match = matchParent(accounts, listing, parts);
+  return match !== null && match.unchanged ? match.subtrees : null;
+}
 
 const accounts: AccountNames = {
   userName: (uid) => (uid === 0 ? "root" : uid === 1000 ? "zoë" : ""),

@@ -153,18 +153,6 @@ function rangeIsDecimal(part: Buffer, start: number, end: number, value: bigint)
   return true;
 }
 
-/**
- * When every entry of a listing has the parent's node field for field (the node nodeWithoutIo
- * would build is sameNode to the parent's; directories apart from their subtree, which the walk
- * compares after it has been through them): the parent's subtree IDs of the listing's
- * directories, in order. Otherwise null; null too when a parent part does not scan (the walk then
- * decodes it and reports what is wrong).
- */
-export function unchangedSubtrees(accounts: AccountBytes, listing: ListingToMatch, parts: readonly Uint8Array[]): Uint8Array[][] | null {
-  const match = matchParent(accounts, listing, parts);
-  return match !== null && match.unchanged ? match.subtrees : null;
-}
-
 export interface ListingToMatch {
   readonly names: readonly Uint8Array[];
   readonly stats: readonly (SourceStat | unknown)[];
