@@ -2,7 +2,7 @@
  * Comparative benchmark of suede against restic, borg and zpaq (issue 5). One command:
  *
  *   npm run bench -- [--quick] [--reps N] [--only usr,bigfile,srchist,manyfiles] [--tools suede,restic,…]
- *                    [--work DIR] [--timeout SECONDS] [--no-install] [--no-ceilings] [--no-build]
+ *                    [--work DIR] [--timeout SECONDS] [--no-install] [--no-ceilings] [--no-floors] [--no-build]
  *
  * See bench/README.md for what is measured and how.
  */
@@ -10,6 +10,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { type Ceiling, measureCeilings } from "./lib/ceilings.ts";
+import { type FloorInputs, renderFloors } from "./lib/floor-targets.ts";
+import { type CryptoRates, type DataFloors, measureCryptoRates, measureDataFloors, measureProcessFloors, measureUnlockFloors, type ProcessFloors, type UnlockFloors } from "./lib/floors.ts";
+import { vaultBytes, type VaultBytes } from "./lib/padding.ts";
 import { DATASET_NAMES, type Dataset, makeDataset } from "./lib/datasets.ts";
 import { dropCaches, dropCachesStatus, getLogDir, log, loud, rmrf, setLogDir, sh, timed, type Timing, duBytes } from "./lib/exec.ts";
 import { type DatasetInfo, type Measure, median, renderReport, type SuedeBackupJson, type UnlockCost, type Verification } from "./lib/report.ts";
@@ -25,13 +28,14 @@ interface Options {
   timeoutS: number;
   install: boolean;
   ceilings: boolean;
+  floors: boolean;
   build: boolean;
 }
 
 function usage(): never {
   console.log(
     "usage: npm run bench -- [--quick] [--reps N] [--only DATASET[,DATASET]] [--tools TOOL[,TOOL]] [--work DIR]\n" +
-      "                        [--timeout SECONDS] [--no-install] [--no-ceilings] [--no-build]\n" +
+      "                        [--timeout SECONDS] [--no-install] [--no-ceilings] [--no-floors] [--no-build]\n" +
       `data sets: ${DATASET_NAMES.join(", ")}; tools: ${ALL_TOOLS.map((t) => t.name).join(", ")}`,
   );
   process.exit(2);
@@ -47,6 +51,7 @@ function parseArgs(argv: readonly string[]): Options {
     timeoutS: Number.NaN,
     install: true,
     ceilings: true,
+    floors: true,
     build: true,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -64,6 +69,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === "--timeout") o.timeoutS = Number.parseInt(val(), 10);
     else if (a === "--no-install") o.install = false;
     else if (a === "--no-ceilings") o.ceilings = false;
+    else if (a === "--no-floors") o.floors = false;
     else if (a === "--no-build") o.build = false;
     else if (a === "--help" || a === "-h") usage();
     else {
@@ -141,6 +147,25 @@ async function main(): Promise<void> {
   const datasetInfos: DatasetInfo[] = [];
   let ceilings: Ceiling[] = [];
   const unlock: UnlockCost[] = [];
+  // Physical floors per data set (bench/lib/floors.ts), shown against the targets in the report.
+  let processFloors: ProcessFloors | null = null;
+  let cryptoRates: CryptoRates | null = null;
+  const dataFloors = new Map<string, DataFloors>();
+  const unlockFloors = new Map<string, UnlockFloors>();
+  const vaults = new Map<string, VaultBytes>();
+  const floorSections = (): Map<string, string> => {
+    const out = new Map<string, string>();
+    for (const [name, data] of dataFloors) {
+      if (processFloors === null || cryptoRates === null) break;
+      const f: FloorInputs = { process: processFloors, rates: cryptoRates, data, unlock: unlockFloors.get(name) ?? null, vault: vaults.get(name) ?? null };
+      try {
+        out.set(name, renderFloors(name, f, measures));
+      } catch (e) {
+        out.set(name, `floors could not be rendered: ${(e as Error).message}\n`);
+      }
+    }
+    return out;
+  };
   const dropOk = dropCaches();
   log(`page cache drop: ${dropOk ? "works" : "NOT permitted; timings are warm-cache"}`);
 
@@ -169,6 +194,7 @@ async function main(): Promise<void> {
       measures,
       verifications,
       toolOrder: tools.map((t) => t.name),
+      floors: floorSections(),
     });
     writeFileSync(resultsFile, md);
   };
@@ -225,6 +251,15 @@ async function main(): Promise<void> {
     writeReport(false);
   }
 
+  if (o.floors) {
+    try {
+      processFloors = await measureProcessFloors();
+      cryptoRates = measureCryptoRates();
+    } catch (e) {
+      log(`floors failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
   // Data sets.
   const cfg = { work: o.work, quick: o.quick };
   const stateRoot = join(o.work, "state");
@@ -249,6 +284,13 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= o.reps; rep++) {
         log(`--- ${name} rep ${rep}/${o.reps}: resetting data`);
         ds.reset();
+        if (o.floors && rep === 1 && processFloors !== null) {
+          try {
+            dataFloors.set(name, await measureDataFloors(name, ds.sources, o.work, 3));
+          } catch (e) {
+            log(`floors of ${name} failed: ${(e as Error).stack ?? e}`);
+          }
+        }
         const broken = new Set<string>();
         for (const t of tools) {
           const state = join(stateRoot, t.name);
@@ -290,6 +332,17 @@ async function main(): Promise<void> {
             log(
               `  ${t.name.padEnd(6)} ${timing.ok ? "ok  " : "FAIL"} wall ${timing.wallS.toFixed(2)} s, cpu ${(timing.userS + timing.sysS).toFixed(2)} s, rss ${(timing.maxRssKiB / 1024).toFixed(0)} MiB, repo ${(repoBytes / 1048576).toFixed(1)} MiB`,
             );
+          }
+          writeReport(false);
+        }
+        const suedeTool = tools.find((t) => t.name === "suede");
+        if (o.floors && rep === 1 && dataFloors.has(name) && suedeTool !== undefined && !broken.has("suede")) {
+          const state = join(stateRoot, "suede");
+          try {
+            unlockFloors.set(name, await measureUnlockFloors(suedeTool.list(state), suedeTool.env(state)));
+            vaults.set(name, await vaultBytes(suedeTool.repo(state), PASSPHRASE));
+          } catch (e) {
+            log(`suede floors of ${name} failed: ${(e as Error).stack ?? e}`);
           }
           writeReport(false);
         }

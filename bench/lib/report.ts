@@ -55,6 +55,8 @@ export interface Report {
   readonly measures: Measure[];
   readonly verifications: Verification[];
   readonly toolOrder: string[];
+  /** Rendered "Physical floors" section per data set (bench/lib/floor-targets.ts). */
+  readonly floors: ReadonlyMap<string, string>;
 }
 
 export function median(xs: readonly number[]): number {
@@ -201,6 +203,8 @@ export function renderReport(r: Report): string {
     if (sd !== "") out.push(sd);
     const vt = verificationTable(d.name, r.verifications);
     if (vt !== "") out.push(vt);
+    const fl = r.floors.get(d.name);
+    if (fl !== undefined) out.push(fl);
   }
   return `${out.join("\n")}\n`;
 }
