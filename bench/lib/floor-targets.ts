@@ -170,7 +170,7 @@ export function renderFloors(ds: string, f: FloorInputs, measures: readonly Meas
   const out: string[] = [
     `### Physical floors: ${ds}`,
     "",
-    `${d.files.toLocaleString("en-US")} files (${d.entries.toLocaleString("en-US")} entries), ${(d.fileBytes / 1e6).toFixed(0)} MB; walk and read floors cold (page cache dropped before each run, as for the tools), write and CPU floors from the page cache. Medians; runs in parentheses.`,
+    `${d.files.toLocaleString("en-US")} files (${d.entries.toLocaleString("en-US")} entries), ${(d.fileBytes / 1e6).toFixed(0)} MB; walk and read floors cold (page cache dropped before each run, as for the tools), write and CPU floors from the page cache. Each floor is the best of its runs (runs in parentheses): load from other processes only adds time. The KDF is the median of suede's own timer.`,
     "",
     "| floor | command | wall s | CPU s |",
     "|---|---|--:|--:|",

@@ -16,7 +16,7 @@ import { log, rmrf, sh, shOk, timed, type Timing } from "./exec.ts";
 import { median } from "./report.ts";
 import { REPO_ROOT } from "./tools.ts";
 
-/** One floor measurement: medians of its runs (wall, CPU = user + sys, peak RSS of the largest process). */
+/** One floor measurement: the best of its runs (wall, CPU = user + sys, peak RSS of the largest process). */
 export interface FloorRun {
   readonly wallS: number;
   readonly cpuS: number;
@@ -85,10 +85,11 @@ async function runFloor(label: string, script: string, opts: { cold: boolean; re
     if (!t.ok) throw new Error(`floor ${label} failed (exit ${t.code}): ${readFileSync(t.stderrFile, "utf8").slice(0, 300)}`);
     timings.push(t);
   }
+  // The best run: other load only ever adds time, and a floor must not claim more than the machine needs.
   const r = {
-    wallS: median(timings.map((t) => t.wallS)),
-    cpuS: median(timings.map((t) => t.userS + t.sysS)),
-    rssMiB: median(timings.map((t) => t.maxRssKiB / 1024)),
+    wallS: Math.min(...timings.map((t) => t.wallS)),
+    cpuS: Math.min(...timings.map((t) => t.userS + t.sysS)),
+    rssMiB: Math.min(...timings.map((t) => t.maxRssKiB / 1024)),
     runs: timings.map((t) => t.wallS),
     cold: opts.cold,
     command: opts.shown ?? script,
@@ -213,7 +214,7 @@ export async function measureDataFloors(dataset: string, sources: readonly strin
   }
 }
 
-/** AES-256-GCM (64 KiB records, suede's average chunk) and keyed BLAKE3 in this process: MB per CPU-second, median of 3. */
+/** AES-256-GCM (64 KiB records, suede's average chunk) and keyed BLAKE3 in this process: MB per CPU-second, the best of 3. */
 export function measureCryptoRates(): CryptoRates {
   const total = 256 * 1024 * 1024;
   const block = randomFillSync(Buffer.alloc(1024 * 1024));
@@ -225,7 +226,7 @@ export function measureCryptoRates(): CryptoRates {
       const c = process.cpuUsage(c0);
       xs.push(total / 1e6 / ((c.user + c.system) / 1e6));
     }
-    return median(xs);
+    return Math.max(...xs);
   };
   const key = randomBytes(32);
   const piece = block.subarray(0, 64 * 1024);
