@@ -286,7 +286,9 @@ async function main(): Promise<void> {
         ds.reset();
         if (o.floors && rep === 1 && processFloors !== null) {
           try {
-            dataFloors.set(name, await measureDataFloors(name, ds.sources, o.work, 3));
+            // Write floors only where the bench restores (they take most of the floors' time).
+            const writes = ds.expected("newest") !== null;
+            dataFloors.set(name, await measureDataFloors(name, ds.sources, o.work, { coldReps: 3, writes }));
           } catch (e) {
             log(`floors of ${name} failed: ${(e as Error).stack ?? e}`);
           }

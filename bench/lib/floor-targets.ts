@@ -54,7 +54,7 @@ export interface TargetRow {
 }
 
 const CORES = 2;
-const min = (...runs: FloorRun[]): number => Math.min(...runs.map((r) => r.wallS));
+const min = (...runs: (FloorRun | null)[]): number => Math.min(...runs.map((r) => r?.wallS ?? Number.NaN));
 
 export function parts(f: FloorInputs): Parts {
   const d = f.data;
@@ -175,11 +175,14 @@ export function renderFloors(ds: string, f: FloorInputs, measures: readonly Meas
     "| floor | command | wall s | CPU s |",
     "|---|---|--:|--:|",
   ];
-  const row = (name: string, r: FloorRun) => out.push(`| ${name} | \`${r.command.replace(/\|/g, "\\|").replace(/'(\/[^']*)'/g, "$1")}\` | ${fmtRun(r)} | ${r.cpuS.toFixed(2)} |`);
+  const row = (name: string, r: FloorRun | null) => r !== null && out.push(`| ${name} | \`${r.command.replace(/\|/g, "\\|").replace(/'(\/[^']*)'/g, "$1")}\` | ${fmtRun(r)} | ${r.cpuS.toFixed(2)} |`);
   row("process: node start", f.process.nodeStart);
   if (f.unlock !== null) {
     out.push(`| unlock: suede's default KDF in this vault (${f.unlock.params}) | \`SUEDE_DEBUG=1 suede snapshots\`, KDF line | ${(p.kdf).toFixed(2)} (${f.unlock.kdfMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | |`);
     row(`unlock alone: node + Argon2id, peak RSS ${f.unlock.kdfAlone.rssMiB.toFixed(0)} MiB`, f.unlock.kdfAlone);
+    out.push(
+      `| unlock at the lowest default suede allows (${f.unlock.rfcFloorParams}, RFC 9106; calibration only raises t) | \`deriveKek\` in the bench process | ${(median(f.unlock.rfcFloorMs) / 1000).toFixed(2)} (${f.unlock.rfcFloorMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | |`,
+    );
   }
   row("walk: find, one process, cold", d.walkFindCold);
   row("walk: find, 8 in parallel, cold", d.walkFindParallelCold);

@@ -12,6 +12,7 @@ import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
+import { deriveKek, KDF_FLOOR } from "../../src/crypto/kdf.ts";
 import { log, rmrf, sh, shOk, timed, type Timing } from "./exec.ts";
 import { median } from "./report.ts";
 import { REPO_ROOT } from "./tools.ts";
@@ -41,9 +42,9 @@ export interface DataFloors {
   /** Every file's bytes read cold: one cat stream, then 4 in parallel. */
   readonly readCold: FloorRun;
   readonly readParallelCold: FloorRun;
-  /** The tree's bytes and metadata written into a fresh directory on the work file system from the page cache. */
-  readonly writeCpA: FloorRun;
-  readonly writeTarX: FloorRun;
+  /** The tree's bytes and metadata written into a fresh directory on the work file system from the page cache (null: not restored, not measured). */
+  readonly writeCpA: FloorRun | null;
+  readonly writeTarX: FloorRun | null;
   /** zstd level 3 (suede's level), one thread, over an uncompressed tar of the tree in the page cache. */
   readonly zstd3: FloorRun;
   readonly zstdDecompress: FloorRun;
@@ -73,14 +74,23 @@ export interface UnlockFloors {
   readonly params: string;
   /** node + the argon2 addon deriving one key with those parameters, nothing else. */
   readonly kdfAlone: FloorRun;
+  /** One derivation at the lowest parameters suede accepts as a default (RFC 9106's second option, KDF_FLOOR), in the bench process. */
+  readonly rfcFloorMs: number[];
+  readonly rfcFloorParams: string;
 }
 
 const sq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
-async function runFloor(label: string, script: string, opts: { cold: boolean; reps: number; cwd?: string; before?: () => void; shown?: string }): Promise<FloorRun & { timings: Timing[] }> {
+async function runFloor(
+  label: string,
+  fixed: string,
+  opts: { cold: boolean; reps: number; cwd?: string; before?: () => void; shown?: string; script?: () => string },
+): Promise<FloorRun & { timings: Timing[] }> {
   const timings: Timing[] = [];
+  let script = fixed;
   for (let i = 0; i < opts.reps; i++) {
     opts.before?.();
+    script = opts.script?.() ?? fixed;
     const t = await timed({ cmd: "sh", args: ["-c", script], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) }, { label: `floor-${label}`, env: process.env, timeoutS: 1800, dropCaches: opts.cold });
     if (!t.ok) throw new Error(`floor ${label} failed (exit ${t.code}): ${readFileSync(t.stderrFile, "utf8").slice(0, 300)}`);
     timings.push(t);
@@ -131,7 +141,8 @@ console.log(JSON.stringify({ entries, files, bytes: Number(bytes) }));
  * source (see README "Physical floors": a restore holds its plaintext in memory, its vault read is
  * the separate readCompressedCold floor). Scratch space: WORK/floors, removed at the end.
  */
-export async function measureDataFloors(dataset: string, sources: readonly string[], work: string, coldReps: number): Promise<DataFloors> {
+export async function measureDataFloors(dataset: string, sources: readonly string[], work: string, opts: { coldReps: number; writes: boolean }): Promise<DataFloors> {
+  const coldReps = opts.coldReps;
   if (sources.length !== 1) throw new Error("floors are measured on one source directory");
   const src = sources[0]!;
   const scratch = join(work, "floors");
@@ -164,15 +175,26 @@ export async function measureDataFloors(dataset: string, sources: readonly strin
     const tarBytes = statSync(tar).size;
     const warm = () => sh("sh", ["-c", `${catOne}; cat ${sq(tar)} >/dev/null`]);
     warm();
-    const target = join(scratch, "target");
-    const fresh = () => {
-      rmrf(target);
-      mkdirSync(target);
-      sh("sync", []);
-    };
-    const writeCpA = await runFloor(`${dataset}-write-cp-a`, `cp -a ${sq(src)} ${sq(target)}/`, { cold: false, reps: warmReps, before: () => { fresh(); warm(); } });
-    const writeTarX = await runFloor(`${dataset}-write-tar-x`, `tar -xf ${sq(tar)} -C ${sq(target)}`, { cold: false, reps: warmReps, before: () => { fresh(); warm(); } });
-    rmrf(target);
+    // Each write goes to a new directory and none is deleted before the last: on this ext4 (mounted
+    // with `discard`) writes right after deleting a tree of this size ran 10–30× slower (cp -a 1.7 s,
+    // then 20–33 s after rm -rf + sync of the previous copy).
+    let writeCpA: FloorRun | null = null;
+    let writeTarX: FloorRun | null = null;
+    if (opts.writes) {
+      const writeReps = counts.bytes > 1e9 ? 1 : 2;
+      let n = 0;
+      const fresh = (): string => {
+        const dir = join(scratch, `target-${++n}`);
+        mkdirSync(dir);
+        sh("sync", []);
+        warm();
+        return dir;
+      };
+      let dir = "";
+      writeCpA = strip(await runFloor(`${dataset}-write-cp-a`, "", { cold: false, reps: writeReps, before: () => (dir = fresh()), script: () => `cp -a ${sq(src)} ${sq(dir)}/` }));
+      writeTarX = strip(await runFloor(`${dataset}-write-tar-x`, "", { cold: false, reps: writeReps, before: () => (dir = fresh()), script: () => `tar -xf ${sq(tar)} -C ${sq(dir)}` }));
+      for (let i = 1; i <= n; i++) rmrf(join(scratch, `target-${i}`));
+    }
 
     const zst = join(scratch, "tree.tar.zst");
     const zstd3 = await runFloor(`${dataset}-zstd3`, `zstd -3 -T1 -q -f ${sq(tar)} -o ${sq(zst)}`, { cold: false, reps: warmReps });
@@ -200,8 +222,8 @@ export async function measureDataFloors(dataset: string, sources: readonly strin
       walkNodeCold: strip(nodeWalk),
       readCold: strip(readCold),
       readParallelCold: strip(readParallelCold),
-      writeCpA: strip(writeCpA),
-      writeTarX: strip(writeTarX),
+      writeCpA,
+      writeTarX,
       zstd3: strip(zstd3),
       zstdDecompress: strip(zstdDecompress),
       tarBytes,
@@ -281,6 +303,14 @@ export async function measureUnlockFloors(list: { cmd: string; args: readonly st
     shown: `node -e "hashRaw(…)" (@node-rs/argon2, t=${t}, m=${memoryKiB} KiB, p=${p})`,
   });
   const params = `Argon2id t=${t}, m=${memoryKiB / 1024} MiB, p=${p}`;
-  log(`floors: suede unlock KDF ${params}: ${kdfMs.join(", ")} ms; alone ${kdfAlone.wallS.toFixed(2)} s, ${kdfAlone.rssMiB.toFixed(0)} MiB peak RSS`);
-  return { kdfMs, params, kdfAlone: strip(kdfAlone) };
+  // calibrateKdf never goes below KDF_FLOOR: what the cheapest default suede allows would cost.
+  const rfcFloorMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await deriveKek(new Uint8Array([1]), new Uint8Array(32), KDF_FLOOR);
+    rfcFloorMs.push(Math.round(performance.now() - t0));
+  }
+  const rfcFloorParams = `Argon2id t=${KDF_FLOOR.iterations}, m=${KDF_FLOOR.memoryKiB / 1024} MiB, p=${KDF_FLOOR.parallelism}`;
+  log(`floors: suede unlock KDF ${params}: ${kdfMs.join(", ")} ms; alone ${kdfAlone.wallS.toFixed(2)} s, ${kdfAlone.rssMiB.toFixed(0)} MiB peak RSS; at ${rfcFloorParams}: ${rfcFloorMs.join(", ")} ms`);
+  return { kdfMs, params, kdfAlone: strip(kdfAlone), rfcFloorMs, rfcFloorParams };
 }

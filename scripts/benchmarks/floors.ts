@@ -31,7 +31,7 @@ try {
   if (vault !== undefined) console.log(JSON.stringify(await vaultBytes(vault, opt("--passphrase") ?? process.env.SUEDE_PASSPHRASE ?? ""), null, 1));
   const proc = await measureProcessFloors();
   const rates = measureCryptoRates();
-  const data = await measureDataFloors("dir", [dir], work, Number(opt("--cold-reps") ?? "3"));
+  const data = await measureDataFloors("dir", [dir], work, { coldReps: Number(opt("--cold-reps") ?? "3"), writes: true });
   console.log(JSON.stringify({ proc, rates, data }, null, 1));
 } finally {
   if (opt("--work") === undefined) rmSync(work, { recursive: true, force: true });
