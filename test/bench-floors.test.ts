@@ -21,7 +21,7 @@ function inputs(): FloorInputs {
   return {
     process: { nodeStart: run(0.05, 0.04, 40) },
     rates: { aesGcmMBPerCpuS: 2000, blake3MBPerCpuS: 4000 },
-    unlock: { kdfMs: [290, 300, 310], params: "Argon2id t=3, m=64 MiB, p=4", kdfAlone: run(0.35, 0.6, 110), rfcFloorMs: [100, 110, 120], rfcFloorParams: "Argon2id t=3, m=64 MiB, p=4" },
+    unlock: { kdfMs: [300, 320, 310], params: "Argon2id t=3, m=64 MiB, p=4", kdfAlone: run(0.35, 0.6, 110), rfcFloorMs: [100, 110, 120], rfcFloorParams: "Argon2id t=3, m=64 MiB, p=4" },
     vault: null,
     data: {
       dataset: "usr",
