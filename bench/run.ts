@@ -284,15 +284,6 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= o.reps; rep++) {
         log(`--- ${name} rep ${rep}/${o.reps}: resetting data`);
         ds.reset();
-        if (o.floors && rep === 1 && processFloors !== null) {
-          try {
-            // Write floors only where the bench restores (they take most of the floors' time).
-            const writes = ds.expected("newest") !== null;
-            dataFloors.set(name, await measureDataFloors(name, ds.sources, o.work, { coldReps: 3, writes }));
-          } catch (e) {
-            log(`floors of ${name} failed: ${(e as Error).stack ?? e}`);
-          }
-        }
         const broken = new Set<string>();
         for (const t of tools) {
           const state = join(stateRoot, t.name);
@@ -309,6 +300,16 @@ async function main(): Promise<void> {
           const t0 = Date.now();
           step.apply();
           log(`${name} rep ${rep} step "${step.name}" (data ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+          if (o.floors && rep === 1 && s === 0 && processFloors !== null) {
+            // On the tree of the first backup (srchist checks out its first release in step 1).
+            try {
+              // Write floors only where the bench restores (they take most of the floors' time).
+              const writes = ds.expected("newest") !== null;
+              dataFloors.set(name, await measureDataFloors(name, ds.sources, o.work, { coldReps: 3, writes }));
+            } catch (e) {
+              log(`floors of ${name} failed: ${(e as Error).stack ?? e}`);
+            }
+          }
           for (const t of rotate(tools, rep - 1 + s)) {
             if (broken.has(t.name)) continue;
             const state = join(stateRoot, t.name);
