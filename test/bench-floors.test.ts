@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type FloorInputs, INCONCLUSIVE_FRACTION, renderFloors, targetRows, verdict } from "../bench/lib/floor-targets.ts";
+import { type FloorInputs, INCONCLUSIVE_FRACTION, parts, renderFloors, targetRows, verdict } from "../bench/lib/floor-targets.ts";
 import type { FloorRun } from "../bench/lib/floors.ts";
 import type { Timing } from "../bench/lib/exec.ts";
 import type { Measure } from "../bench/lib/report.ts";
@@ -37,6 +37,7 @@ function inputs(): FloorInputs {
       writeCpA: run(1.0),
       writeTarX: run(0.8),
       zstd3: run(1.1, 1.0),
+      zstd3Blocks: { cpuS: 1.2, bytes: 125e6 },
       zstdDecompress: run(0.3, 0.2),
       tarBytes: 310e6,
       zstdBytes: 120e6,
@@ -99,6 +100,13 @@ test("targets: needed = peer ÷ factor against floors combined as documented", (
   assert.equal([...rows.values()].filter((r) => r.peer === "zpaq").length, 0);
   const md = renderFloors("usr", inputs(), measures);
   assert.match(md, /\| no-change re-run ≥ 5× restic \| restic 1\.68 s ÷ 5 \| 0\.34 s \| 0\.35 s \|/);
+});
+
+test("the CPU floor takes the cheaper compression, with the bytes that one produced", () => {
+  const f = inputs();
+  assert.ok(Math.abs(parts(f).cpuBackup - (1.0 + 300 / 4000 + 120 / 2000)) < 1e-9);
+  const blocks = { ...f, data: { ...f.data, zstd3Blocks: { cpuS: 0.5, bytes: 125e6 } } };
+  assert.ok(Math.abs(parts(blocks).cpuBackup - (0.5 + 300 / 4000 + 125 / 2000)) < 1e-9);
 });
 
 test("vault bytes: payload + Padmé padding + framing make up every record byte that info counts", async () => {
