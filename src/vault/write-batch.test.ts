@@ -28,7 +28,7 @@ test("records come out in order, views copied and runs merged", () => {
   assert.ok(Buffer.concat(first).equals(Buffer.concat(expected)));
   assert.equal(first[1], own, "an owned record is queued without a copy");
   assert.equal(batch.bytes, 0);
-  // Past 1 MiB of views a new block starts; earlier runs (still being written) are untouched.
+  // Past a block's worth of views a new block starts; earlier runs (still being written) are untouched.
   expected.length = 0;
   const view = new Uint8Array(packed.buffer, 0, 250_000);
   for (let i = 0; i < 20; i++) queue(view);

@@ -6,7 +6,7 @@
  */
 
 /** Size of a shared block (a quarter of a write batch: fewer bytes held by blocks half written). */
-const BLOCK_BYTES = 1024 * 1024;
+const BLOCK_BYTES = 256 * 1024;
 
 export class WriteBatch {
   private buffers: Uint8Array[] = [];
