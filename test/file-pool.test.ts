@@ -390,3 +390,27 @@ test("FilePool: listings run on one worker; the first file starts the others", {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Goal: listings that take long (a cold disk) start the other workers, so two list at once, with no
+// file to read. Method: a directory of 20,000 empty files takes well over 15 ms to list (readdir and
+// 20,000 lstats), even warm; after 4 such listings the two-worker pool runs one more thread.
+test("FilePool: slow listings start the other workers", { timeout: 120_000, skip: process.platform !== "linux" }, async () => {
+  const threads = (): number => readdirSync("/proc/self/task").length;
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    for (let i = 0; i < 20_000; i++) writeFileSync(join(dir, `f${i}`), "");
+    const first = await pool.listDirectory(Buffer.from(dir));
+    assert.ok(!("error" in first) && first.names.length === 20_000);
+    const oneWorker = threads();
+    for (let i = 0; i < 3; i++) {
+      const listing = await pool.listDirectory(Buffer.from(dir));
+      assert.ok(!("error" in listing) && listing.names.length === 20_000);
+    }
+    assert.ok(threads() > oneWorker, "the fourth slow listing started the second worker");
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
