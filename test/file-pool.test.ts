@@ -3,7 +3,7 @@
 // so every file queues behind the failing one) whose hooks throw; all promises must settle, rejected.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -354,6 +354,63 @@ test("FilePool: a big file whose read fails while blocks are in flight rejects w
   } finally {
     await pool.close();
     await disk.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Goal: a re-run that changes nothing runs one file worker (an isolate costs ~0.3 CPU-s and 15 MiB),
+// and the first file to read starts the others, which then share the work. Method: a two-worker
+// pool lists a directory 3 times (fewer slow listings than start the others, however busy the
+// machine), counting this process's threads; then backs up two files, each read whole.
+test("FilePool: listings run on one worker; the first file starts the others", { timeout: 120_000, skip: process.platform !== "linux" }, async () => {
+  const threads = (): number => readdirSync("/proc/self/task").length;
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const before = threads();
+  const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    const contents = [randomBytes(700_000), randomBytes(900_000)];
+    contents.forEach((content, i) => writeFileSync(join(dir, `f${i}`), content));
+    for (let i = 0; i < 3; i++) {
+      const listing = await pool.listDirectory(Buffer.from(dir));
+      assert.ok(!("error" in listing));
+      assert.deepEqual(listing.names.map((name) => name.toString()), ["f0", "f1"]);
+    }
+    const listed = threads();
+    assert.ok(listed > before, "a worker runs the listings");
+    const runs = contents.map(() => pipelineHooks({ waitForRecords: false }));
+    const results = await Promise.all(contents.map((_, i) => pool.backupFile(Buffer.from(join(dir, `f${i}`)), runs[i]!.hooks)));
+    contents.forEach((content, i) => {
+      assert.equal(results[i]!.sizeBytes, content.byteLength);
+      assert.equal(assertChunksAreContent(runs[i]!.order, runs[i]!.sealedById, keys, content), content.byteLength);
+    });
+    assert.ok(threads() > listed, "the first file started the second worker (not running for listings)");
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Goal: listings that take long (a cold disk) start the other workers, so two list at once, with no
+// file to read. Method: a directory of 20,000 empty files takes well over 15 ms to list (readdir and
+// 20,000 lstats), even warm; after 4 such listings the two-worker pool runs one more thread.
+test("FilePool: slow listings start the other workers", { timeout: 120_000, skip: process.platform !== "linux" }, async () => {
+  const threads = (): number => readdirSync("/proc/self/task").length;
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    for (let i = 0; i < 20_000; i++) writeFileSync(join(dir, `f${i}`), "");
+    const first = await pool.listDirectory(Buffer.from(dir));
+    assert.ok(!("error" in first) && first.names.length === 20_000);
+    const oneWorker = threads();
+    for (let i = 0; i < 3; i++) {
+      const listing = await pool.listDirectory(Buffer.from(dir));
+      assert.ok(!("error" in listing) && listing.names.length === 20_000);
+    }
+    assert.ok(threads() > oneWorker, "the fourth slow listing started the second worker");
+  } finally {
+    await pool.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

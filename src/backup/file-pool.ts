@@ -57,6 +57,9 @@ interface Task {
   offloaded: Promise<readonly SealedChunk[]> | null;
 }
 
+/** Listings that took the worker over LISTING_SLOW_MS (file-worker.ts) before the other workers start. */
+const SLOW_LISTINGS_MAX = 4;
+
 /**
  * A copy with its own buffer: a small Buffer is a view into Node's shared 8 KiB pool, and
  * postMessage would copy the whole pool for each path.
@@ -66,7 +69,10 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
 }
 
 export class FilePool {
+  private readonly data: FileWorkerData;
   private readonly workers: Worker[] = [];
+  /** Listings the worker found slow (SLOW_LISTINGS_MAX of them start every worker). */
+  private slowListings = 0;
   private readonly load: number[] = [];
   private readonly outboxes: ToWorker[][] = [];
   private readonly transfers: ArrayBuffer[][] = [];
@@ -83,20 +89,30 @@ export class FilePool {
   private closing = false;
 
   constructor(data: FileWorkerData, workerCount = availableParallelism()) {
-    const count = Math.max(1, workerCount);
-    for (let i = 0; i < count; i++) {
-      const worker = startWorker("file-worker", import.meta.url, { ...data, workerCount: count } satisfies FileWorkerData);
-      worker.on("message", (batch: FromWorker[]) => {
-        for (const message of batch) this.receive(i, message);
-      });
-      worker.on("error", (error) => this.fail(error));
-      worker.on("exit", (code) => this.fail(new AssertionError(`file worker exited (code ${code}) with work pending`)));
-      this.workers.push(worker);
-      this.load.push(0);
-      this.outboxes.push([]);
-      this.transfers.push([]);
-      this.newFiles.push({ fileIds: [], paths: [] });
-    }
+    this.data = { ...data, workerCount: Math.max(1, workerCount) };
+    // One worker lists directories; the others start with the first file to back up, or once
+    // listings wait for the disk: a no-change re-run (warm) runs one isolate fewer.
+    this.addWorker();
+  }
+
+  private addWorker(): void {
+    const i = this.workers.length;
+    const worker = startWorker("file-worker", import.meta.url, this.data);
+    worker.on("message", (batch: FromWorker[]) => {
+      for (const message of batch) this.receive(i, message);
+    });
+    worker.on("error", (error) => this.fail(error));
+    worker.on("exit", (code) => this.fail(new AssertionError(`file worker exited (code ${code}) with work pending`)));
+    this.workers.push(worker);
+    this.load.push(0);
+    this.outboxes.push([]);
+    this.transfers.push([]);
+    this.newFiles.push({ fileIds: [], paths: [] });
+  }
+
+  /** Every worker running: files are to be read, or listings are slow (a cold disk: two list at once). */
+  private startAll(): void {
+    while (this.workers.length < this.data.workerCount! && this.failure === null && !this.closing) this.addWorker();
   }
 
   /**
@@ -162,6 +178,7 @@ export class FilePool {
       return;
     }
     if (message.type === "listing") {
+      if (message.slow && ++this.slowListings >= SLOW_LISTINGS_MAX) this.startAll();
       const pending = this.listings.get(message.listId);
       this.listings.delete(message.listId);
       this.load[worker]!--;
@@ -248,7 +265,7 @@ export class FilePool {
    */
   listDirectory(path: Uint8Array, parent: Uint8Array[] | null = null): Promise<PoolListing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    const worker = this.leastLoaded();
+    const worker = this.leastLoaded(-1, false);
     this.load[worker]!++;
     const listId = this.nextFileId++;
     return new Promise<PoolListing | { error: EntryError }>((resolve, reject) => {
@@ -259,8 +276,12 @@ export class FilePool {
     });
   }
 
-  /** The worker with the fewest files and listings (other than `except`, when there is another). */
-  private leastLoaded(except = -1): number {
+  /**
+   * The worker with the fewest files and listings (other than `except`, when there is another);
+   * every worker is started first unless this is for a listing.
+   */
+  private leastLoaded(except = -1, all = true): number {
+    if (all) this.startAll();
     let worker = except === 0 && this.workers.length > 1 ? 1 : 0;
     for (let i = 0; i < this.workers.length; i++) if (i !== except && this.load[i]! < this.load[worker]!) worker = i;
     return worker;

@@ -63,7 +63,7 @@ export interface SealedChunk {
  * read. match is set when the parent's parts were given and scanned (matchParent), with the
  * subtrees of the directories found the same packed.
  */
-export type ListingMessage = { readonly type: "listing"; readonly listId: number } & (
+export type ListingMessage = { readonly type: "listing"; readonly listId: number; readonly slow: boolean } & (
   | { readonly packed: PackedListing; readonly match: (Omit<ParentMatch, "subtrees"> & { readonly subtrees: PackedSubtrees }) | null }
   | { readonly error: EntryError }
 );
@@ -442,20 +442,25 @@ async function drain(): Promise<void> {
 /** User and group names, as the main thread derives them (same files, read once per worker). */
 const accounts = new AccountBytes(new NodeSourceFs());
 
+/** A listing (readdir and lstat) this slow waited for the disk, or the machine is busy: the pool then starts its other workers. */
+const LISTING_SLOW_MS = 15;
+
 function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | null): void {
   let listing: ReturnType<typeof listDirectorySync>;
+  const started = performance.now();
   try {
     listing = listDirectorySync(Buffer.from(path));
   } catch (error) {
-    send({ type: "listing", listId, error: entryError(error) });
+    send({ type: "listing", listId, slow: false, error: entryError(error) });
     return;
   }
+  const slow = performance.now() - started > LISTING_SLOW_MS;
   const found = parent === null ? null : matchParent(accounts, listing, parent);
   const match = found === null ? null : { ...found, subtrees: packSubtrees(found.subtrees) };
   const packed = packListing(listing);
   const transfer = transferables(packed);
   if (match !== null) transfer.push(match.entries.buffer as ArrayBuffer, match.subtrees.counts.buffer as ArrayBuffer, match.subtrees.ids.buffer as ArrayBuffer);
-  send({ type: "listing", listId, packed, match }, transfer);
+  send({ type: "listing", listId, slow, packed, match }, transfer);
 }
 
 port.on("message", (batch: ToWorker[]) => {
