@@ -1,17 +1,17 @@
 /**
  * Reads and opens blob records for the vault. Reads asked for in the same turn of the event loop
  * are sorted by offset and merged into runs of adjacent records, each read with one pread; once a
- * session has read enough to be a bulk reader (restore, mount, cat of a big file), runs are read
- * and opened on worker threads, one per core, instead of on the main thread.
+ * session has read enough to be a bulk reader (restore, mount, cat of a big file), runs are opened
+ * on worker threads, one per core, instead of on the main thread.
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
-import { VaultCorruptError, ioError } from "../errors/errors.ts";
+import { VaultCorruptError } from "../errors/errors.ts";
 import { startWorker } from "../util/worker.ts";
 import type { Codec } from "./compress.ts";
 import type { RecordKindCode } from "./format.ts";
 import { BLOB_ID_SIZE_BYTES, type RecordProblem, openBlob } from "./open-record.ts";
-import type { OpenReply, OpenRequest, OpenWorkerData } from "./open-worker.ts";
+import type { OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
 import type { RecordKeys } from "./record.ts";
 import type { VaultFile } from "./vault-file.ts";
 
@@ -37,7 +37,6 @@ interface Request {
 
 interface PendingRun {
   readonly requests: readonly Request[];
-  readonly start: number;
   readonly worker: number;
 }
 
@@ -101,20 +100,21 @@ export class RecordReader {
     this.runsInFlight++;
     try {
       const start = run[0]!.offset;
-      const workers = end - start > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
-      if (workers !== null) {
-        this.bytesRead += end - start;
-        this.toWorker(workers, run, start, end - start);
-        return; // the reply (or a worker's failure) ends the run
-      }
       const bytes = await this.file.readAt(start, end - start);
       this.bytesRead += bytes.byteLength;
-      for (const request of run) {
-        // A record cut short by the end of the file is refused by openBlob.
+      const slots: RecordSlot[] = run.map((request) => {
         const at = request.offset - start;
-        const record = bytes.subarray(at, Math.min(at + request.length, bytes.byteLength));
-        settle(request, openBlob(this.keys, this.codec, record, request.id, request.kind));
+        return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind };
+      });
+      const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
+      if (workers !== null) {
+        this.toWorker(workers, run, bytes, slots);
+        return; // the reply (or a worker's failure) ends the run
       }
+      run.forEach((request, i) => {
+        const slot = slots[i]!;
+        settle(request, openBlob(this.keys, this.codec, bytes.subarray(slot.at, slot.at + slot.length), request.id, request.kind));
+      });
     } catch (error) {
       // A read error, or a bug: every request of the run fails rather than waiting forever.
       for (const request of run) request.reject(error);
@@ -122,29 +122,22 @@ export class RecordReader {
     this.runDone();
   }
 
-  private toWorker(workers: Worker[], run: readonly Request[], start: number, length: number): void {
+  private toWorker(workers: Worker[], run: readonly Request[], bytes: Uint8Array, slots: RecordSlot[]): void {
     let worker = 0;
     for (let i = 1; i < workers.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
     const runId = this.nextRunId++;
-    const places = new Uint32Array(run.length * 2);
-    const kinds = new Uint8Array(run.length);
     const ids = new Uint8Array(run.length * BLOB_ID_SIZE_BYTES);
-    run.forEach((request, i) => {
-      places[2 * i] = request.offset - start;
-      places[2 * i + 1] = request.length;
-      kinds[i] = request.kind;
-      ids.set(request.id, i * BLOB_ID_SIZE_BYTES);
-    });
-    const request: OpenRequest = { runId, start, length, places, kinds, ids };
-    workers[worker]!.postMessage(request, [places.buffer, kinds.buffer, ids.buffer]);
+    run.forEach((request, i) => ids.set(request.id, i * BLOB_ID_SIZE_BYTES));
+    const request: OpenRequest = { runId, bytes, slots, ids };
+    workers[worker]!.postMessage(request, [bytes.buffer as ArrayBuffer, ids.buffer]);
     this.load[worker]! += 1;
-    this.pending.set(runId, { requests: run, start, worker });
+    this.pending.set(runId, { requests: run, worker });
   }
 
   private ensureWorkers(): Worker[] | null {
     if (this.workersOff || this.bytesRead < WORKERS_AFTER_BYTES) return this.workers;
     if (this.workers !== null) return this.workers;
-    const data: OpenWorkerData = { recordKeys: this.keys, fd: this.file.fd, readBufferBytes: RUN_BYTES_MAX };
+    const data: OpenWorkerData = { recordKeys: this.keys };
     this.workers = [];
     for (let i = 0; i < Math.max(1, availableParallelism()); i++) {
       const worker = startWorker("open-worker", import.meta.url, data);
@@ -164,13 +157,7 @@ export class RecordReader {
     if (run === undefined) return;
     this.pending.delete(reply.runId);
     this.load[run.worker]! -= 1;
-    if ("readError" in reply) {
-      const cause = Object.assign(new Error(reply.readError.message), { code: reply.readError.code });
-      const error = ioError(`reading ${this.file.path} at offset ${run.start}`, cause);
-      for (const request of run.requests) request.reject(error);
-    } else {
-      run.requests.forEach((request, i) => settle(request, reply.results[i]!));
-    }
+    run.requests.forEach((request, i) => settle(request, reply.results[i]!));
     this.runDone();
   }
 

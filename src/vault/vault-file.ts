@@ -3,7 +3,6 @@
  * through here (lock.ts owns the lock file; vault.ts only creates and links a new vault). A failed fsync poisons the handle: Linux may have dropped the dirty pages,
  * so a later "successful" fsync proves nothing (fsyncgate).
  */
-import { read } from "node:fs";
 import { constants, type FileHandle, open, realpath, unlink } from "node:fs/promises";
 import { SuedeError, ioError, isErrno } from "../errors/errors.ts";
 
@@ -44,11 +43,6 @@ export class VaultFile {
 
   async sizeBytes(): Promise<number> {
     return (await this.handle.stat()).size;
-  }
-
-  /** The descriptor, for the record reader's workers, which read their runs themselves (pread is position-free). */
-  get fd(): number {
-    return this.handle.fd;
   }
 
   /** Reads exactly length bytes, or fewer at the end of the file (callers check). */
@@ -145,20 +139,4 @@ export async function discardFile(path: string): Promise<void> {
   await unlink(path).catch((error: unknown) => {
     if (!isErrno(error, "ENOENT")) throw ioError(`removing ${path}`, error);
   });
-}
-
-/**
- * Reads up to length bytes at position from a descriptor into buffer, stopping early only at the
- * end of the file; answers how many it read. For threads that hold a VaultFile's fd, not the file.
- */
-export async function readFdAt(fd: number, buffer: Uint8Array, length: number, position: number): Promise<number> {
-  let done = 0;
-  while (done < length) {
-    const bytesRead = await new Promise<number>((resolve, reject) =>
-      read(fd, buffer, done, length - done, position + done, (error, count) => (error === null ? resolve(count) : reject(error))),
-    );
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
 }
