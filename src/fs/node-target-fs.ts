@@ -22,6 +22,7 @@ import { displayPath } from "./display-path.ts";
 import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
+import { CreatePace } from "./create-pace.ts";
 import { CREATE_MODE, WRITE_FLAGS, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
@@ -82,6 +83,7 @@ export async function syncPath(path: Buffer): Promise<void> {
 
 export class NodeTargetFs implements TargetFs {
   private readonly isRoot = process.getuid?.() === 0;
+  private readonly createPace = new CreatePace();
 
   async existingType(path: Buffer): Promise<NodeType | null> {
     let mode: number;
@@ -261,7 +263,7 @@ export class NodeTargetFs implements TargetFs {
       metadata: options.metadata?.metadata ?? null,
       restoreOwner: options.metadata?.restoreOwner ?? false,
       isRoot: this.isRoot,
-    });
+    }, this.createPace);
   }
 
   private async setHandleMetadata(path: Buffer, handle: FileHandle, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {

@@ -1,11 +1,13 @@
 /**
  * Writing one small restored file: open (O_NOFOLLOW, O_NONBLOCK), check it is a regular file, write
  * its bytes (holes skipped when sparse), truncate to size, owner, mode and time through the fd,
- * close. After the open, synchronous calls: for many small files, handing each call to the libuv
- * pool (a thread wake-up and a promise) costs the main thread more than making the call itself.
+ * close. Synchronous calls (the open too while creates are fast, see CreatePace): for many small
+ * files, handing each call to the libuv pool (a thread wake-up and a promise) costs the main thread
+ * more than making the call itself.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open, writevSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, open, openSync, writevSync } from "node:fs";
 import type { FilePiece, TargetMetadata } from "../core/ports.ts";
+import type { CreatePace } from "./create-pace.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
@@ -26,14 +28,23 @@ export interface SmallFile {
 }
 
 /**
- * Writes a small file: the open (which allocates the inode) on the libuv pool, where creates run in
- * parallel and a cold inode bitmap read does not stop the walk; the rest with synchronous calls.
+ * Writes a small file with synchronous calls; the open (which allocates the inode) goes to the
+ * libuv pool while pace says creates are slow, so they overlap instead of stopping the walk.
  */
-export async function writeSmallFile(file: SmallFile): Promise<void> {
+export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise<void> {
   const { path } = file;
   let fd: number;
   try {
-    fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
+    if (pace.synchronous()) {
+      const start = process.hrtime.bigint();
+      try {
+        fd = openSync(path, WRITE_FLAGS, CREATE_MODE);
+      } finally {
+        pace.measured(Number(process.hrtime.bigint() - start));
+      }
+    } else {
+      fd = await openFd(path, WRITE_FLAGS, CREATE_MODE);
+    }
   } catch (error) {
     throw openForWriteError(path, error);
   }
