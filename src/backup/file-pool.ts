@@ -190,7 +190,7 @@ export class FilePool {
       // Another worker cuts it while this one cuts its own stretch of the file (issue 5).
       const jobId = this.nextSegmentJob++;
       this.segmentJobs.set(jobId, { worker, jobId: message.jobId });
-      this.send(this.leastLoaded(worker), { ...message, jobId });
+      this.send(this.leastLoaded(worker), { ...message, jobId }, [message.window.buffer as ArrayBuffer]);
       return;
     }
     if (message.type === "segmentCut") {

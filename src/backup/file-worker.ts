@@ -59,13 +59,18 @@ export type SegmentCut =
   | { readonly window: Uint8Array; readonly eof: boolean; readonly lengths: Uint32Array; readonly ids: Uint8Array; readonly holes: Uint8Array }
   | { readonly code: string; readonly message: string };
 
-/** A request to cut a segment of an open file (the fd is shared: worker threads are one process). */
+/**
+ * A request to cut a segment of an open file (the fd is shared: worker threads are one process).
+ * window: the owner's buffer to read it into (segmentBytes + max), moved there and back, so a file's
+ * windows are reused instead of left to the garbage collector.
+ */
 export interface CutSegmentRequest {
   readonly type: "cutSegment";
   readonly jobId: number;
   readonly fd: number;
   readonly start: number;
   readonly segmentBytes: number;
+  readonly window: Uint8Array;
 }
 
 export type ToWorker =
@@ -490,11 +495,11 @@ function segmentedSize(fd: number): number | null {
   return size >= 3 * segmentBytes ? size : null;
 }
 
-/** Asks another worker (through the pool) to cut [start, start + segmentBytes) of fd; resolves, never rejects. */
-function askSegment(fd: number, start: number): Promise<SegmentCut> {
+/** Asks another worker (through the pool) to cut [start, start + segmentBytes) of fd into window; resolves, never rejects. */
+function askSegment(fd: number, start: number, window: Uint8Array): Promise<SegmentCut> {
   const jobId = nextSegmentJob++;
   const cut = new Promise<SegmentCut>((resolve) => segmentCuts.set(jobId, resolve));
-  send({ type: "cutSegment", jobId, fd, start, segmentBytes });
+  send({ type: "cutSegment", jobId, fd, start, segmentBytes, window }, [window.buffer as ArrayBuffer]);
   return cut;
 }
 
@@ -502,11 +507,11 @@ function askSegment(fd: number, start: number): Promise<SegmentCut> {
  * Cuts a segment of another worker's file speculatively and names its chunks: reads the segment plus
  * a largest chunk (or to the file's end), the bytes its chunks' cut points depend on.
  */
-async function cutSegmentJob(jobId: number, fd: number, start: number, bytes: number): Promise<void> {
+async function cutSegmentJob(jobId: number, fd: number, start: number, bytes: number, window: Uint8Array): Promise<void> {
   let cut: SegmentCut;
   let transfer: ArrayBuffer[] = [];
   try {
-    const window = new Uint8Array(bytes + data.params.maxSizeBytes);
+    assert(window.byteLength === bytes + data.params.maxSizeBytes, `segment window of ${window.byteLength} bytes for segment ${bytes}`);
     let filled = 0;
     let eof = false;
     while (filled < window.length) {
@@ -556,6 +561,19 @@ async function readSegmented(
   for (let k = 1; k < Math.floor(size / segmentBytes) - 1; k += 2) helped.push(k * segmentBytes);
   const asked: Promise<SegmentCut>[] = [];
   let nextAsked = 0;
+  // Windows whose blocks were sent, oldest first (reused once those are done); asked + 2 of them
+  // exist at most, so the one taken was consumed two segments ago and is normally done.
+  const used: { window: Uint8Array; done: Promise<unknown> }[] = [];
+  let windows = 0;
+  const takeWindow = async () => {
+    if (windows < SEGMENTS_AHEAD_PER_FILE_MAX + 2) {
+      windows++;
+      return new Uint8Array(segmentBytes + data.params.maxSizeBytes);
+    }
+    const oldest = used.shift()!;
+    await oldest.done;
+    return oldest.window;
+  };
   segmentedFiles++;
   try {
     let buffer = first;
@@ -563,7 +581,7 @@ async function readSegmented(
     let position = 0;
     let endStat: BigIntStats | null = null;
     for (let h = 0; ; h++) {
-      while (nextAsked < helped.length && asked.length < SEGMENTS_AHEAD_PER_FILE_MAX) asked.push(askSegment(fd, helped[nextAsked++]!));
+      while (nextAsked < helped.length && asked.length < SEGMENTS_AHEAD_PER_FILE_MAX) asked.push(askSegment(fd, helped[nextAsked++]!, await takeWindow()));
       const stop = h < helped.length ? helped[h]! : Infinity;
       const stretch = await readStretch(fileId, fd, buffer, filled, position, stop, inFlight, takeBuffer, free);
       buffer = stretch.buffer;
@@ -575,7 +593,9 @@ async function readSegmented(
       }
       const cut = await asked.shift()!;
       if ("code" in cut) throw Object.assign(new Error(cut.message), { code: cut.code });
-      position = await sendSegment(fileId, cut, stop, position, inFlight, free);
+      const sent = await sendSegment(fileId, cut, stop, position, inFlight, free);
+      position = sent.position;
+      used.push({ window: new Uint8Array(cut.window.buffer), done: sent.done });
       // A window cut short by the file's end (it shrank): the chain ended in it.
       if (cut.eof && position >= stop + cut.window.length) break;
     }
@@ -592,11 +612,20 @@ async function readSegmented(
   }
 }
 
-/** Sends a block and keeps at most BLOCKS_IN_FLIGHT_PER_FILE_MAX in flight. */
-async function sendInFlight(fileId: number, pieces: Uint8Array[], chunks: ChunkInfo[] | undefined, buffer: Uint8Array | null, inFlight: BlockInFlight[], free: Uint8Array[]): Promise<void> {
+/** Sends a block and keeps at most BLOCKS_IN_FLIGHT_PER_FILE_MAX in flight; `done` when sent and sealed. */
+async function sendInFlight(
+  fileId: number,
+  pieces: Uint8Array[],
+  chunks: ChunkInfo[] | undefined,
+  buffer: Uint8Array | null,
+  inFlight: BlockInFlight[],
+  free: Uint8Array[],
+  dones: Promise<void>[] = [],
+): Promise<void> {
   const done = sendBlock(fileId, pieces, chunks);
   done.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
   inFlight.push({ done, buffer });
+  dones.push(done);
   if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
     const oldest = inFlight.shift()!;
     await oldest.done;
@@ -650,8 +679,19 @@ async function readStretch(
   return { buffer, position, eof: false, endStat: null };
 }
 
-/** Sends the true chunks of a helped segment from `position` on, in blocks of about CHUNK_READ_BLOCK_BYTES; returns where the chain goes on. */
-async function sendSegment(fileId: number, cut: Extract<SegmentCut, { window: Uint8Array }>, segmentStart: number, position: number, inFlight: BlockInFlight[], free: Uint8Array[]): Promise<number> {
+/**
+ * Sends the true chunks of a helped segment from `position` on, in blocks of about
+ * CHUNK_READ_BLOCK_BYTES; returns where the chain goes on, and when the window is free again.
+ */
+async function sendSegment(
+  fileId: number,
+  cut: Extract<SegmentCut, { window: Uint8Array }>,
+  segmentStart: number,
+  position: number,
+  inFlight: BlockInFlight[],
+  free: Uint8Array[],
+): Promise<{ position: number; done: Promise<unknown> }> {
+  const dones: Promise<void>[] = [];
   const { chunks, end } = joinSegment(chunker, cut.window, segmentBytes, cut.eof, cut.lengths, position - segmentStart);
   let pieces: Uint8Array[] = [];
   let infos: ChunkInfo[] = [];
@@ -667,14 +707,15 @@ async function sendSegment(fileId: number, cut: Extract<SegmentCut, { window: Ui
     }
     bytes += chunk.length;
     if (bytes >= CHUNK_READ_BLOCK_BYTES) {
-      await sendInFlight(fileId, pieces, infos, null, inFlight, free);
+      await sendInFlight(fileId, pieces, infos, null, inFlight, free, dones);
       pieces = [];
       infos = [];
       bytes = 0;
     }
   }
-  if (pieces.length > 0) await sendInFlight(fileId, pieces, infos, null, inFlight, free);
-  return segmentStart + end;
+  if (pieces.length > 0) await sendInFlight(fileId, pieces, infos, null, inFlight, free, dones);
+  // Settled either way: a failed block fails the file through inFlight; this only says the window is unused.
+  return { position: segmentStart + end, done: Promise.allSettled(dones) };
 }
 
 async function drain(): Promise<void> {
@@ -723,7 +764,7 @@ port.on("message", (batch: ToWorker[]) => {
       continue;
     }
     if (message.type === "cutSegment") {
-      void cutSegmentJob(message.jobId, message.fd, message.start, message.segmentBytes);
+      void cutSegmentJob(message.jobId, message.fd, message.start, message.segmentBytes, message.window);
       continue;
     }
     if (message.type === "segmentCut") {
