@@ -8,13 +8,14 @@
  * → "records"; the next blocks are asked about before earlier answers arrive, and answers come in
  * order. A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
+ * A big file's segments are also cut by another worker ("cutSegment" → "segmentCut", readSegmented).
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
-import { cutSegment, joinSegment } from "../chunker/segments.ts";
+import { joinSegment, segmentLengths } from "../chunker/segments.ts";
 import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
@@ -224,7 +225,9 @@ async function sendBlock(fileId: number, pieces: Uint8Array[], chunks: ChunkInfo
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
   let keep = wanted.length;
   if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
-    keep = chunksToKeep(wanted, otherWorkNs());
+    // A file cut with help: the other worker reads, cuts and names as much as this one, so half.
+    const otherNs = otherWorkNs();
+    keep = chunksToKeep(wanted, segmentedFiles > 0 ? 0 : otherNs);
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
     // Copies: the pieces are views of the block's buffer, which is reused once the block is sent.
@@ -523,14 +526,27 @@ async function cutSegmentJob(jobId: number, fd: number, start: number, bytes: nu
       filled += bytesRead;
     }
     const got = window.subarray(0, filled);
-    const lengths = cutSegment(chunker, got, bytes, eof);
+    const lengthList: number[] = [];
+    const names: (Uint8Array | null)[] = [];
+    let at = 0;
+    let sinceTurn = 0;
+    for (const length of segmentLengths(chunker, got, bytes, eof)) {
+      const piece = got.subarray(at, at + length);
+      lengthList.push(length);
+      names.push(isZero(piece) ? null : hashBlobId(piece));
+      at += length;
+      sinceTurn += length;
+      if (sinceTurn >= CHUNK_READ_BLOCK_BYTES) {
+        // Let the owner's "seal" messages in between: its blocks wait for them, and a whole
+        // segment at once kept it stalled for tens of ms.
+        sinceTurn = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const lengths = Uint32Array.from(lengthList);
     const ids = new Uint8Array(lengths.length * BLOB_ID_SIZE_BYTES);
     const holes = new Uint8Array(lengths.length);
-    for (let i = 0, at = 0; i < lengths.length; at += lengths[i]!, i++) {
-      const piece = got.subarray(at, at + lengths[i]!);
-      if (isZero(piece)) holes[i] = 1;
-      else ids.set(hashBlobId(piece), i * BLOB_ID_SIZE_BYTES);
-    }
+    names.forEach((id, i) => (id === null ? (holes[i] = 1) : ids.set(id, i * BLOB_ID_SIZE_BYTES)));
     cut = { window: got, eof, lengths, ids, holes };
     transfer = [window.buffer, lengths.buffer, ids.buffer, holes.buffer] as ArrayBuffer[];
   } catch (error) {

@@ -10,7 +10,7 @@ import { createCipheriv, randomInt } from "node:crypto";
 import fc from "fast-check";
 import { Chunker, chunkAll, gearTableFromKey } from "./cdc.ts";
 import { CHUNKER_PARAMS_DEFAULT, type ChunkerParams } from "./params.ts";
-import { cutSegment, joinSegment } from "./segments.ts";
+import { joinSegment, segmentLengths } from "./segments.ts";
 
 const envSeed = process.env["SUEDE_FC_SEED"];
 const FC_SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(envSeed, 10);
@@ -75,7 +75,7 @@ function segmentedLengths(chunker: Chunker, max: number, data: Uint8Array, segme
       // Exactly the bytes a helper reads: the segment plus max, or to the end of the file.
       const window = data.slice(segmentStart, Math.min(data.length, segmentEnd + max));
       const eof = segmentEnd + max >= data.length;
-      const speculative = cutSegment(chunker, window, segmentBytes, eof);
+      const speculative = Uint32Array.from(segmentLengths(chunker, window, segmentBytes, eof));
       const { chunks, end } = joinSegment(chunker, window, segmentBytes, eof, speculative, position - segmentStart);
       for (const chunk of chunks) {
         assert.equal(segmentStart + chunk.start, position);

@@ -7,7 +7,7 @@
  * p -> p + nextCut(p) from 0, and two chains that share one start share every cut after it.
  *
  * A helper cuts a segment [S, S + segmentBytes) speculatively, as if a chunk started at S
- * (cutSegment), reading segmentBytes + max bytes (or to the file's end) so every chunk starting in
+ * (segmentLengths), reading segmentBytes + max bytes (or to the file's end) so every chunk starting in
  * the segment is decided on exactly the bytes the sequential chunker would see. The thread on the
  * true chain arrives at some start t >= S (joinSegment): it cuts on from t itself until its start
  * is one of the speculative starts, and from there takes the speculative chunks unchanged. Usually
@@ -17,19 +17,17 @@
 import type { Chunker } from "./cdc.ts";
 
 /**
- * Lengths of the chunks that start in [0, segmentBytes) of window, cutting from 0. window holds the
- * file's bytes from the segment's start: segmentBytes + max of them, or fewer when it ends at the
- * file's end (eof).
+ * Lengths of the chunks that start in [0, segmentBytes) of window, cutting from 0, one by one (the
+ * caller names each and may do other work between them). window holds the file's bytes from the
+ * segment's start: segmentBytes + max of them, or fewer when it ends at the file's end (eof).
  */
-export function cutSegment(chunker: Chunker, window: Uint8Array, segmentBytes: number, eof: boolean): Uint32Array {
-  const lengths: number[] = [];
+export function* segmentLengths(chunker: Chunker, window: Uint8Array, segmentBytes: number, eof: boolean): Generator<number> {
   for (let start = 0; start < segmentBytes && start < window.length; ) {
     const length = chunker.nextCut(window, start, window.length, eof);
     if (length < 0) throw new RangeError(`segment window of ${window.length} bytes is too short for segment ${segmentBytes} without eof`);
-    lengths.push(length);
+    yield length;
     start += length;
   }
-  return Uint32Array.from(lengths);
 }
 
 /** One chunk of a joined segment: its offset and length in the window; spec: its index in the speculative lengths, or -1 when cut anew. */
@@ -40,7 +38,7 @@ export interface JoinedChunk {
 }
 
 /**
- * The true chunks starting in [from, segmentBytes) of a segment cut by cutSegment (lengths), given
+ * The true chunks starting in [from, segmentBytes) of a segment cut by segmentLengths (lengths), given
  * the true chain's next start `from` (offset in window, >= 0). end: where the chain goes on after
  * them (>= segmentBytes, or window.length at eof).
  */
