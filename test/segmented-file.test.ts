@@ -188,7 +188,7 @@ test("segmented: CLI backup of a file of several default segments, edit, backup 
     const source = join(dir, "src");
     mkdirSync(source);
     const path = join(source, "big.bin");
-    const v1 = content(3 * SEGMENT_BYTES + 3 * MIB + 1);
+    const v1 = content(Math.max(4 * SEGMENT_BYTES, 16 * MIB) + 3 * MIB + 1);
     writeFileSync(path, v1);
     const vault = join(dir, "v.vault");
     await initVault(vault);
