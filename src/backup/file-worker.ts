@@ -20,16 +20,9 @@ import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
-import {
-  BLOCK_BUFFERS_PER_WORKER_MAX,
-  BLOCKS_IN_FLIGHT_PER_FILE_MAX,
-  CHUNK_READ_BLOCK_BYTES,
-  FILE_HEAD_BYTES,
-  FILES_PER_WORKER_MAX,
-  SEGMENT_BYTES,
-  SEGMENTED_FILES_PER_WORKER_MAX,
-  SEGMENTS_AHEAD_PER_FILE_MAX,
-} from "../util/limits.ts";
+import { BLOCK_BUFFERS_PER_WORKER_MAX, BLOCKS_IN_FLIGHT_PER_FILE_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+// The segmented path's bounds, imported apart (issue 5).
+import { SEGMENT_BYTES, SEGMENTED_FILES_PER_WORKER_MAX, SEGMENTS_AHEAD_PER_FILE_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
@@ -384,7 +377,7 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
 /** A block whose chunks (views of `buffer`) wait for their answer and sealing; done when sent. */
 interface BlockInFlight {
   readonly done: Promise<void>;
-  /** null: the chunks are views of a segment's window, which is not reused. */
+  /** null: the chunks are views of a helped segment's window (readSegmented reuses it once its blocks are done). */
   readonly buffer: Uint8Array | null;
 }
 
