@@ -300,7 +300,8 @@ function assertChunksAreContent(order: readonly { id: Uint8Array | null; sizeByt
 test("FilePool: a big file truncated while blocks are in flight resolves with the bytes as read, byte-exact", { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
   const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
-  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  // The block path (no segments cut by the other worker): test/segmented-file.test.ts covers those.
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT, segmentBytes: Number.MAX_SAFE_INTEGER }, 2);
   try {
     const path = join(dir, "big");
     const content = randomBytes(12 * 1024 * 1024);
@@ -332,7 +333,8 @@ test("FilePool: a big file whose read fails while blocks are in flight rejects w
   mkdirSync(backing);
   const disk = await startEioFs(backing, mount);
   const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
-  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  // The block path (no segments cut by the other worker): test/segmented-file.test.ts covers those.
+  const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT, segmentBytes: Number.MAX_SAFE_INTEGER }, 2);
   try {
     const content = randomBytes(12 * 1024 * 1024);
     writeFileSync(join(backing, "big"), content);

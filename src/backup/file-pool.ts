@@ -7,7 +7,7 @@ import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
 import type { EntryError } from "../fs/node-source-fs.ts";
-import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, ToWorker } from "./file-worker.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
 import type { ParentMatch } from "./unchanged.ts";
 import { type Listing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
@@ -68,6 +68,10 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
+function segmentTransfer(cut: SegmentCut): ArrayBuffer[] {
+  return "code" in cut ? [] : [cut.window.buffer as ArrayBuffer, cut.lengths.buffer as ArrayBuffer, cut.ids.buffer as ArrayBuffer, cut.holes.buffer as ArrayBuffer];
+}
+
 export class FilePool {
   private readonly data: FileWorkerData;
   private readonly workers: Worker[] = [];
@@ -85,6 +89,9 @@ export class FilePool {
   /** Offloaded sealing jobs by ID: the file they belong to and what to do when they come back. */
   private readonly sealJobs = new Map<number, (sealed: readonly SealedChunk[]) => void>();
   private nextSealId = 1;
+  /** Segments being cut for another worker's big file, by the pool's job ID: whose, and its own job ID. */
+  private readonly segmentJobs = new Map<number, { readonly worker: number; readonly jobId: number }>();
+  private nextSegmentJob = 1;
   private flushScheduled = false;
   private closing = false;
 
@@ -194,6 +201,19 @@ export class FilePool {
       const deliver = this.sealJobs.get(message.sealId);
       this.sealJobs.delete(message.sealId);
       deliver?.(message.sealed);
+      return;
+    }
+    if (message.type === "cutSegment") {
+      // Another worker cuts it while this one cuts its own stretch of the file (issue 5).
+      const jobId = this.nextSegmentJob++;
+      this.segmentJobs.set(jobId, { worker, jobId: message.jobId });
+      this.send(this.leastLoaded(worker), { ...message, jobId }, [message.window.buffer as ArrayBuffer]);
+      return;
+    }
+    if (message.type === "segmentCut") {
+      const job = this.segmentJobs.get(message.jobId);
+      this.segmentJobs.delete(message.jobId);
+      if (job !== undefined) this.send(job.worker, { type: "segmentCut", jobId: job.jobId, cut: message.cut }, segmentTransfer(message.cut));
       return;
     }
     const task = this.tasks.get(message.fileId);

@@ -8,16 +8,21 @@
  * → "records"; the next blocks are asked about before earlier answers arrive, and answers come in
  * order. A file ends with "done" (size and times after reading) or "error". Messages are
  * sent in batches, one per turn of the event loop, so many small files cost few messages.
+ * A big file's segments are also cut by another worker ("cutSegment" → "segmentCut", readSegmented).
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
+import { joinSegment, segmentLengths } from "../chunker/segments.ts";
+import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import { blobIdHasher } from "../crypto/blob-id.ts";
 import { entryError, type EntryError, listDirectorySync, NodeSourceFs } from "../fs/node-source-fs.ts";
 import { assert } from "../util/assert.ts";
 import { BLOCK_BUFFERS_PER_WORKER_MAX, BLOCKS_IN_FLIGHT_PER_FILE_MAX, CHUNK_READ_BLOCK_BYTES, FILE_HEAD_BYTES, FILES_PER_WORKER_MAX } from "../util/limits.ts";
+// The segmented path's bounds, imported apart (issue 5).
+import { SEGMENT_BYTES, SEGMENTED_FILES_PER_WORKER_MAX, SEGMENTS_AHEAD_PER_FILE_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
@@ -35,6 +40,31 @@ export interface FileWorkerData {
   readonly compressionLevel: number;
   /** How many file workers the pool runs (set by FilePool): with more than one, big blocks share their sealing. */
   readonly workerCount?: number;
+  /** Segment size for cutting one big file on two workers (SEGMENT_BYTES unless a test sets it). */
+  readonly segmentBytes?: number;
+}
+
+/**
+ * Another worker's speculative cut of a segment of a file (chunker/segments.ts): the bytes it read
+ * (window, from the segment's start), the chunk lengths, their IDs (BLOB_ID_SIZE_BYTES each) and
+ * holes (1: a run of zeros, no ID); or why reading failed.
+ */
+export type SegmentCut =
+  | { readonly window: Uint8Array; readonly eof: boolean; readonly lengths: Uint32Array; readonly ids: Uint8Array; readonly holes: Uint8Array }
+  | { readonly code: string; readonly message: string };
+
+/**
+ * A request to cut a segment of an open file (the fd is shared: worker threads are one process).
+ * window: the owner's buffer to read it into (segmentBytes + max), moved there and back, so a file's
+ * windows are reused instead of left to the garbage collector.
+ */
+export interface CutSegmentRequest {
+  readonly type: "cutSegment";
+  readonly jobId: number;
+  readonly fd: number;
+  readonly start: number;
+  readonly segmentBytes: number;
+  readonly window: Uint8Array;
 }
 
 export type ToWorker =
@@ -44,7 +74,10 @@ export type ToWorker =
   | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null }
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] }
   /** Chunks another worker read, to seal here (so one big file keeps every core busy). */
-  | { readonly type: "seal"; readonly sealId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] };
+  | { readonly type: "seal"; readonly sealId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
+  /** A segment of another worker's file to cut (the pool's jobId), and that cut coming back to the owner (its own jobId). */
+  | CutSegmentRequest
+  | { readonly type: "segmentCut"; readonly jobId: number; readonly cut: SegmentCut };
 
 /** A chunk of a file: id null marks a run of zeros (a hole), never stored. */
 export interface ChunkInfo {
@@ -78,7 +111,10 @@ export type FromWorker =
   | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string }
   /** Needed chunks of a file's block handed to another worker to seal (sent before this block's "records"). */
   | { readonly type: "offload"; readonly fileId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
-  | { readonly type: "sealed"; readonly sealId: number; readonly sealed: SealedChunk[] };
+  | { readonly type: "sealed"; readonly sealId: number; readonly sealed: SealedChunk[] }
+  /** A segment of this worker's big file for another worker to cut; and, from that worker, its cut. */
+  | CutSegmentRequest
+  | { readonly type: "segmentCut"; readonly jobId: number; readonly cut: SegmentCut };
 
 const port = parentPort;
 assert(port !== null, "file-worker must run as a worker thread");
@@ -166,8 +202,12 @@ function chunksToKeep(wanted: readonly { piece: Uint8Array }[], otherNs: number)
   return keep;
 }
 
-async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
-  const chunks: ChunkInfo[] = pieces.map((piece) => (isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength }));
+function chunkInfo(piece: Uint8Array): ChunkInfo {
+  return isZero(piece) ? { id: null, sizeBytes: piece.byteLength } : { id: hashBlobId(piece), sizeBytes: piece.byteLength };
+}
+
+/** chunks: the pieces' IDs when already known (named by the worker that cut them). */
+async function sendBlock(fileId: number, pieces: Uint8Array[], chunks: ChunkInfo[] = pieces.map(chunkInfo)): Promise<void> {
   const needed = new Promise<readonly boolean[]>((resolve) => {
     const waiting = waitingForNeed.get(fileId);
     if (waiting === undefined) waitingForNeed.set(fileId, [resolve]);
@@ -178,7 +218,9 @@ async function sendBlock(fileId: number, pieces: Uint8Array[]): Promise<void> {
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
   let keep = wanted.length;
   if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
-    keep = chunksToKeep(wanted, otherWorkNs());
+    // A file cut with help: the other worker reads, cuts and names as much as this one, so half.
+    const otherNs = otherWorkNs();
+    keep = chunksToKeep(wanted, segmentedFiles > 0 ? 0 : otherNs);
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
     // Copies: the pieces are views of the block's buffer, which is reused once the block is sent.
@@ -275,10 +317,11 @@ function returnBlockBuffer(buffer: Uint8Array): void {
  * are copied (the buffer is reused, and each piece may be sealed after later reads) unless `copy` is
  * false: views, for a caller that keeps the buffer until they are sealed.
  */
-function cut(buffer: Uint8Array, filled: number, eof: boolean, copy = true): { pieces: Uint8Array[]; end: number } {
+function cut(buffer: Uint8Array, filled: number, eof: boolean, copy = true, stop = Infinity): { pieces: Uint8Array[]; end: number } {
   const pieces: Uint8Array[] = [];
   let start = 0;
-  for (;;) {
+  // stop: no piece starts there or later (another worker cut the bytes from there).
+  while (start < stop) {
     const length = chunker.nextCut(buffer, start, filled, eof);
     if (length <= 0) break;
     pieces.push(copy ? buffer.slice(start, start + length) : buffer.subarray(start, start + length));
@@ -334,7 +377,8 @@ async function backupFile(fileId: number, path: Uint8Array): Promise<void> {
 /** A block whose chunks (views of `buffer`) wait for their answer and sealing; done when sent. */
 interface BlockInFlight {
   readonly done: Promise<void>;
-  readonly buffer: Uint8Array;
+  /** null: the chunks are views of a helped segment's window (readSegmented reuses it once its blocks are done). */
+  readonly buffer: Uint8Array | null;
 }
 
 /**
@@ -355,7 +399,9 @@ async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled
   const free: Uint8Array[] = [];
   const takeBuffer = () => free.pop() ?? taken[taken.push(spareFlightBuffers.pop() ?? new Uint8Array(buffer.byteLength)) - 1]!;
   try {
-    await readBlocks(fileId, fd, buffer, filled, inFlight, takeBuffer, free);
+    const size = segmentedSize(fd);
+    if (size === null) await readBlocks(fileId, fd, buffer, filled, inFlight, takeBuffer, free);
+    else await readSegmented(fileId, fd, buffer, filled, size, inFlight, takeBuffer, free);
   } finally {
     // Even when reading failed: every chunk the main thread was told about and claimed is sent
     // before the file's "error" (other files may already point at those chunks).
@@ -410,7 +456,7 @@ async function readBlocks(
       if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
         const oldest = inFlight.shift()!;
         await oldest.done;
-        free.push(oldest.buffer);
+        free.push(oldest.buffer!);
       }
     }
     filled -= end;
@@ -418,10 +464,267 @@ async function readBlocks(
   }
   for (const block of inFlight.splice(0)) {
     await block.done;
-    free.push(block.buffer);
+    free.push(block.buffer!);
   }
   const stat = endStat ?? fstatSync(fd, { bigint: true });
   send({ type: "done", fileId, sizeBytes: total, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
+}
+
+/** Reads at an explicit offset (pread): the segmented path reads out of order, and another worker reads the same fd. */
+function readAt(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error))));
+}
+
+const segmentBytes = data.segmentBytes ?? SEGMENT_BYTES;
+let segmentedFiles = 0;
+let nextSegmentJob = 1;
+const segmentCuts = new Map<number, (cut: SegmentCut) => void>();
+
+/**
+ * The file's size when it is cut with another worker's help (issue 5: one big file kept one worker
+ * chunking and the other idle): with more than one worker, at least three segments (so one is
+ * helped), and no other such file on this worker (SEGMENTED_FILES_PER_WORKER_MAX). Else null.
+ */
+function segmentedSize(fd: number): number | null {
+  if ((data.workerCount ?? 1) < 2 || segmentedFiles >= SEGMENTED_FILES_PER_WORKER_MAX) return null;
+  const size = fstatSync(fd).size;
+  return size >= 3 * segmentBytes ? size : null;
+}
+
+/** Asks another worker (through the pool) to cut [start, start + segmentBytes) of fd into window; resolves, never rejects. */
+function askSegment(fd: number, start: number, window: Uint8Array): Promise<SegmentCut> {
+  const jobId = nextSegmentJob++;
+  const cut = new Promise<SegmentCut>((resolve) => segmentCuts.set(jobId, resolve));
+  send({ type: "cutSegment", jobId, fd, start, segmentBytes, window }, [window.buffer as ArrayBuffer]);
+  return cut;
+}
+
+/**
+ * Cuts a segment of another worker's file speculatively and names its chunks: reads the segment plus
+ * a largest chunk (or to the file's end), the bytes its chunks' cut points depend on.
+ */
+async function cutSegmentJob(jobId: number, fd: number, start: number, bytes: number, window: Uint8Array): Promise<void> {
+  let cut: SegmentCut;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    assert(window.byteLength === bytes + data.params.maxSizeBytes, `segment window of ${window.byteLength} bytes for segment ${bytes}`);
+    let filled = 0;
+    let eof = false;
+    while (filled < window.length) {
+      const bytesRead = await readAt(fd, window, filled, window.length - filled, start + filled);
+      if (bytesRead === 0) {
+        eof = true;
+        break;
+      }
+      filled += bytesRead;
+    }
+    const got = window.subarray(0, filled);
+    const lengthList: number[] = [];
+    const names: (Uint8Array | null)[] = [];
+    let at = 0;
+    let sinceTurn = 0;
+    for (const length of segmentLengths(chunker, got, bytes, eof)) {
+      const piece = got.subarray(at, at + length);
+      lengthList.push(length);
+      names.push(isZero(piece) ? null : hashBlobId(piece));
+      at += length;
+      sinceTurn += length;
+      if (sinceTurn >= CHUNK_READ_BLOCK_BYTES) {
+        // Let the owner's "seal" messages in between: its blocks wait for them, and a whole
+        // segment at once kept it stalled for tens of ms.
+        sinceTurn = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const lengths = Uint32Array.from(lengthList);
+    const ids = new Uint8Array(lengths.length * BLOB_ID_SIZE_BYTES);
+    const holes = new Uint8Array(lengths.length);
+    names.forEach((id, i) => (id === null ? (holes[i] = 1) : ids.set(id, i * BLOB_ID_SIZE_BYTES)));
+    cut = { window: got, eof, lengths, ids, holes };
+    transfer = [window.buffer, lengths.buffer, ids.buffer, holes.buffer] as ArrayBuffer[];
+  } catch (error) {
+    cut = { code: (error as NodeJS.ErrnoException).code ?? "EIO", message: error instanceof Error ? error.message : String(error) };
+  }
+  send({ type: "segmentCut", jobId, cut }, transfer);
+}
+
+/**
+ * A big file cut on two workers (chunker/segments.ts says why the cuts are the sequential ones).
+ * Every other segment but the last is cut by another worker, up to SEGMENTS_AHEAD_PER_FILE_MAX
+ * ahead; this worker follows the true cut chain: it reads and cuts its own stretches block by block
+ * (as readBlocks does) up to the next helped segment, then joins that segment's cut from wherever
+ * the chain entered it. The last stretch runs to wherever the file ends now. Blocks go out in file
+ * order, so "ids"/"need" stay FIFO per file as on the one-worker path.
+ */
+async function readSegmented(
+  fileId: number,
+  fd: number,
+  first: Uint8Array,
+  headBytes: number,
+  size: number,
+  inFlight: BlockInFlight[],
+  takeBuffer: () => Uint8Array,
+  free: Uint8Array[],
+): Promise<void> {
+  const helped: number[] = [];
+  for (let k = 1; k < Math.floor(size / segmentBytes) - 1; k += 2) helped.push(k * segmentBytes);
+  const asked: Promise<SegmentCut>[] = [];
+  let nextAsked = 0;
+  // Windows whose blocks were sent, oldest first (reused once those are done); asked + 2 of them
+  // exist at most, so the one taken was consumed two segments ago and is normally done.
+  const used: { window: Uint8Array; done: Promise<unknown> }[] = [];
+  let windows = 0;
+  const takeWindow = async () => {
+    if (windows < SEGMENTS_AHEAD_PER_FILE_MAX + 2) {
+      windows++;
+      return new Uint8Array(segmentBytes + data.params.maxSizeBytes);
+    }
+    const oldest = used.shift()!;
+    await oldest.done;
+    return oldest.window;
+  };
+  segmentedFiles++;
+  try {
+    let buffer = first;
+    let filled = headBytes;
+    let position = 0;
+    let endStat: BigIntStats | null = null;
+    for (let h = 0; ; h++) {
+      while (nextAsked < helped.length && asked.length < SEGMENTS_AHEAD_PER_FILE_MAX) asked.push(askSegment(fd, helped[nextAsked++]!, await takeWindow()));
+      const stop = h < helped.length ? helped[h]! : Infinity;
+      const stretch = await readStretch(fileId, fd, buffer, filled, position, stop, inFlight, takeBuffer, free);
+      buffer = stretch.buffer;
+      position = stretch.position;
+      filled = 0; // the bytes read past stop are in the helper's window
+      if (stretch.eof) {
+        endStat = stretch.endStat;
+        break;
+      }
+      const cut = await asked.shift()!;
+      if ("code" in cut) throw Object.assign(new Error(cut.message), { code: cut.code });
+      const sent = await sendSegment(fileId, cut, stop, position, inFlight, free);
+      position = sent.position;
+      used.push({ window: new Uint8Array(cut.window.buffer), done: sent.done });
+      // A window cut short by the file's end (it shrank): the chain ended in it.
+      if (cut.eof && position >= stop + cut.window.length) break;
+    }
+    for (const block of inFlight.splice(0)) {
+      await block.done;
+      if (block.buffer !== null) free.push(block.buffer);
+    }
+    const stat = endStat ?? fstatSync(fd, { bigint: true });
+    send({ type: "done", fileId, sizeBytes: position, mtimeNs: stat.mtimeNs.toString(), ctimeNs: stat.ctimeNs.toString() });
+  } finally {
+    segmentedFiles--;
+    // Helpers read this fd: it must stay open (not be closed and reused) until they are done.
+    await Promise.all(asked);
+  }
+}
+
+/** Sends a block and keeps at most BLOCKS_IN_FLIGHT_PER_FILE_MAX in flight; `done` when sent and sealed. */
+async function sendInFlight(
+  fileId: number,
+  pieces: Uint8Array[],
+  chunks: ChunkInfo[] | undefined,
+  buffer: Uint8Array | null,
+  inFlight: BlockInFlight[],
+  free: Uint8Array[],
+  dones: Promise<void>[] = [],
+): Promise<void> {
+  const done = sendBlock(fileId, pieces, chunks);
+  done.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
+  inFlight.push({ done, buffer });
+  dones.push(done);
+  if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
+    const oldest = inFlight.shift()!;
+    await oldest.done;
+    if (oldest.buffer !== null) free.push(oldest.buffer);
+  }
+}
+
+/**
+ * The true chain from `position` (buffer holds the file's bytes from there, `filled` of them) until a
+ * chunk starts at `stop` or later, or the file ends (eof). Reads at most a largest chunk past stop.
+ */
+async function readStretch(
+  fileId: number,
+  fd: number,
+  buffer: Uint8Array,
+  filled: number,
+  position: number,
+  stop: number,
+  inFlight: BlockInFlight[],
+  takeBuffer: () => Uint8Array,
+  free: Uint8Array[],
+): Promise<{ buffer: Uint8Array; position: number; eof: boolean; endStat: BigIntStats | null }> {
+  let eof = false;
+  let endStat: BigIntStats | null = null;
+  while (position < stop) {
+    const want = Math.min(buffer.byteLength, stop - position + data.params.maxSizeBytes);
+    while (!eof && filled < want) {
+      const bytesRead = await readAt(fd, buffer, filled, want - filled, position + filled);
+      if (bytesRead === 0) eof = true;
+      filled += bytesRead;
+      if (bytesRead > 0 && filled < want) {
+        // A short read that reached the file's size is its end.
+        const stat = fstatSync(fd, { bigint: true });
+        if (stat.size === BigInt(position + filled)) {
+          eof = true;
+          endStat = stat;
+        }
+      }
+    }
+    const { pieces, end } = cut(buffer, filled, eof, false, stop - position);
+    if (pieces.length > 0) {
+      const next = takeBuffer();
+      next.set(buffer.subarray(end, filled));
+      await sendInFlight(fileId, pieces, undefined, buffer, inFlight, free);
+      buffer = next;
+    }
+    position += end;
+    filled -= end;
+    if (eof && filled === 0) return { buffer, position, eof: true, endStat };
+  }
+  return { buffer, position, eof: false, endStat: null };
+}
+
+/**
+ * Sends the true chunks of a helped segment from `position` on, in blocks of about
+ * CHUNK_READ_BLOCK_BYTES; returns where the chain goes on, and when the window is free again.
+ */
+async function sendSegment(
+  fileId: number,
+  cut: Extract<SegmentCut, { window: Uint8Array }>,
+  segmentStart: number,
+  position: number,
+  inFlight: BlockInFlight[],
+  free: Uint8Array[],
+): Promise<{ position: number; done: Promise<unknown> }> {
+  const dones: Promise<void>[] = [];
+  const { chunks, end } = joinSegment(chunker, cut.window, segmentBytes, cut.eof, cut.lengths, position - segmentStart);
+  let pieces: Uint8Array[] = [];
+  let infos: ChunkInfo[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    const piece = cut.window.subarray(chunk.start, chunk.start + chunk.length);
+    pieces.push(piece);
+    if (chunk.spec < 0) infos.push(chunkInfo(piece));
+    else {
+      // A copy: a view would carry the whole ID array along in every "ids" message.
+      const at = chunk.spec * BLOB_ID_SIZE_BYTES;
+      infos.push({ id: cut.holes[chunk.spec] === 1 ? null : cut.ids.slice(at, at + BLOB_ID_SIZE_BYTES), sizeBytes: chunk.length });
+    }
+    bytes += chunk.length;
+    if (bytes >= CHUNK_READ_BLOCK_BYTES) {
+      await sendInFlight(fileId, pieces, infos, null, inFlight, free, dones);
+      pieces = [];
+      infos = [];
+      bytes = 0;
+    }
+  }
+  if (pieces.length > 0) await sendInFlight(fileId, pieces, infos, null, inFlight, free, dones);
+  // Settled either way: a failed block fails the file through inFlight; this only says the window is unused.
+  return { position: segmentStart + end, done: Promise.allSettled(dones) };
 }
 
 async function drain(): Promise<void> {
@@ -472,6 +775,16 @@ port.on("message", (batch: ToWorker[]) => {
     if (message.type === "seal") {
       const { sealed, transfer } = sealAll(message.ids, message.pieces);
       send({ type: "sealed", sealId: message.sealId, sealed }, transfer);
+      continue;
+    }
+    if (message.type === "cutSegment") {
+      void cutSegmentJob(message.jobId, message.fd, message.start, message.segmentBytes, message.window);
+      continue;
+    }
+    if (message.type === "segmentCut") {
+      const resolve = segmentCuts.get(message.jobId);
+      segmentCuts.delete(message.jobId);
+      resolve?.(message.cut);
       continue;
     }
     if (message.type === "need") {

@@ -20,6 +20,15 @@ export const BLOCK_BUFFERS_PER_WORKER_MAX = 4;
  */
 export const BLOCKS_IN_FLIGHT_PER_FILE_MAX = 3;
 /**
+ * A file of at least three segments is cut on two workers: every other segment (never the last) by
+ * another worker, speculatively, joined to the true cut chain by the owner (chunker/segments.ts).
+ */
+export const SEGMENT_BYTES = 4 * 1024 * 1024;
+/** Segments of one file being cut by another worker at once: each holds SEGMENT_BYTES plus a largest chunk. */
+export const SEGMENTS_AHEAD_PER_FILE_MAX = 2;
+/** Files one worker has cut with help at once (others go block by block): bounds the segment windows. */
+export const SEGMENTED_FILES_PER_WORKER_MAX = 1;
+/**
  * Size of one read block in a file worker (at least twice the largest chunk). Each file in
  * progress holds one (plus a largest chunk of carry-over): 1 MiB reads keep the disk busy, and
  * 4 MiB blocks cost 24 MiB more RSS with two workers for no measured speed.
