@@ -1,4 +1,4 @@
-# Shared by cold-first.sh and cold-rerun.sh (sourced): their arguments, a scratch dir removed on
+# Shared by cold-first.sh, cold-rerun.sh, warm-rerun.sh and warm-move.sh (sourced): their arguments, a scratch dir removed on
 # exit, the tools' environment, and a median of numbers on stdin.
 # Usage of the scripts: SCRIPT DATA_DIR [RUNS] [CLI...] (CLI: dist/cli/main.js of the builds to
 # compare; default this tree's).

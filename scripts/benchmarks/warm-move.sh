@@ -10,34 +10,22 @@
 set -euo pipefail
 source "$(dirname "$0")/cold-common.sh" "$@"
 [ "${NO_RESTIC:-0}" = 1 ] && names=("${names[@]:0:${#CLIS[@]}}")
-cp -a "$DATA" "$SCRATCH/data"   # the steps change the tree: never the caller's
-cat >"$SCRATCH/threads.mjs" <<'JS'
-import { appendFileSync, readFileSync } from "node:fs";
-import { isMainThread } from "node:worker_threads";
-// The main thread's user + sys seconds (field 14 and 15 of /proc/self/task/PID/stat, in ticks).
-if (isMainThread) process.on("exit", () => {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  appendFileSync(process.env.MAIN_CPU_OUT, `${(Number(fields[11]) + Number(fields[12])) / 100}\n`);
-});
-JS
-t() { /usr/bin/time -f "%e %M %U %S" -o "$SCRATCH/t" "$@" >/dev/null 2>"$SCRATCH/err" || { cat "$SCRATCH/err" >&2; exit 1; }; cat "$SCRATCH/t"; }
+source "$(dirname "$0")/warm-common.sh"
 backup_all() { # every tool backs up the tree as it is now into its base vault
   for i in "${!CLIS[@]}"; do node "${CLIS[$i]}" backup "$SCRATCH/suede$i.base" "$SCRATCH/data" >/dev/null 2>&1; done
   [ "${NO_RESTIC:-0}" = 1 ] || restic -q -r "$SCRATCH/restic.base" backup "$SCRATCH/data" >/dev/null
 }
-for i in "${!CLIS[@]}"; do node "${CLIS[$i]}" init --kdf-memory 1 --kdf-iterations 1 --kdf-parallelism 1 "$SCRATCH/suede$i.base" >/dev/null 2>&1; done
+for i in "${!CLIS[@]}"; do init_cheap "$i" "$SCRATCH/suede$i.base"; done
 [ "${NO_RESTIC:-0}" = 1 ] || restic -q -r "$SCRATCH/restic.base" init >/dev/null
 backup_all
-n=0; while IFS= read -r -d '' f; do [ $((n++ % 100)) -eq 50 ] && echo "suede-bench change $n" >>"$f"; done < <(find "$SCRATCH/data" -type f -print0 | LC_ALL=C sort -z)
+append_one_percent
 backup_all
 mkdir "$SCRATCH/data/moved"
 for rel in ${MOVE:-share/doc lib/postgresql lib/git-core}; do mv "$SCRATCH/data/$rel" "$SCRATCH/data/moved/$(basename "$rel")-renamed"; done
 run() { # tool: a fresh copy of its base vault backs up the moved tree
   rm -rf "$SCRATCH/$1.run"; cp -a "$SCRATCH/$1.base" "$SCRATCH/$1.run"; sync
-  : >"$SCRATCH/main"
   if [ "$1" = restic ]; then echo "$(t restic -q -r "$SCRATCH/restic.run" backup "$SCRATCH/data") -" >>"$SCRATCH/$1.times"
-  else echo "$(MALLOC_ARENA_MAX=2 MAIN_CPU_OUT="$SCRATCH/main" t node --max-semi-space-size=2 --import "$SCRATCH/threads.mjs" "${CLIS[${1#suede}]}" backup "$SCRATCH/$1.run" "$SCRATCH/data") $(cat "$SCRATCH/main")" >>"$SCRATCH/$1.times"; fi
+  else timed_suede "${1#suede}" "$SCRATCH/$1.run" >>"$SCRATCH/$1.times"; fi
 }
 for round in $(seq "$RUNS"); do for n in "${names[@]}"; do run "$n"; done; done
 for i in "${!CLIS[@]}"; do echo "suede$i = ${CLIS[$i]}"; done
