@@ -173,10 +173,13 @@ test("calibrateKdf: never returns parameters below the floor", async () => {
 });
 
 test("calibrateKdf: reaches the time target with iterations, keeping memory at 64 MiB", async () => {
-  // A clock where the floor run appears to take 100 ms: a 500 ms target needs 5x the work.
+  // A clock where the floor runs appear to take 200 ms (the first, warming up) and 100 ms: the
+  // faster counts, so a 500 ms target needs 5x the work.
+  const readings = [0, 200, 200, 300];
   let calls = 0;
-  const params = await calibrateKdf(500, () => (calls++ === 0 ? 0 : 100));
+  const params = await calibrateKdf(500, () => readings[calls++]!);
   assert.deepEqual(params, { ...KDF_FLOOR, iterations: 15 });
+  assert.equal(calls, 4, "two timed floor runs");
 });
 
 test("blobIdHasher: keyed BLAKE3 official vectors (key 'whats the Elvish word for friend')", () => {

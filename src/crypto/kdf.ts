@@ -92,9 +92,14 @@ export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: Kd
 export async function calibrateKdf(targetMs: number, timeMs: () => number): Promise<KdfParams> {
   const salt = new Uint8Array(KDF_SALT_SIZE_BYTES);
   const probe = new Uint8Array([0x73]);
-  const started = timeMs();
-  await deriveKek(probe, salt, KDF_FLOOR);
-  const floorMs = Math.max(1, timeMs() - started);
+  // The faster of two runs: the first also starts the hashing threads and faults in 64 MiB (measured
+  // ~2x a warm run here), which made vaults unlock in 0.1-0.4 s instead of the half second aimed at.
+  let floorMs = Infinity;
+  for (let run = 0; run < 2; run++) {
+    const started = timeMs();
+    await deriveKek(probe, salt, KDF_FLOOR);
+    floorMs = Math.min(floorMs, Math.max(1, timeMs() - started));
+  }
   const scale = targetMs / floorMs;
   if (scale <= 1) return KDF_FLOOR;
   const iterations = Math.min(KDF_ITERATIONS_MAX, Math.max(KDF_FLOOR.iterations, Math.floor(KDF_FLOOR.iterations * scale)));
