@@ -14,12 +14,9 @@ import { test } from "node:test";
 import { FilePool, FileReadError, type FileHooks } from "../src/backup/file-pool.ts";
 import type { ChunkInfo, FileWorkerData, SealedChunk } from "../src/backup/file-worker.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
-import { blobIdHasher } from "../src/crypto/blob-id.ts";
 import { SEGMENT_BYTES } from "../src/util/limits.ts";
-import { Codec } from "../src/vault/compress.ts";
-import { RecordKind } from "../src/vault/format.ts";
-import { openBlob } from "../src/vault/open-record.ts";
 import { SKIP_EIO_FS, startEioFs } from "./fault/eio-fs.ts";
+import { assertChunkList } from "./helpers/chunk-list.ts";
 import { backupJson, initVault, suedeOk } from "./helpers/cli.ts";
 
 const MIB = 1024 * 1024;
@@ -62,26 +59,11 @@ function storeHooks(known: ReadonlySet<string>) {
   return { hooks, order, sealedById, claimed };
 }
 
-/** The chunk list tiles the file's first bytes; each chunk is a hole, a known ID, or a record opening to its bytes. Returns the bytes covered. */
+/** assertChunkList, and every chunk answered as needed was delivered. Returns the bytes covered. */
 function assertChunks(run: ReturnType<typeof storeHooks>, known: ReadonlySet<string>, data: FileWorkerData, bytes: Uint8Array): number {
-  const codec = new Codec();
-  const blobId = blobIdHasher(data.blobIdKey);
-  let at = 0;
-  for (const chunk of run.order) {
-    const piece = bytes.subarray(at, at + chunk.sizeBytes);
-    assert.equal(piece.byteLength, chunk.sizeBytes, `chunk at ${at} inside the file`);
-    if (chunk.id === null) assert.ok(piece.every((byte) => byte === 0), `hole at ${at} is zeros`);
-    else if (known.has(hex(chunk.id))) assert.ok(Buffer.from(chunk.id).equals(blobId(piece)), `known chunk at ${at}`);
-    else {
-      const sealed = run.sealedById.get(hex(chunk.id));
-      assert.ok(sealed !== undefined, `new chunk at ${at} delivered`);
-      const raw = openBlob(data.recordKeys, codec, sealed.record, chunk.id, RecordKind.data);
-      assert.ok(raw instanceof Uint8Array && Buffer.from(raw).equals(piece), `record of the chunk at ${at}`);
-    }
-    at += chunk.sizeBytes;
-  }
+  const covered = assertChunkList(run.order, run.sealedById, data, bytes, known);
   assert.deepEqual([...run.claimed].filter((id) => !run.sealedById.has(id)), [], "every chunk answered as needed was delivered");
-  return at;
+  return covered;
 }
 
 const list = (order: readonly ChunkInfo[]) => order.map((chunk) => `${chunk.id === null ? "hole" : hex(chunk.id)}:${chunk.sizeBytes}`);
