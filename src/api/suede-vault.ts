@@ -206,7 +206,7 @@ export class SuedeVault {
 
   static async create(path: string, options: CreateOptions): Promise<void> {
     const deps = options.deps ?? defaultDeps;
-    const kdf = options.kdf ?? (await calibrateKdf(500, () => deps.clock.nowMs()));
+    const kdf = options.kdf ?? (await calibrateKdf(500));
     await Vault.create(path, {
       secret: secretBytes(options.secret),
       slotKind: slotKind(options.secret),
@@ -665,7 +665,7 @@ export class SuedeVault {
 
   /** Adds a slot for another passphrase or key file; returns its number. */
   async addKey(secret: Secret, options: { kdf?: KdfParams } = {}): Promise<number> {
-    const kdf = options.kdf ?? (await calibrateKdf(500, () => this.deps.clock.nowMs()));
+    const kdf = options.kdf ?? (await calibrateKdf(500));
     return this.vault.addKeySlot(secretBytes(secret), slotKind(secret), kdf);
   }
 
@@ -678,7 +678,7 @@ export class SuedeVault {
 
   /** Replaces the secret of the slot that unlocked this session. */
   async changeKey(secret: Secret, options: { kdf?: KdfParams } = {}): Promise<number> {
-    const kdf = options.kdf ?? (await calibrateKdf(500, () => this.deps.clock.nowMs()));
+    const kdf = options.kdf ?? (await calibrateKdf(500));
     await this.vault.replaceKeySlot(this.vault.unlockedSlot, secretBytes(secret), slotKind(secret), kdf);
     return this.vault.unlockedSlot;
   }

@@ -5,7 +5,7 @@ import { hkdfSync } from "node:crypto";
 import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
 import { AEAD_TAG_SIZE_BYTES, AeadAuthError, open, seal, sealInto } from "./aead.ts";
 import { blobIdHasher } from "./blob-id.ts";
-import { KDF_FLOOR, KDF_MEMORY_MAX_KIB, type KdfParams, calibrateKdf, deriveKek, isBelowFloor, kdfParamsProblem, passphraseBytes } from "./kdf.ts";
+import { KDF_FLOOR, KDF_MEMORY_MAX_KIB, type KdfParams, calibrateKdf, deriveKek, isBelowFloor, kdfParamsProblem, kdfWorkClock, passphraseBytes } from "./kdf.ts";
 import { deriveSubkey, deriveVaultKeys, hmacSha256, recordKey, sha256 } from "./keys.ts";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
@@ -180,6 +180,19 @@ test("calibrateKdf: reaches the time target with iterations, keeping memory at 6
   const params = await calibrateKdf(500, () => readings[calls++]!);
   assert.deepEqual(params, { ...KDF_FLOOR, iterations: 15 });
   assert.equal(calls, 4, "two timed floor runs");
+});
+
+test("kdfWorkClock: counts work, not waiting, so a busy machine does not cheapen a new vault's KDF", async () => {
+  const clock = kdfWorkClock();
+  const idleFrom = clock();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const idle = clock() - idleFrom;
+  // Work advances it however busy the machine is: 20 ms of counted work must come within 10 s of spinning.
+  const busyFrom = clock();
+  const giveUpAt = performance.now() + 10_000;
+  while (clock() - busyFrom < 20 && performance.now() < giveUpAt);
+  assert.ok(idle < 60, `300 ms asleep counted as ${idle.toFixed(1)} ms of work`);
+  assert.ok(clock() - busyFrom >= 20, "10 s of spinning did not count as 20 ms of work");
 });
 
 test("blobIdHasher: keyed BLAKE3 official vectors (key 'whats the Elvish word for friend')", () => {

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { KdfParams } from "../../crypto/kdf.ts";
 import { UsageError } from "../../errors/errors.ts";
-import { systemClock } from "../../util/clock.ts";
 import { addSecretOptions, loadApi, parsePositiveInt, secretFrom } from "../common.ts";
 
 export function registerInit(program: Command): void {
@@ -15,7 +14,7 @@ export function registerInit(program: Command): void {
       const { KDF_FLOOR, calibrateKdf, isBelowFloor, kdfParamsProblem } = await import("../../crypto/kdf.ts");
       const { SuedeVault } = await loadApi();
       const custom = options.kdfMemory !== undefined || options.kdfIterations !== undefined;
-      let kdf: KdfParams = await calibrateKdf(500, () => systemClock.nowMs());
+      let kdf: KdfParams = await calibrateKdf(500);
       if (custom) {
         kdf = {
           memoryKiB: options.kdfMemory !== undefined ? parsePositiveInt(options.kdfMemory, "--kdf-memory") * 1024 : kdf.memoryKiB,
