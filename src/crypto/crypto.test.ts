@@ -173,13 +173,13 @@ test("calibrateKdf: never returns parameters below the floor", async () => {
 });
 
 test("calibrateKdf: reaches the time target with iterations, keeping memory at 64 MiB", async () => {
-  // A clock where the floor runs appear to take 200 ms (the first, warming up) and 100 ms: the
-  // faster counts, so a 500 ms target needs 5x the work.
-  const readings = [0, 200, 200, 300];
+  // A clock where the floor runs appear to take 200 ms (the first, warming up), then 150, 100, 300 and
+  // 120 ms (a busy machine): the fastest counts, so a 500 ms target needs 5x the work.
+  const readings = [0, 200, 200, 350, 350, 450, 450, 750, 750, 870];
   let calls = 0;
   const params = await calibrateKdf(500, () => readings[calls++]!);
   assert.deepEqual(params, { ...KDF_FLOOR, iterations: 15 });
-  assert.equal(calls, 4, "two timed floor runs");
+  assert.equal(calls, 10, "five timed floor runs");
 });
 
 test("kdfWorkClock: counts work, not waiting, so a busy machine does not cheapen a new vault's KDF", async () => {
