@@ -74,50 +74,77 @@ export class Chunker {
    * A cut depends only on the bytes from start up to it, so feeding more data never moves a cut.
    */
   nextCut(data: Uint8Array, start: number, end: number, eof: boolean): number {
-    assert(
-      Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= data.length,
-      `nextCut range [${start}, ${end}) outside data of length ${data.length}`,
-    );
+    // Checked before the message is built: a template string per call is work on every chunk.
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= data.length)) {
+      assert(false, `nextCut range [${start}, ${end}) outside data of length ${data.length}`);
+    }
     const available = end - start;
     if (available <= this.minSize) return eof ? available : -1;
     const limit = available < this.maxSize ? available : this.maxSize;
     const normal = limit < this.avgSize ? limit : this.avgSize;
-    const gear = this.gear;
-    const maskSmall = this.maskSmall;
-    const maskLarge = this.maskLarge;
     // The first min bytes are neither hashed nor cut: no cut can land there, and skipping is FastCDC's
     // main speedup. The hash warms up within 32 bytes, well before a cut is likely.
-    // Two bytes per step ("rolling two bytes each time", FastCDC 2020): the same hash after each byte,
-    // each tested in order, with half the loop overhead (about 15% faster under V8, issue 5).
-    // Same bits as ((hash << 1) + gear[b]) >>> 0, kept as int32.
-    let hash = 0;
-    let i = start + this.minSize;
+    const from = start + this.minSize;
     const normalEnd = start + normal;
-    for (; i + 1 < normalEnd; i += 2) {
-      const first = ((hash << 1) + gear[data[i]!]!) | 0;
-      hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
-      if ((first & maskSmall) === 0) return i + 1 - start;
-      if ((hash & maskSmall) === 0) return i + 2 - start;
-    }
-    if (i < normalEnd) {
-      hash = ((hash << 1) + gear[data[i]!]!) | 0;
-      if ((hash & maskSmall) === 0) return i + 1 - start;
-      i++;
-    }
     const limitEnd = start + limit;
-    for (; i + 1 < limitEnd; i += 2) {
-      const first = ((hash << 1) + gear[data[i]!]!) | 0;
-      hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
-      if ((first & maskLarge) === 0) return i + 1 - start;
-      if ((hash & maskLarge) === 0) return i + 2 - start;
+    let last = scanForCut(data, this.gear, from, from, normalEnd, this.maskSmall);
+    // The hash after a byte depends on the 32 bytes up to it only (each step shifts left by one), so the
+    // large-mask stretch re-derives it from the 32 bytes before it instead of carrying it over.
+    if (last < 0 && normalEnd < limitEnd) {
+      last = scanForCut(data, this.gear, normalEnd - 32 > from ? normalEnd - 32 : from, normalEnd, limitEnd, this.maskLarge);
     }
-    if (i < limitEnd) {
-      hash = ((hash << 1) + gear[data[i]!]!) | 0;
-      if ((hash & maskLarge) === 0) return i + 1 - start;
-    }
+    if (last >= 0) return last + 1 - start;
     return eof || available >= this.maxSize ? limit : -1;
   }
 }
+
+/**
+ * The index of the first byte in [testFrom, end) after which the gear hash (hashed from hashFrom) has
+ * no bit of mask set, or -1. One small function for both masks, run once on made-up bytes when the
+ * module loads (warmScan): TurboFan optimizes it on-stack inside its first long loop, and every exit
+ * must have type feedback by then, or the optimized code deoptimizes on it and is compiled again
+ * (61 deopts and 15 re-compiles of the chunker per usr backup before, issue 5).
+ */
+function scanForCut(data: Uint8Array, gear: Int32Array, hashFrom: number, testFrom: number, end: number, mask: number): number {
+  // Same bits as ((hash << 1) + gear[b]) >>> 0, kept as int32.
+  let hash = 0;
+  let i = hashFrom;
+  for (; i < testFrom; i++) hash = ((hash << 1) + gear[data[i]!]!) | 0;
+  // Two bytes per step ("rolling two bytes each time", FastCDC 2020): the same hash after each byte,
+  // each tested in order, with half the loop overhead (about 15% faster under V8, issue 5).
+  for (; i + 1 < end; i += 2) {
+    const first = ((hash << 1) + gear[data[i]!]!) | 0;
+    hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
+    if ((first & mask) === 0) return i;
+    if ((hash & mask) === 0) return i + 1;
+  }
+  if (i < end) {
+    hash = ((hash << 1) + gear[data[i]!]!) | 0;
+    if ((hash & mask) === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Runs every path of scanForCut once, in the interpreter, so its type feedback is complete before
+ * real data makes it hot. With mask 1 a byte cuts exactly when its gear entry is even: 0 cuts, 1 does
+ * not. The entries are int32 extremes so the sums leave the small-integer range, as real ones do.
+ */
+function warmScan(): void {
+  const gear = new Int32Array(256);
+  gear[0] = -0x80000000;
+  gear[1] = 0x7fffffff;
+  // Callers pass Buffers and plain Uint8Arrays (two maps): both are seen. V8 gives a function its
+  // feedback vector only after several calls (lazy feedback allocation), hence the rounds.
+  for (let round = 0; round < 8; round++) {
+    const bytes = (...values: number[]) => (round % 2 === 0 ? Uint8Array.from(values) : Buffer.from(values));
+    scanForCut(bytes(1, 0, 1, 1), gear, 0, 1, 4, 1); // warm-up bytes, then a cut on a pair's first byte
+    scanForCut(bytes(1, 0), gear, 0, 0, 2, 1); // a cut on a pair's second byte
+    scanForCut(bytes(1, 1, 0), gear, 0, 0, 3, 1); // a cut on the odd last byte
+    scanForCut(bytes(1, 1, 1), gear, 0, 0, 3, 1); // no cut
+  }
+}
+warmScan();
 
 /** Splits a whole buffer into [start, length] chunks; an empty buffer yields none. */
 export function* chunkAll(chunker: Chunker, data: Uint8Array): Generator<[start: number, length: number]> {
