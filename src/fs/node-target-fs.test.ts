@@ -383,3 +383,54 @@ test("syncPath syncs files and directories", () =>
     await syncPath(dir);
     await assert.rejects(syncPath(at(dir, "missing")), isCode("TARGET_UNWRITABLE"));
   }));
+
+test("writeFile restores the exact mode whatever the umask, setuid bits or an existing file's mode", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const uid = process.geteuid?.() ?? 0;
+    const gid = process.getegid?.() ?? 0;
+    const mtimeNs = 1_600_000_000_123_456_000n;
+    const previousUmask = process.umask(0o027);
+    try {
+      // Small (synchronous) and big (FileHandle) paths; modes the umask would cut, setuid, none at all.
+      for (const size of [3, 300 * 1024]) {
+        for (const mode of [0o644, 0o777, 0o666, 0o4755, 0o2750, 0o1700, 0o400, 0o000]) {
+          const file = at(dir, `f-${size}-${mode.toString(8)}`);
+          const metadata: TargetMetadata = { type: "file", mode, uid, gid, mtimeNs };
+          await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x61) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: false } });
+          const stat = await fs.lstat(file);
+          assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
+          assert.equal(stat.size, size);
+          assert.equal(stat.mtimeMs, 1_600_000_000_123.456);
+        }
+      }
+      // --overwrite keeps the inode of an existing file: its old mode must not survive.
+      const existing = at(dir, "existing");
+      await fs.writeFile(existing, "old");
+      await fs.chmod(existing, 0o755);
+      await target.writeFile(existing, piecesOf({ data: Buffer.from("new") }), {
+        sparse: false,
+        sizeBytes: 3,
+        metadata: { metadata: { type: "file", mode: 0o640, uid, gid, mtimeNs }, restoreOwner: false },
+      });
+      assert.equal((await fs.lstat(existing)).mode & 0o7777, 0o640);
+    } finally {
+      process.umask(previousUmask);
+    }
+  }));
+
+test("writeFile with another owner restores owner and exact mode, setuid included", rootOnly, () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    for (const size of [3, 300 * 1024]) {
+      for (const mode of [0o644, 0o6755]) {
+        const file = at(dir, `o-${size}-${mode.toString(8)}`);
+        const metadata: TargetMetadata = { type: "file", mode, uid: 1234, gid: 5678, mtimeNs: 1_600_000_000_000_000_000n };
+        await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x62) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: true } });
+        const stat = await fs.lstat(file);
+        assert.equal(stat.uid, 1234);
+        assert.equal(stat.gid, 5678);
+        assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
+      }
+    }
+  }));

@@ -23,7 +23,7 @@ import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CreatePace } from "./create-pace.ts";
-import { CREATE_MODE, WRITE_FLAGS, writeSmallFile } from "./small-file.ts";
+import { WRITE_FLAGS, createMode, needsChmod, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
@@ -128,7 +128,7 @@ export class NodeTargetFs implements TargetFs {
     let handle: FileHandle;
     try {
       // O_NONBLOCK: an existing FIFO fails (ENXIO) or is caught below instead of hanging the restore.
-      handle = await open(path, WRITE_FLAGS, CREATE_MODE);
+      handle = await open(path, WRITE_FLAGS, createMode(options.metadata?.metadata ?? null, options.metadata?.restoreOwner ?? false));
     } catch (error) {
       throw openForWriteError(path, error);
     }
@@ -171,7 +171,7 @@ export class NodeTargetFs implements TargetFs {
       // Makes a trailing hole real (the file was created empty, so nothing lies beyond).
       if (writtenEnd !== options.sizeBytes) await guard(path, () => handle.truncate(options.sizeBytes));
       // Owner, mode and time through the open handle: no path lookups, no symlink can intervene.
-      if (options.metadata !== undefined) await this.setHandleMetadata(path, handle, options.metadata.metadata, options.metadata.restoreOwner);
+      if (options.metadata !== undefined) await this.setHandleMetadata(path, handle, stats.mode, options.metadata.metadata, options.metadata.restoreOwner);
       needsClose = false;
       await guard(path, () => handle.close());
     } finally {
@@ -266,15 +266,17 @@ export class NodeTargetFs implements TargetFs {
     }, this.createPace);
   }
 
-  private async setHandleMetadata(path: Buffer, handle: FileHandle, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
+  private async setHandleMetadata(path: Buffer, handle: FileHandle, openedMode: number, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
+    let chowned = false;
     if (restoreOwner) {
       try {
         await handle.chown(metadata.uid, metadata.gid);
+        chowned = true;
       } catch (error) {
         if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
       }
     }
-    await guard(path, () => handle.chmod(metadata.mode & 0o7777));
+    if (needsChmod(openedMode, metadata, chowned)) await guard(path, () => handle.chmod(metadata.mode & 0o7777));
     const time = utimesArgument(metadata.mtimeNs);
     await guard(path, () => handle.utimes(time, time));
   }
