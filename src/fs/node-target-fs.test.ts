@@ -1,6 +1,7 @@
 // Goal: NodeTargetFs writes exact bytes and holes, creates special files, applies metadata and never follows existing symlinks; method: restore into fresh temp dirs and check with node:fs lstat/readFile.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -433,4 +434,56 @@ test("writeFile with another owner restores owner and exact mode, setuid include
         assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
       }
     }
+  }));
+
+/** A writeTo piece that writes bytes at the position it is given, after a delay; it records what it saw. */
+function writeToPiece(bytes: Buffer, delayMs: number, seen: string[], fail?: Error): FilePiece {
+  return {
+    sizeBytes: bytes.byteLength,
+    writeTo: async (fd, position) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (fail !== undefined) throw fail;
+      try {
+        writeSync(fd, bytes, 0, bytes.byteLength, position);
+        seen.push(`wrote ${position}`);
+      } catch (error) {
+        seen.push(`write failed: ${(error as NodeJS.ErrnoException).code}`);
+      }
+    },
+  };
+}
+
+test("writeTo pieces land at their positions among data pieces and holes, in flight together", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const file = at(dir, "direct");
+    const a = Buffer.alloc(600 * 1024, 0x41);
+    const b = Buffer.alloc(700 * 1024, 0x42);
+    const c = Buffer.alloc(100 * 1024, 0x43);
+    const seen: string[] = [];
+    // The first piece is the slowest: its write lands after the later ones were started.
+    await target.writeFile(file, piecesOf(writeToPiece(a, 60, seen), { zeroBytes: MiB }, { data: c }, writeToPiece(b, 5, seen), { zeroBytes: 4096 }), {
+      sparse: true,
+      sizeBytes: a.byteLength + MiB + c.byteLength + b.byteLength + 4096,
+    });
+    assert.deepEqual(seen, [`wrote ${a.byteLength + MiB + c.byteLength}`, "wrote 0"]);
+    assert.ok((await fs.readFile(file)).equals(expected(a, MiB, c, b, 4096)));
+  }));
+
+test("a failing writeTo fails the file with its error, and the fd stays open until every write in flight settled", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const damage = new SuedeError("VAULT_CORRUPT", "vault damaged at offset 7: test");
+    const seen: string[] = [];
+    const slow = Buffer.alloc(400 * 1024, 0x44);
+    // The first piece fails at once; the second is still writing when that failure is seen.
+    const pieces = piecesOf(writeToPiece(Buffer.alloc(400 * 1024), 1, seen, damage), writeToPiece(slow, 80, seen));
+    await assert.rejects(target.writeFile(at(dir, "damaged"), pieces, { sparse: false, sizeBytes: 800 * 1024 }), (error) => error === damage);
+    assert.deepEqual(seen, [`wrote ${400 * 1024}`], "the slow write still had its fd");
+    // An OS error from the writing thread is worded like any other target error.
+    const full = Object.assign(new Error("no space"), { code: "ENOSPC" });
+    await assert.rejects(
+      target.writeFile(at(dir, "full"), piecesOf(writeToPiece(slow, 1, [], full)), { sparse: false, sizeBytes: slow.byteLength }),
+      isCode("NO_SPACE"),
+    );
   }));

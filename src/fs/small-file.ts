@@ -86,6 +86,14 @@ export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise
       run = [];
     };
     for (const piece of file.content) {
+      if ("writeTo" in piece) {
+        // Written by the vault's thread at its position (restore sends these for big files only).
+        if (run.length > 0) writeRun();
+        await piece.writeTo(fd, position);
+        position += piece.sizeBytes;
+        writtenEnd = position;
+        continue;
+      }
       const bytes = "data" in piece ? piece.data.byteLength : piece.zeroBytes;
       const data = "data" in piece ? piece.data : file.sparse ? null : new Uint8Array(bytes);
       if (data === null) {
