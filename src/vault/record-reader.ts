@@ -189,14 +189,17 @@ export class RecordReader {
   private fail(): void {
     if (this.workersOff) return;
     this.workersOff = true;
-    for (const run of this.pending.values()) {
-      this.queue.push(...run.requests);
-      this.runDone();
-    }
+    const runs = [...this.pending.values()];
     this.pending.clear();
     const workers = this.workers ?? [];
     this.workers = null;
-    for (const worker of workers) void worker.terminate();
+    // Retried once every worker has stopped: none may still be writing a readTo's bytes then.
+    void Promise.allSettled(workers.map((worker) => worker.terminate())).then(() => {
+      for (const run of runs) {
+        this.queue.push(...run.requests);
+        this.runDone();
+      }
+    });
   }
 
   async close(): Promise<void> {
