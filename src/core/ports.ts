@@ -27,6 +27,13 @@ export interface BlobStore {
   sealingSpec(): SealingSpec;
   /** Reads, authenticates and decompresses a blob; VaultCorruptError when it fails to. */
   getBlob(id: BlobId): Promise<Uint8Array>;
+  /**
+   * Optional: getBlob's plaintext written at position of the open file fd (by the thread that
+   * opens the record, so restoring a big file does not move its bytes through the caller's thread);
+   * resolves to its length. Nothing is written unless the record authenticates and decompresses.
+   * The caller keeps fd open until the promise settles.
+   */
+  writeBlobTo?(id: BlobId, fd: number, position: number): Promise<number>;
   /** The keyed hash that names blobs in this vault. */
   blobId(plaintext: Uint8Array): BlobId;
 }
@@ -66,8 +73,15 @@ export interface TargetMetadata {
   readonly mtimeNs: bigint;
 }
 
-/** One piece of a file being restored: bytes, or a run of zeros (a hole when the file is sparse). */
-export type FilePiece = { readonly data: Uint8Array } | { readonly zeroBytes: number };
+/**
+ * One piece of a file being restored: bytes, a run of zeros (a hole when the file is sparse), or
+ * sizeBytes that writeTo puts at a position of the open file (BlobStore.writeBlobTo). The writer
+ * may start several writeTo at once and keeps fd open until each has settled.
+ */
+export type FilePiece =
+  | { readonly data: Uint8Array }
+  | { readonly zeroBytes: number }
+  | { readonly sizeBytes: number; readonly writeTo: (fd: number, position: number) => Promise<void> };
 
 /**
  * Where restore writes. Every path is absolute raw bytes inside a target root chosen by the caller;

@@ -1,6 +1,7 @@
 // Goal: NodeTargetFs writes exact bytes and holes, creates special files, applies metadata and never follows existing symlinks; method: restore into fresh temp dirs and check with node:fs lstat/readFile.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -382,4 +383,107 @@ test("syncPath syncs files and directories", () =>
     await syncPath(at(dir, "f"));
     await syncPath(dir);
     await assert.rejects(syncPath(at(dir, "missing")), isCode("TARGET_UNWRITABLE"));
+  }));
+
+test("writeFile restores the exact mode whatever the umask, setuid bits or an existing file's mode", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const uid = process.geteuid?.() ?? 0;
+    const gid = process.getegid?.() ?? 0;
+    const mtimeNs = 1_600_000_000_123_456_000n;
+    const previousUmask = process.umask(0o027);
+    try {
+      // Small (synchronous) and big (FileHandle) paths; modes the umask would cut, setuid, none at all.
+      for (const size of [3, 300 * 1024]) {
+        for (const mode of [0o644, 0o777, 0o666, 0o4755, 0o2750, 0o1700, 0o400, 0o000]) {
+          const file = at(dir, `f-${size}-${mode.toString(8)}`);
+          const metadata: TargetMetadata = { type: "file", mode, uid, gid, mtimeNs };
+          await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x61) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: false } });
+          const stat = await fs.lstat(file);
+          assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
+          assert.equal(stat.size, size);
+          assert.equal(stat.mtimeMs, 1_600_000_000_123.456);
+        }
+      }
+      // --overwrite keeps the inode of an existing file: its old mode must not survive.
+      const existing = at(dir, "existing");
+      await fs.writeFile(existing, "old");
+      await fs.chmod(existing, 0o755);
+      await target.writeFile(existing, piecesOf({ data: Buffer.from("new") }), {
+        sparse: false,
+        sizeBytes: 3,
+        metadata: { metadata: { type: "file", mode: 0o640, uid, gid, mtimeNs }, restoreOwner: false },
+      });
+      assert.equal((await fs.lstat(existing)).mode & 0o7777, 0o640);
+    } finally {
+      process.umask(previousUmask);
+    }
+  }));
+
+test("writeFile with another owner restores owner and exact mode, setuid included", rootOnly, () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    for (const size of [3, 300 * 1024]) {
+      for (const mode of [0o644, 0o6755]) {
+        const file = at(dir, `o-${size}-${mode.toString(8)}`);
+        const metadata: TargetMetadata = { type: "file", mode, uid: 1234, gid: 5678, mtimeNs: 1_600_000_000_000_000_000n };
+        await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x62) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: true } });
+        const stat = await fs.lstat(file);
+        assert.equal(stat.uid, 1234);
+        assert.equal(stat.gid, 5678);
+        assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
+      }
+    }
+  }));
+
+/** A writeTo piece that writes bytes at the position it is given, after a delay; it records what it saw. */
+function writeToPiece(bytes: Buffer, delayMs: number, seen: string[], fail?: Error): FilePiece {
+  return {
+    sizeBytes: bytes.byteLength,
+    writeTo: async (fd, position) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (fail !== undefined) throw fail;
+      try {
+        writeSync(fd, bytes, 0, bytes.byteLength, position);
+        seen.push(`wrote ${position}`);
+      } catch (error) {
+        seen.push(`write failed: ${(error as NodeJS.ErrnoException).code}`);
+      }
+    },
+  };
+}
+
+test("writeTo pieces land at their positions among data pieces and holes, in flight together", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const file = at(dir, "direct");
+    const a = Buffer.alloc(600 * 1024, 0x41);
+    const b = Buffer.alloc(700 * 1024, 0x42);
+    const c = Buffer.alloc(100 * 1024, 0x43);
+    const seen: string[] = [];
+    // The first piece is the slowest: its write lands after the later ones were started.
+    await target.writeFile(file, piecesOf(writeToPiece(a, 60, seen), { zeroBytes: MiB }, { data: c }, writeToPiece(b, 5, seen), { zeroBytes: 4096 }), {
+      sparse: true,
+      sizeBytes: a.byteLength + MiB + c.byteLength + b.byteLength + 4096,
+    });
+    assert.deepEqual(seen, [`wrote ${a.byteLength + MiB + c.byteLength}`, "wrote 0"]);
+    assert.ok((await fs.readFile(file)).equals(expected(a, MiB, c, b, 4096)));
+  }));
+
+test("a failing writeTo fails the file with its error, and the fd stays open until every write in flight settled", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const damage = new SuedeError("VAULT_CORRUPT", "vault damaged at offset 7: test");
+    const seen: string[] = [];
+    const slow = Buffer.alloc(400 * 1024, 0x44);
+    // The first piece fails at once; the second is still writing when that failure is seen.
+    const pieces = piecesOf(writeToPiece(Buffer.alloc(400 * 1024), 1, seen, damage), writeToPiece(slow, 80, seen));
+    await assert.rejects(target.writeFile(at(dir, "damaged"), pieces, { sparse: false, sizeBytes: 800 * 1024 }), (error) => error === damage);
+    assert.deepEqual(seen, [`wrote ${400 * 1024}`], "the slow write still had its fd");
+    // An OS error from the writing thread is worded like any other target error.
+    const full = Object.assign(new Error("no space"), { code: "ENOSPC" });
+    await assert.rejects(
+      target.writeFile(at(dir, "full"), piecesOf(writeToPiece(slow, 1, [], full)), { sparse: false, sizeBytes: slow.byteLength }),
+      isCode("NO_SPACE"),
+    );
   }));

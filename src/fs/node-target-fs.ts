@@ -23,7 +23,8 @@ import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CreatePace } from "./create-pace.ts";
-import { CREATE_MODE, WRITE_FLAGS, writeSmallFile } from "./small-file.ts";
+import { RESTORE_READ_AHEAD_BYTES } from "../util/limits.ts";
+import { WRITE_FLAGS, createMode, needsChmod, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
@@ -128,11 +129,13 @@ export class NodeTargetFs implements TargetFs {
     let handle: FileHandle;
     try {
       // O_NONBLOCK: an existing FIFO fails (ENXIO) or is caught below instead of hanging the restore.
-      handle = await open(path, WRITE_FLAGS, CREATE_MODE);
+      handle = await open(path, WRITE_FLAGS, createMode(options.metadata?.metadata ?? null, options.metadata?.restoreOwner ?? false));
     } catch (error) {
       throw openForWriteError(path, error);
     }
-    let needsClose = true;
+    // writeTo pieces in flight, oldest first, up to RESTORE_READ_AHEAD_BYTES (what restore counts per
+    // file); the fd stays open until each has settled, as the vault's threads write to it.
+    const queued: { readonly done: Promise<void>; readonly bytes: number }[] = [];
     try {
       const stats = await guard(path, () => handle.stat());
       if (!stats.isFile()) throw notRegularFileError(path);
@@ -148,7 +151,12 @@ export class NodeTargetFs implements TargetFs {
         run = [];
         runBytes = 0;
         await guard(path, () => writeAll(handle, buffers, runStart));
-        writtenEnd = position;
+      };
+      let queuedBytes = 0;
+      const awaitOldest = async () => {
+        const oldest = queued.shift()!;
+        queuedBytes -= oldest.bytes;
+        await oldest.done;
       };
       // Errors thrown by the piece source itself (vault damage, cancellation) are not wrapped.
       for await (const piece of pieces) {
@@ -157,7 +165,19 @@ export class NodeTargetFs implements TargetFs {
           run.push(piece.data);
           runBytes += piece.data.byteLength;
           position += piece.data.byteLength;
+          writtenEnd = position;
           if (runBytes >= WRITE_RUN_BYTES) await writeRun();
+        } else if ("writeTo" in piece) {
+          if (runBytes > 0) await writeRun();
+          const done = piece.writeTo(handle.fd, position).catch((error: unknown) => {
+            throw targetError(path, error);
+          });
+          done.catch(() => undefined);
+          queued.push({ done, bytes: piece.sizeBytes });
+          queuedBytes += piece.sizeBytes;
+          position += piece.sizeBytes;
+          writtenEnd = position;
+          while (queuedBytes > RESTORE_READ_AHEAD_BYTES) await awaitOldest();
         } else {
           const count = piece.zeroBytes;
           assert(Number.isSafeInteger(count) && count >= 0, `bad zero run ${count}`);
@@ -168,15 +188,17 @@ export class NodeTargetFs implements TargetFs {
         }
       }
       if (runBytes > 0) await writeRun();
+      while (queued.length > 0) await awaitOldest();
       // Makes a trailing hole real (the file was created empty, so nothing lies beyond).
       if (writtenEnd !== options.sizeBytes) await guard(path, () => handle.truncate(options.sizeBytes));
       // Owner, mode and time through the open handle: no path lookups, no symlink can intervene.
-      if (options.metadata !== undefined) await this.setHandleMetadata(path, handle, options.metadata.metadata, options.metadata.restoreOwner);
-      needsClose = false;
-      await guard(path, () => handle.close());
-    } finally {
-      if (needsClose) await handle.close().catch(() => undefined);
+      if (options.metadata !== undefined) await this.setHandleMetadata(path, handle, stats.mode, options.metadata.metadata, options.metadata.restoreOwner);
+    } catch (error) {
+      await Promise.allSettled(queued.map((write) => write.done));
+      await handle.close().catch(() => undefined);
+      throw error;
     }
+    await guard(path, () => handle.close());
   }
 
   async symlink(path: Buffer, target: Buffer): Promise<void> {
@@ -266,15 +288,17 @@ export class NodeTargetFs implements TargetFs {
     }, this.createPace);
   }
 
-  private async setHandleMetadata(path: Buffer, handle: FileHandle, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
+  private async setHandleMetadata(path: Buffer, handle: FileHandle, openedMode: number, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
+    let chowned = false;
     if (restoreOwner) {
       try {
         await handle.chown(metadata.uid, metadata.gid);
+        chowned = true;
       } catch (error) {
         if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
       }
     }
-    await guard(path, () => handle.chmod(metadata.mode & 0o7777));
+    if (needsChmod(openedMode, metadata, chowned)) await guard(path, () => handle.chmod(metadata.mode & 0o7777));
     const time = utimesArgument(metadata.mtimeNs);
     await guard(path, () => handle.utimes(time, time));
   }

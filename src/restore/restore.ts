@@ -14,7 +14,7 @@ import { readTree } from "../snapshot/tree-reader.ts";
 import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { TreeAhead } from "./tree-ahead.ts";
-import { RESTORE_BYTES_IN_FLIGHT_MAX, RESTORE_LEAF_WEIGHT_MIN_BYTES, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
+import { RESTORE_BYTES_IN_FLIGHT_MAX, RESTORE_DIRECT_WRITE_MIN_BYTES, RESTORE_LEAF_WEIGHT_MIN_BYTES, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
 
 export interface RestoreProgress {
   files: number;
@@ -149,7 +149,11 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
     const release = await context.leaves.acquire(leafWeight(node));
     track(guarded(context, targetPath, () => restoreLeaf(context, node, targetPath)).finally(release));
   }
-  const done = Promise.all(pending).then(() => undefined);
+  // Everything in flight settles before a failure (a full disk) is passed up: a file being written
+  // then is finished or removed, never left cut short while the caller exits.
+  const done = Promise.allSettled(pending).then((results) => {
+    for (const result of results) if (result.status === "rejected") throw result.reason;
+  });
   done.catch(() => undefined);
   return { done };
 }
@@ -232,10 +236,28 @@ async function restoreFile(context: Context, node: Node, path: Buffer): Promise<
 
 /**
  * The file's bytes chunk by chunk, with up to RESTORE_READ_AHEAD_BYTES of blobs asked for ahead
- * (all at once, so the vault reads them as one run and opens them on every core).
+ * (all at once, so the vault reads them as one run and opens them on every core). A big file's
+ * chunks are handed over as writeTo pieces when the store can write them into the target itself.
  */
 async function* filePieces(context: Context, node: Node): AsyncGenerator<FilePiece> {
   const chunks = node.chunks ?? [];
+  const writeBlobTo = context.store.writeBlobTo?.bind(context.store);
+  if (writeBlobTo !== undefined && node.sizeBytes >= RESTORE_DIRECT_WRITE_MIN_BYTES) {
+    // The target starts these ahead (bounded) itself; each resolves once its bytes are in the file.
+    for (const chunk of chunks) {
+      if (isHoleId(chunk.id)) {
+        yield { zeroBytes: chunk.sizeBytes };
+        continue;
+      }
+      const writeTo = async (fd: number, position: number) => {
+        const written = await writeBlobTo(chunk.id, fd, position);
+        if (written !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
+        context.progress.bytesWritten += written;
+      };
+      yield { sizeBytes: chunk.sizeBytes, writeTo };
+    }
+    return;
+  }
   const ahead: Promise<Uint8Array>[] = [];
   let next = 0;
   let aheadBytes = 0;

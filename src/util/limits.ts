@@ -39,6 +39,12 @@ export const TREE_DEPTH_MAX = 4096;
 /** Bytes of blobs read ahead per file during restore (enough for long sequential vault reads). */
 export const RESTORE_READ_AHEAD_BYTES = 2 * 1024 * 1024;
 /**
+ * Files at least this big are restored with their chunks written into the target by the vault's
+ * record-opening threads (BlobStore.writeBlobTo): their plaintext never reaches the main thread.
+ * Above the target's small-file size (256 KiB), whose pieces are gathered in memory.
+ */
+export const RESTORE_DIRECT_WRITE_MIN_BYTES = 1024 * 1024;
+/**
  * Restore's bound on files, links and special files in flight: each holds its size (at most
  * RESTORE_READ_AHEAD_BYTES, at least RESTORE_LEAF_WEIGHT_MIN_BYTES) of this budget. Many small files
  * at once let the vault read them in long runs and open them on its workers; big files stay few.

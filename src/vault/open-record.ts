@@ -5,6 +5,7 @@
  */
 import { bytesEqual } from "../util/bytes.ts";
 import type { Codec } from "./compress.ts";
+import { type WriteFailure, type Written, writeOpened } from "./direct-write.ts";
 import { RECORD_PREFIX_SIZE_BYTES, type RecordKindCode } from "./format.ts";
 import { type RecordKeys, openRecordBody, openRecordHeader } from "./record.ts";
 
@@ -40,32 +41,51 @@ export interface RecordSlot {
   readonly at: number;
   readonly length: number;
   readonly kind: RecordKindCode;
+  /** An open target file the plaintext is written to (at position) instead of handed back; -1: none. */
+  readonly fd: number;
+  readonly position: number;
 }
+
+export type RunResult = Uint8Array | RecordProblem | Written | WriteFailure;
+
+/** This thread's buffer for plaintexts written straight to a target file (reused, never transferred). */
+let scratch = Buffer.allocUnsafeSlow(0);
 
 /**
  * Opens a run of records as openBlob would, with every plaintext a view into one new buffer: a
  * worker then hands the main thread one buffer per run instead of one per blob (fewer transfers
- * and far fewer ArrayBuffers for its garbage collector, issue 5). ids holds the slots' blob IDs.
+ * and far fewer ArrayBuffers for its garbage collector, issue 5). A slot with an fd gets its
+ * plaintext written there instead, only once the record is authenticated and fully decompressed.
+ * ids holds the slots' blob IDs.
  */
-export function openBlobRun(keys: RecordKeys, codec: Codec, bytes: Uint8Array, slots: readonly RecordSlot[], ids: Uint8Array): (Uint8Array | RecordProblem)[] {
+export function openBlobRun(keys: RecordKeys, codec: Codec, bytes: Uint8Array, slots: readonly RecordSlot[], ids: Uint8Array): RunResult[] {
   const stored = slots.map((slot, i) =>
     openStored(keys, bytes.subarray(slot.at, slot.at + slot.length), ids.subarray(i * BLOB_ID_SIZE_BYTES, (i + 1) * BLOB_ID_SIZE_BYTES), slot.kind),
   );
   let total = 0;
-  for (const record of stored) if ("payload" in record) total += record.rawLength;
+  stored.forEach((record, i) => {
+    if ("payload" in record && slots[i]!.fd < 0) total += record.rawLength;
+  });
   // Not zeroed, not pooled (so it can be transferred): every byte is written below.
   const out = Buffer.allocUnsafeSlow(total);
   let at = 0;
-  return stored.map((record) => {
+  return stored.map((record, i) => {
     if (!("payload" in record)) return record;
-    const raw = out.subarray(at, at + record.rawLength);
-    at += record.rawLength;
+    const slot = slots[i]!;
+    let raw: Uint8Array;
+    if (slot.fd >= 0) {
+      if (scratch.byteLength < record.rawLength) scratch = Buffer.allocUnsafeSlow(record.rawLength);
+      raw = scratch.subarray(0, record.rawLength);
+    } else {
+      raw = out.subarray(at, at + record.rawLength);
+      at += record.rawLength;
+    }
     try {
       codec.decompressInto(record.flags, record.payload, record.rawLength, raw);
-      return raw;
     } catch (cause) {
       return decompressProblem(cause);
     }
+    return slot.fd >= 0 ? writeOpened(slot.fd, slot.position, raw) : raw;
   });
 }
 

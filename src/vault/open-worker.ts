@@ -1,12 +1,13 @@
 /**
  * Worker thread that opens blob records (AES-GCM, zstd) for the vault's record reader, so bulk
  * reads (restore, mount, cat) use every core. It gets one run of adjacent records read in a
- * single pread and answers with each record's plaintext (views of one buffer) or why it was refused.
+ * single pread and answers with each record's plaintext (views of one buffer) or why it was refused;
+ * a slot that names a target file has its plaintext written there (restore of big files).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { assert } from "../util/assert.ts";
 import { Codec } from "./compress.ts";
-import { type RecordProblem, type RecordSlot, openBlobRun } from "./open-record.ts";
+import { type RecordSlot, type RunResult, openBlobRun } from "./open-record.ts";
 import type { RecordKeys } from "./record.ts";
 
 export interface OpenWorkerData {
@@ -25,7 +26,8 @@ export interface OpenRequest {
 
 export interface OpenReply {
   readonly runId: number;
-  readonly results: (Uint8Array | RecordProblem)[];
+  /** Per slot: its plaintext, or (for a slot with an fd) what writing it did, or why it was refused. */
+  readonly results: RunResult[];
 }
 
 const port = parentPort;

@@ -2,7 +2,8 @@
  * Reads and opens blob records for the vault. Reads asked for in the same turn of the event loop
  * are sorted by offset and merged into runs of adjacent records, each read with one pread; once a
  * session has read enough to be a bulk reader (restore, mount, cat of a big file), runs are opened
- * on worker threads, one per core, instead of on the main thread.
+ * on worker threads, one per core, instead of on the main thread. A read may name an open target
+ * file and position: the plaintext is then written there by the thread that opened it.
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
@@ -10,7 +11,8 @@ import { VaultCorruptError } from "../errors/errors.ts";
 import { startWorker } from "../util/worker.ts";
 import type { Codec } from "./compress.ts";
 import type { RecordKindCode } from "./format.ts";
-import { BLOB_ID_SIZE_BYTES, type RecordProblem, openBlob } from "./open-record.ts";
+import { type WriteFailure, type Written, writeFailureError, writeOpened } from "./direct-write.ts";
+import { BLOB_ID_SIZE_BYTES, type RecordProblem, type RunResult, openBlob } from "./open-record.ts";
 import type { OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
 import type { RecordKeys } from "./record.ts";
 import type { VaultFile } from "./vault-file.ts";
@@ -35,7 +37,11 @@ interface Request {
   readonly length: number;
   readonly id: Uint8Array;
   readonly kind: RecordKindCode;
-  readonly resolve: (raw: Uint8Array) => void;
+  /** Target file for the plaintext (readTo), or -1. */
+  readonly fd: number;
+  readonly position: number;
+  /** The plaintext, or for readTo the number of bytes written. */
+  readonly resolve: (result: Uint8Array | number) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -66,7 +72,19 @@ export class RecordReader {
   /** The plaintext of the record at offset, which the index says holds blob id of this kind. */
   read(offset: number, length: number, id: Uint8Array, kind: RecordKindCode): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ offset, length, id, kind, resolve, reject });
+      this.queue.push({ offset, length, id, kind, fd: -1, position: 0, resolve: resolve as (result: Uint8Array | number) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Like read, but writes the plaintext at position of the open file fd (only once the record is
+   * authenticated and decompressed) and resolves to its length. A failed write rejects with the
+   * OS error (its code kept). The caller keeps fd open until this settles: a worker may write to it.
+   */
+  readTo(offset: number, length: number, id: Uint8Array, kind: RecordKindCode, fd: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ offset, length, id, kind, fd, position, resolve: resolve as (result: Uint8Array | number) => void, reject });
       this.schedule();
     });
   }
@@ -109,7 +127,7 @@ export class RecordReader {
       if (bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX) this.bulkBytesRead += bytes.byteLength;
       const slots: RecordSlot[] = run.map((request) => {
         const at = request.offset - start;
-        return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind };
+        return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind, fd: request.fd, position: request.position };
       });
       const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
       if (workers !== null) {
@@ -118,7 +136,8 @@ export class RecordReader {
       }
       run.forEach((request, i) => {
         const slot = slots[i]!;
-        settle(request, openBlob(this.keys, this.codec, bytes.subarray(slot.at, slot.at + slot.length), request.id, request.kind));
+        const raw = openBlob(this.keys, this.codec, bytes.subarray(slot.at, slot.at + slot.length), request.id, request.kind);
+        settle(request, raw instanceof Uint8Array && request.fd >= 0 ? writeOpened(request.fd, request.position, raw) : raw);
       });
     } catch (error) {
       // A read error, or a bug: every request of the run fails rather than waiting forever.
@@ -170,31 +189,43 @@ export class RecordReader {
   private fail(): void {
     if (this.workersOff) return;
     this.workersOff = true;
-    for (const run of this.pending.values()) {
-      this.queue.push(...run.requests);
-      this.runDone();
-    }
+    const runs = [...this.pending.values()];
     this.pending.clear();
     const workers = this.workers ?? [];
     this.workers = null;
-    for (const worker of workers) void worker.terminate();
+    // Retried once every worker has stopped: none may still be writing a readTo's bytes then.
+    void Promise.allSettled(workers.map((worker) => worker.terminate())).then(() => {
+      for (const run of runs) {
+        this.queue.push(...run.requests);
+        this.runDone();
+      }
+    });
   }
 
   async close(): Promise<void> {
     const workers = this.workers ?? [];
     this.workersOff = true;
     this.workers = null;
-    const closed = new Error("vault closed while reading");
-    for (const run of this.pending.values()) for (const request of run.requests) request.reject(closed);
-    for (const request of this.queue) request.reject(closed);
+    const pending = [...this.pending.values()];
+    const queued = this.queue;
     this.pending.clear();
     this.queue = [];
+    // The workers stop first: a readTo's caller closes its fd once the read settles, and no worker
+    // may still be writing to that fd (or to a file that reuses its number) by then.
     await Promise.all(workers.map((worker) => worker.terminate()));
+    const closed = new Error("vault closed while reading");
+    for (const run of pending) for (const request of run.requests) request.reject(closed);
+    for (const request of queued) request.reject(closed);
   }
 }
 
-function settle(request: Request, result: Uint8Array | RecordProblem): void {
+function settle(request: Request, result: RunResult): void {
   if (result instanceof Uint8Array) request.resolve(result);
-  else request.reject(new VaultCorruptError(request.offset, result.problem, result.cause === undefined ? undefined : { cause: new Error(result.cause) }));
+  else if ("written" in result) request.resolve((result as Written).written);
+  else if ("writeError" in result) request.reject(writeFailureError(result as WriteFailure));
+  else {
+    const problem = result as RecordProblem;
+    request.reject(new VaultCorruptError(request.offset, problem.problem, problem.cause === undefined ? undefined : { cause: new Error(problem.cause) }));
+  }
 }
 

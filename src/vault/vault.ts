@@ -384,11 +384,24 @@ export class Vault implements BlobStore {
   }
 
   async getBlob(id: BlobId): Promise<Uint8Array> {
-    if (this.lock !== null) return this.readBlob(id);
+    return this.retrying(async () => this.reader.read(...(await this.locate(id))));
+  }
+
+  /**
+   * Writes a blob's plaintext at position of the open file fd (by the thread that opens its record,
+   * so a big file's bytes never pass through this thread) and resolves to its length. The caller
+   * keeps fd open until this settles.
+   */
+  async writeBlobTo(id: BlobId, fd: number, position: number): Promise<number> {
+    return this.retrying(async () => this.reader.readTo(...(await this.locate(id)), fd, position));
+  }
+
+  private async retrying<T>(read: () => Promise<T>): Promise<T> {
+    if (this.lock !== null) return read();
     for (let attempt = 1; ; attempt++) {
       const seen = this.superblockSequence;
       try {
-        return await this.readBlob(id);
+        return await read();
       } catch (error) {
         // A reader racing a prune may hold offsets the cleaner has since reused or cut off: follow
         // the newest commit and try again while commits keep coming (bounded). A failure under an
@@ -473,7 +486,8 @@ export class Vault implements BlobStore {
     return this.index;
   }
 
-  private async readBlob(id: BlobId): Promise<Uint8Array> {
+  /** Where blob id's record is, once it is on disk: the record reader's first four arguments. */
+  private async locate(id: BlobId): Promise<[number, number, BlobId, RecordKindCode]> {
     if (!this.indexComplete && !this.index.has(id)) await this.loadIndex();
     const location = this.index.get(id);
     if (location === undefined) {
@@ -481,7 +495,7 @@ export class Vault implements BlobStore {
     }
     if (location.offset + location.recordLength > this.batchOffset) await this.flush();
     else if (location.offset >= this.committed.logEnd) await this.writeChain;
-    return this.reader.read(location.offset, location.recordLength, id, location.kind);
+    return [location.offset, location.recordLength, id, location.kind];
   }
 
   /** Authenticates a record read from offset and checks it is the blob the index promised. */
