@@ -95,6 +95,54 @@ test("backup: a directory renamed and edited in the same run keeps every change 
   }
 });
 
+// A new directory's subdirectories are listed ahead of the walk as new ones (backup.ts loadDirectory):
+// one found there by inode, moved in from elsewhere, must still be compared with its old entries.
+test("backup: a directory moved below several new directories is found by inode and not read again; a deep new tree is stored whole", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  try {
+    const source = join(dir, "src");
+    const content = (n: number) => Buffer.alloc(70_000 + n, n + 1);
+    mkdirSync(join(source, "old", "album", "inner"), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(source, "old", "album", `p${i}.jpg`), content(i));
+    writeFileSync(join(source, "old", "album", "inner", "q.jpg"), content(9));
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      await vault.backup({ paths: [source] });
+      const deepest = join(source, "new1", "new2", "new3");
+      mkdirSync(deepest, { recursive: true });
+      renameSync(join(source, "old", "album"), join(deepest, "album"));
+      // A chain of 40 new levels, a file at each, beside it.
+      let chain = join(source, "chain");
+      for (let level = 0; level < 40; level++) {
+        chain = join(chain, `l${level}`);
+        mkdirSync(chain, { recursive: true });
+        writeFileSync(join(chain, "f.txt"), `level ${level}`);
+      }
+      const moved = await vault.backup({ paths: [source] });
+      assert.equal(moved.filesNew, 40, "only the chain's files are new");
+      assert.equal(moved.bytesRead, Array.from({ length: 40 }, (_, level) => `level ${level}`.length).reduce((a, b) => a + b), "the moved files must not be read again");
+
+      const target = join(dir, "restore");
+      await vault.restore(moved.id!, { target });
+      const album = join(target, deepest, "album");
+      for (let i = 0; i < 3; i++) assert.deepEqual(readFileSync(join(album, `p${i}.jpg`)), content(i));
+      assert.deepEqual(readFileSync(join(album, "inner", "q.jpg")), content(9));
+      chain = join(target, source, "chain");
+      for (let level = 0; level < 40; level++) {
+        chain = join(chain, `l${level}`);
+        assert.equal(readFileSync(join(chain, "f.txt"), "utf8"), `level ${level}`);
+      }
+      assert.deepEqual(readdirSync(join(target, source, "old")), []);
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("backup: a file changed deep below unchanged directories is stored, and its siblings and ancestors' other entries are kept", async () => {
   const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
   try {

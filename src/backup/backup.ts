@@ -518,7 +518,8 @@ async function loadDirectory(context: Context, path: Buffer, parentParts: readon
     }
   }
   const listing = await listDirectory(context, path, plaintexts);
-  if (!("error" in listing) && listing.match?.unchanged === true) {
+  // A new directory's subdirectories are new too (or moved: takeDirectory reads their old entries).
+  if (!("error" in listing) && (listing.match?.unchanged === true || parentParts === null)) {
     const partsByEntry = listing.partsByEntry;
     queueSubdirectories(context, listing, (i) => partsByEntry?.[i] ?? null, rootDevice);
   }

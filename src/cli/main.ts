@@ -50,8 +50,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// Vault reads (parent trees, restore) run on libuv's pool; 4 threads (the default) leave the disk idle.
-process.env.UV_THREADPOOL_SIZE ??= "16";
+// libuv's pool keeps its default 4 threads: it starts while node loads this ESM entry (before any line
+// here runs), and 8 or 16 threads cost more CPU per cold read here (docs/PERFORMANCE.md, "Cold first backups").
 const stopMemoryReport = config.debug() ? (await import("./memory-report.ts")).startMemoryReport() : null;
 process.exitCode = await main(process.argv);
 stopMemoryReport?.();
