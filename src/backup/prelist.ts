@@ -36,6 +36,11 @@ export class Prelister {
     this.stopped = true;
   }
 
+  /** Listings made and not yet taken. */
+  get held(): number {
+    return this.listings.size;
+  }
+
   /** The listing of path, if it was made; each is handed out once. */
   take(path: Buffer): PackedListing | null {
     const key = path.toString("latin1");
