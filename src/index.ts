@@ -1,6 +1,7 @@
 /** suede as a library: `import { SuedeVault } from "suede"`. */
 export {
   SuedeVault,
+  type BackupPreparation,
   type BackupOptions,
   type BackupResult,
   type CreateOptions,

@@ -7,7 +7,7 @@
 # bin's shebang options and records its main thread's CPU (/proc at exit). Prints medians of wall,
 # CPU (user + sys, all threads), main-thread CPU and peak RSS per tool and step.
 # Usage: warm-rerun.sh DATA_DIR [RUNS] [CLI...]   (CLI: dist/cli/main.js of the builds to compare;
-# default this tree's). A cheap KDF, so unlocking is not measured.
+# default this tree's). A cheap KDF, so unlocking is not measured; KDF=default measures it as the bench does.
 set -euo pipefail
 source "$(dirname "$0")/cold-common.sh" "$@"
 source "$(dirname "$0")/warm-common.sh"

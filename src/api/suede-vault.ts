@@ -8,6 +8,7 @@ import { resolve as resolvePath } from "node:path";
 import ignore from "ignore";
 import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } from "../backup/backup.ts";
 import { FilePool } from "../backup/file-pool.ts";
+import { Prelister } from "../backup/prelist.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
 import { type RepairReport, repairVault } from "../check/repair.ts";
@@ -98,6 +99,30 @@ export interface BackupOptions {
   readonly signal?: AbortSignal;
   /** Live counters, updated as the backup runs (poll them for progress output). */
   readonly progress?: BackupProgress;
+  /** Made by SuedeVault.prepareBackup before open: the listings it made are used, not made again. */
+  readonly prepared?: BackupPreparation;
+}
+
+/**
+ * The source tree being listed while a vault unlocks (SuedeVault.prepareBackup). Pass it to the
+ * backup; stop it when the backup does not happen (the vault did not open).
+ */
+export class BackupPreparation {
+  /** @internal */
+  readonly prelister: Prelister;
+
+  constructor(paths: readonly string[], oneFileSystem: boolean) {
+    this.prelister = new Prelister(backupSources(paths).map((s) => Buffer.from(s)), oneFileSystem);
+  }
+
+  stop(): void {
+    this.prelister.stop();
+  }
+}
+
+/** The sources a backup of these paths names: absolute, each once, sorted. */
+function backupSources(paths: readonly string[]): string[] {
+  return [...new Set(paths.map((p) => resolvePath(p)))].sort();
 }
 
 export interface BackupResult {
@@ -215,6 +240,14 @@ export class SuedeVault {
     });
   }
 
+  /**
+   * Starts listing the tree a backup of these paths will walk, for `backup({ prepared })`: call it
+   * before open, so the listing runs on the main thread while the key derivation runs on its own.
+   */
+  static prepareBackup(options: { readonly paths: readonly string[]; readonly oneFileSystem?: boolean }): BackupPreparation {
+    return new BackupPreparation(options.paths, options.oneFileSystem ?? false);
+  }
+
   static async open(path: string, options: OpenOptions): Promise<SuedeVault> {
     const deps = options.deps ?? defaultDeps;
     const vault = await Vault.open(path, {
@@ -297,7 +330,9 @@ export class SuedeVault {
   async backup(options: BackupOptions): Promise<BackupResult> {
     const started = this.deps.clock.nowMs();
     const sourceFs = new NodeSourceFs();
-    const sources = [...new Set(options.paths.map((p) => resolvePath(p)))].sort();
+    // The walk lists on its workers from here on; what was listed during the unlock is taken.
+    options.prepared?.stop();
+    const sources = backupSources(options.paths);
     if (sources.length === 0) throw new SuedeError("USAGE", "name at least one path to back up");
     for (const source of sources) {
       try {
@@ -345,6 +380,7 @@ export class SuedeVault {
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
         filePool,
         progress,
+        ...(options.prepared !== undefined ? { prelisted: options.prepared.prelister } : {}),
       });
       let id: number | null = null;
       if (options.dryRun !== true) {

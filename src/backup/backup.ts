@@ -18,6 +18,7 @@ import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 import { FileReadError, type FilePool } from "./file-pool.ts";
 import { InodeTable } from "./inode-table.ts";
+import type { Prelister } from "./prelist.ts";
 import { isSparse, isUnchangedFile, isUnchangedSymlink, MATCH_FIELDS, nodeFromStat as statNode, type ParentMatch, sameIds, sameNode } from "./unchanged.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
@@ -54,6 +55,8 @@ export interface BackupOptions {
   readonly signal?: AbortSignal;
   readonly filePool: FilePool;
   readonly progress: BackupProgress;
+  /** Directories listed while the vault unlocked (prelist.ts), taken instead of listing them again. */
+  readonly prelisted?: Prelister;
 }
 
 interface Context extends BackupOptions {
@@ -437,7 +440,7 @@ function countUnchangedFile(context: Context, stat: SourceStat): void {
 
 /** readdir + lstat of every entry, names in byte order. */
 async function listDirectory(context: Context, path: Buffer, parent: Uint8Array[] | null): Promise<WalkListing | { error: unknown }> {
-  const listing = await context.filePool.listDirectory(path, parent);
+  const listing = await context.filePool.listDirectory(path, parent, context.prelisted?.take(path) ?? null);
   if ("error" in listing) return { error: errnoError(listing.error) };
   const names = listing.names;
   const paths = names.map((childName) => joinPath(path, childName));

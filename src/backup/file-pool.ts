@@ -9,7 +9,7 @@ import { startWorker } from "../util/worker.ts";
 import type { EntryError } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
 import type { ParentMatch } from "./unchanged.ts";
-import { type Listing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
+import { type Listing, type PackedListing, transferables, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
 
 /** A listing; match (its entries joined with the parent's, matchParent) when the parent's parts were given and scanned. */
@@ -281,10 +281,12 @@ export class FilePool {
   /**
    * A directory's entries (byte order) with their lstat, read on a worker; or why it could not be
    * read. With parent (the plaintext tree parts of the directory in the parent snapshot) the worker
-   * also tells whether every entry is unchanged.
+   * also tells whether every entry is unchanged. listed: the directory listed already (prelist.ts).
    */
-  listDirectory(path: Uint8Array, parent: Uint8Array[] | null = null): Promise<PoolListing | { error: EntryError }> {
+  listDirectory(path: Uint8Array, parent: Uint8Array[] | null = null, listed: PackedListing | null = null): Promise<PoolListing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
+    // Listed already and nothing to compare it with: no trip to a worker.
+    if (listed !== null && parent === null) return Promise.resolve({ ...unpackListing(listed), match: null });
     const worker = this.leastLoaded(-1, false);
     this.load[worker]!++;
     const listId = this.nextFileId++;
@@ -292,7 +294,9 @@ export class FilePool {
       this.listings.set(listId, { resolve, reject });
       // The parent's parts are copied and the copies moved (the caller keeps its own).
       const parts = parent === null ? null : parent.map((part) => new Uint8Array(part));
-      this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts }, parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer));
+      const transfer = parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer);
+      if (listed !== null) transfer.push(...transferables(listed));
+      this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts, listed }, transfer);
     });
   }
 

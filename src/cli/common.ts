@@ -24,9 +24,13 @@ export async function withVault<T>(
   path: string,
   options: SecretOptions & { writable?: boolean; repair?: boolean; indexLoad?: "full" | "snapshots" },
   use: (vault: SuedeVault) => Promise<T>,
+  /** Runs once the secret is read, just before the vault opens (and unlocks). */
+  beforeOpen?: (api: typeof import("../api/suede-vault.ts")) => void,
 ): Promise<T> {
   const secret = await secretFrom(options);
-  const { SuedeVault } = await loadApi();
+  const api = await loadApi();
+  const { SuedeVault } = api;
+  beforeOpen?.(api);
   const vault = await SuedeVault.open(path, {
     secret,
     writable: options.writable ?? false,

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { SuedeError } from "../../errors/errors.ts";
 import { errorReason } from "../../fs/error-reason.ts";
+import type { BackupPreparation } from "../../api/suede-vault.ts";
 import { addSecretOptions, cancellation, collect, withVault } from "../common.ts";
 import { formatBytes, formatDuration, ProgressLine } from "../output.ts";
 
@@ -27,6 +28,7 @@ export function registerBackup(program: Command): void {
       const line = new ProgressLine();
       const { signal, dispose } = cancellation();
       const started = Date.now();
+      let prepared: BackupPreparation | undefined;
       const result = await withVault(vaultPath, { ...options, writable: options.dryRun !== true }, async (vault) => {
         line.start(() => {
           const seconds = Math.max(0.001, (Date.now() - started) / 1000);
@@ -47,12 +49,16 @@ export function registerBackup(program: Command): void {
             onWarning: (path, message) => process.stderr.write(`suede: warning: ${path}: ${message}\n`),
             signal,
             progress,
+            ...(prepared !== undefined ? { prepared } : {}),
           });
         } finally {
           line.stop();
           dispose();
         }
-      });
+      }, (api) => {
+        // The tree is listed while the vault unlocks (the key derivation leaves the main thread idle).
+        prepared = api.SuedeVault.prepareBackup({ paths, oneFileSystem: options.oneFileSystem === true });
+      }).finally(() => prepared?.stop());
       if (options.json === true) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
       } else {
