@@ -4,6 +4,11 @@ import { RECORD_FLAG_ZSTD } from "./format.ts";
 
 export const COMPRESSION_LEVEL_DEFAULT = 3;
 
+/** Room compressInto needs for a chunk of rawBytes (zstd's bound). */
+export function compressRoomBytes(rawBytes: number): number {
+  return binding.compressBound(rawBytes);
+}
+
 export interface Compressed {
   readonly flags: number;
   /** May be a view of the codec's own output buffer: valid until its next compress call. */
@@ -28,6 +33,17 @@ export class Codec {
     const length = this.cctx.compress2(this.output, raw);
     if (length > raw.byteLength - (raw.byteLength >> 5)) return { flags: 0, payload: raw };
     return { flags: RECORD_FLAG_ZSTD, payload: this.output.subarray(0, length) };
+  }
+
+  /**
+   * compress, but the zstd frame goes into out at offset (compressBound(raw) bytes of room there):
+   * a run of chunks is compressed into one buffer and sealed from it (vault/seal.ts sealBlobRun).
+   * Returns the frame's length, or -1 when the chunk is to be stored raw (the payload is raw itself).
+   */
+  compressInto(raw: Uint8Array, out: Uint8Array, offset: number): number {
+    if (raw.byteLength < 64) return -1;
+    const length = this.cctx.compress2(out.subarray(offset, offset + binding.compressBound(raw.byteLength)), raw);
+    return length > raw.byteLength - (raw.byteLength >> 5) ? -1 : length;
   }
 
   /** Throws on malformed input; callers map that to VaultCorruptError. */
