@@ -3,7 +3,8 @@
  * CPU-s more than the edit re-run, which reads, cuts and names the same bytes). Cuts the file with
  * the real chunker (random key, default sizes), skips zero chunks (holes), and times per pass, one
  * thread, CPU time: zstd alone, AES-GCM of the stored payloads alone, the record-key HMAC, and
- * sealBlob (each record its own fresh buffer) against sealBlobInto (records into one reused buffer).
+ * sealBlob (each record its own fresh buffer, as before issue 5's change) against sealBlobRun (a
+ * block's records in one exactly sized buffer, as file-worker.ts seals now).
  * Run: node --import tsx scripts/benchmarks/seal-big.ts FILE [MiB to use, default 192]
  */
 import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
@@ -14,7 +15,7 @@ import { recordKey } from "../../src/crypto/keys.ts";
 import { systemRandom } from "../../src/util/random.ts";
 import { Codec } from "../../src/vault/compress.ts";
 import { RecordKind } from "../../src/vault/format.ts";
-import { sealBlob, sealBlobInto } from "../../src/vault/seal.ts";
+import { sealBlob, sealBlobRun } from "../../src/vault/seal.ts";
 
 const path = process.argv[2];
 if (path === undefined) throw new Error("usage: seal-big.ts FILE [MiB]");
@@ -43,8 +44,6 @@ const payloads = chunks.map((chunk) => Uint8Array.from(codec.compress(chunk).pay
 const key = randomBytes(32);
 const nonce = randomBytes(12);
 const aad = new Uint8Array(64);
-const room = new Uint8Array(16 * 1024 * 1024);
-let roomUsed = 0;
 
 function cpu(pass: () => void): number {
   const before = process.cpuUsage();
@@ -72,14 +71,10 @@ const passes: Record<string, () => void> = {
   "sealBlob (a fresh buffer per record)": () => {
     for (const chunk of chunks) sealBlob(keys, systemRandom, codec, RecordKind.data, id, chunk);
   },
-  "sealBlobInto (one reused 16 MiB buffer)": () => {
-    for (const chunk of chunks) {
-      sealBlobInto(keys, systemRandom, codec, RecordKind.data, id, chunk, (size) => {
-        if (roomUsed + size > room.byteLength) roomUsed = 0;
-        const offset = roomUsed;
-        roomUsed += size;
-        return { buffer: room, offset };
-      });
+  "sealBlobRun (one buffer per ~1 MiB block)": () => {
+    for (let start = 0; start < chunks.length; start += 16) {
+      const block = chunks.slice(start, start + 16);
+      sealBlobRun(keys, systemRandom, codec, RecordKind.data, block.map(() => id), block);
     }
   },
 };
