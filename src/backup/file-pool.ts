@@ -235,7 +235,9 @@ export class FilePool {
       case "offload": {
         const sealId = this.nextSealId++;
         task.offloaded = new Promise((resolve) => this.sealJobs.set(sealId, resolve));
-        this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, message.pieces.map((piece) => piece.buffer as ArrayBuffer));
+        // The pieces are views of one buffer (file-worker.ts packPieces): moved once.
+        const buffers = [...new Set(message.pieces.map((piece) => piece.buffer as ArrayBuffer))];
+        this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, buffers);
         return;
       }
       case "records": {

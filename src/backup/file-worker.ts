@@ -27,7 +27,7 @@ import { systemRandom } from "../util/random.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
-import { sealBlob, sealBlobInto } from "../vault/seal.ts";
+import { sealBlobInto, sealBlobRun } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables, unpackListing } from "./listing-codec.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type PackedWholes, WholePacker } from "./whole-codec.ts";
@@ -223,25 +223,42 @@ async function sendBlock(fileId: number, pieces: Uint8Array[], chunks: ChunkInfo
     keep = chunksToKeep(wanted, segmentedFiles > 0 ? 0 : otherNs);
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
-    // Copies: the pieces are views of the block's buffer, which is reused once the block is sent.
-    const offloaded = given.map((want) => want.piece.slice());
-    send({ type: "offload", fileId, ids, pieces: offloaded }, offloaded.map((piece) => piece.buffer as ArrayBuffer));
+    // Copied (the pieces are views of the block's buffer, which is reused once the block is sent)
+    // into one buffer: one allocation and one transfer, not one per piece.
+    const { buffer, pieces: offloaded } = packPieces(given.map((want) => want.piece));
+    send({ type: "offload", fileId, ids, pieces: offloaded }, [buffer.buffer as ArrayBuffer]);
   }
   const { sealed, transfer } = sealAll(wanted.slice(0, keep).map((want) => want.id), wanted.slice(0, keep).map((want) => want.piece));
   send({ type: "records", fileId, sealed }, transfer);
 }
 
+/** Copies of pieces, as views of one new buffer (transferable). */
+function packPieces(pieces: readonly Uint8Array[]): { buffer: Uint8Array; pieces: Uint8Array[] } {
+  let bytes = 0;
+  for (const piece of pieces) bytes += piece.byteLength;
+  const buffer = new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer);
+  const packed: Uint8Array[] = [];
+  let at = 0;
+  for (const piece of pieces) {
+    buffer.set(piece, at);
+    packed.push(buffer.subarray(at, at + piece.byteLength));
+    at += piece.byteLength;
+  }
+  return { buffer, pieces: packed };
+}
+
+/** Seals the chunks into one buffer of records (one transfer; the vault writes it as one run). */
 function sealAll(ids: readonly Uint8Array[], pieces: readonly Uint8Array[]): { sealed: SealedChunk[]; transfer: ArrayBuffer[] } {
-  const sealed: SealedChunk[] = [];
-  const transfer: ArrayBuffer[] = [];
+  if (ids.length === 0) return { sealed: [], transfer: [] };
   const start = process.hrtime.bigint();
+  const run = sealBlobRun(data.recordKeys, systemRandom, codec, RecordKind.data, ids, pieces);
+  const sealed: SealedChunk[] = [];
   let rawBytes = 0;
   for (let i = 0; i < ids.length; i++) {
-    const result = sealBlob(data.recordKeys, systemRandom, codec, RecordKind.data, ids[i]!, pieces[i]!);
-    sealed.push({ id: ids[i]!, record: result.record, rawLength: result.rawLength });
-    transfer.push(result.record.buffer as ArrayBuffer);
-    rawBytes += result.rawLength;
+    sealed.push({ id: ids[i]!, record: run.records[i]!, rawLength: pieces[i]!.byteLength });
+    rawBytes += pieces[i]!.byteLength;
   }
+  const transfer = [run.buffer.buffer as ArrayBuffer];
   const ns = Number(process.hrtime.bigint() - start);
   sealNsSinceDecision += ns;
   if (rawBytes >= 64 * 1024) sealNsPerByte = sealNsPerByte === 0 ? ns / rawBytes : 0.75 * sealNsPerByte + 0.25 * (ns / rawBytes);

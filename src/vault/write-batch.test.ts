@@ -1,7 +1,8 @@
 // Goal: the write batch hands the file exactly the queued bytes in queue order, whether a record owns
-// its buffer (queued as is) or is a view of a larger one (copied, so the caller's buffer may be reused
-// and is not kept alive), across block boundaries. Method: queue mixed records, mutate the sources,
-// compare the concatenation of take() with the expected log.
+// its buffer (queued as is), is part of a run that is most of its buffer (written from it), or is a
+// small part of a larger one (copied, so that buffer is not kept alive), across block boundaries.
+// Method: queue mixed records, mutate the sources after take(), compare the concatenation of take()
+// with the expected log.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
@@ -22,8 +23,8 @@ test("records come out in order, views copied and runs merged", () => {
   queue(own);
   queue(shared.subarray(100, 300));
   assert.equal(batch.bytes, 1000 + 2000 + 5000 + 200);
-  shared.fill(0); // the caller's packed buffer is free once added
   const first = batch.take();
+  shared.fill(0); // the packed buffer is free once taken: its small runs were copied
   assert.equal(first.length, 3, "two views merged into one run, then the owned record, then a new run");
   assert.ok(Buffer.concat(first).equals(Buffer.concat(expected)));
   assert.equal(first[1], own, "an owned record is queued without a copy");
@@ -36,4 +37,27 @@ test("records come out in order, views copied and runs merged", () => {
   assert.ok(second.length >= 2);
   assert.ok(Buffer.concat(second).equals(Buffer.concat(expected)));
   assert.ok(Buffer.concat(first).subarray(0, 1000).equals(packed.subarray(0, 1000)), "first batch kept its bytes");
+});
+
+test("a run that is most of its buffer is written from it, also when split by take()", () => {
+  const batch = new WriteBatch();
+  const sealed = new Uint8Array(randomBytes(90_000));
+  const records = [sealed.subarray(0, 30_000), sealed.subarray(30_000, 50_000), sealed.subarray(50_000, 90_000)];
+  batch.add(records[0]!);
+  batch.add(records[1]!);
+  const first = batch.take();
+  batch.add(records[2]!);
+  const second = batch.take();
+  assert.equal(first.length, 1);
+  assert.equal(first[0]!.buffer, sealed.buffer, "two records, 56% of their buffer: no copy");
+  assert.ok(Buffer.from(first[0]!).equals(sealed.subarray(0, 50_000)));
+  assert.equal(second[0]!.buffer, sealed.buffer, "the rest of that buffer continues the run: no copy");
+  assert.ok(Buffer.from(second[0]!).equals(sealed.subarray(50_000)));
+  // A gap (a record not written) ends the run: a small run after it is copied.
+  batch.add(sealed.subarray(0, 10_000));
+  batch.add(sealed.subarray(20_000, 25_000));
+  const third = batch.take();
+  assert.equal(third.length, 1, "two small runs copied into one block run");
+  assert.notEqual(third[0]!.buffer, sealed.buffer);
+  assert.ok(Buffer.from(third[0]!).equals(Buffer.concat([sealed.subarray(0, 10_000), sealed.subarray(20_000, 25_000)])));
 });
