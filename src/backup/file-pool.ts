@@ -6,10 +6,10 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { AssertionError } from "../util/assert.ts";
 import { startWorker } from "../util/worker.ts";
-import type { EntryError } from "../fs/node-source-fs.ts";
+import { type EntryError, NodeSourceFs } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
-import type { ParentMatch } from "./unchanged.ts";
-import { type Listing, type PackedListing, transferables, unpackListing, unpackSubtrees } from "./listing-codec.ts";
+import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
+import { type Listing, type PackedListing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
 
 /** A listing; match (its entries joined with the parent's, matchParent) when the parent's parts were given and scanned. */
@@ -74,6 +74,8 @@ function segmentTransfer(cut: SegmentCut): ArrayBuffer[] {
 
 export class FilePool {
   private readonly data: FileWorkerData;
+  /** User and group names for comparing listings made on this thread (prelist.ts) with the parent. */
+  private readonly accounts = new AccountBytes(new NodeSourceFs());
   private readonly workers: Worker[] = [];
   /** Listings the worker found slow (SLOW_LISTINGS_MAX of them start every worker). */
   private slowListings = 0;
@@ -287,8 +289,11 @@ export class FilePool {
    */
   listDirectory(path: Uint8Array, parent: Uint8Array[] | null = null, listed: PackedListing | null = null): Promise<PoolListing | { error: EntryError }> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    // Listed already and nothing to compare it with: no trip to a worker.
-    if (listed !== null && parent === null) return Promise.resolve({ ...unpackListing(listed), match: null });
+    // Listed already: compared here, so the walk never waits for a worker (nor for its start).
+    if (listed !== null) {
+      const listing = unpackListing(listed);
+      return Promise.resolve({ ...listing, match: parent === null ? null : matchParent(this.accounts, listing, parent) });
+    }
     const worker = this.leastLoaded(-1, false);
     this.load[worker]!++;
     const listId = this.nextFileId++;
@@ -296,9 +301,7 @@ export class FilePool {
       this.listings.set(listId, { resolve, reject });
       // The parent's parts are copied and the copies moved (the caller keeps its own).
       const parts = parent === null ? null : parent.map((part) => new Uint8Array(part));
-      const transfer = parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer);
-      if (listed !== null) transfer.push(...transferables(listed));
-      this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts, listed }, transfer);
+      this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts }, parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer));
     });
   }
 

@@ -28,7 +28,7 @@ import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlobInto, sealBlobRun } from "../vault/seal.ts";
-import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables, unpackListing } from "./listing-codec.ts";
+import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type PackedWholes, WholePacker } from "./whole-codec.ts";
 
@@ -71,7 +71,7 @@ export type ToWorker =
   /** Files to back up: paths[pathEnds[i - 1] ?? 0, pathEnds[i]) is the path of fileIds[i] (one buffer, not one per file). */
   | { readonly type: "files"; readonly fileIds: Float64Array; readonly paths: Uint8Array; readonly pathEnds: Uint32Array }
   /** parent: the plaintext tree parts of the directory in the parent snapshot, to compare the listing with. */
-  | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null; readonly listed: PackedListing | null }
+  | { readonly type: "list"; readonly listId: number; readonly path: Uint8Array; readonly parent: Uint8Array[] | null }
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] }
   /** Chunks another worker read, to seal here (so one big file keeps every core busy). */
   | { readonly type: "seal"; readonly sealId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
@@ -765,20 +765,19 @@ const accounts = new AccountBytes(new NodeSourceFs());
 /** A listing (readdir and lstat) this slow waited for the disk, or the machine is busy: the pool then starts its other workers. */
 const LISTING_SLOW_MS = 15;
 
-/** listed: the listing the main thread made while the vault unlocked (prelist.ts); only compared here, and sent back as it came. */
-function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | null, listed: PackedListing | null): void {
+function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | null): void {
   let listing: ReturnType<typeof listDirectorySync>;
   const started = performance.now();
   try {
-    listing = listed === null ? listDirectorySync(Buffer.from(path)) : unpackListing(listed);
+    listing = listDirectorySync(Buffer.from(path));
   } catch (error) {
     send({ type: "listing", listId, slow: false, error: entryError(error) });
     return;
   }
-  const slow = listed === null && performance.now() - started > LISTING_SLOW_MS;
+  const slow = performance.now() - started > LISTING_SLOW_MS;
   const found = parent === null ? null : matchParent(accounts, listing, parent);
   const match = found === null ? null : { ...found, subtrees: packSubtrees(found.subtrees) };
-  const packed = listed ?? packListing(listing);
+  const packed = packListing(listing);
   const transfer = transferables(packed);
   if (match !== null) transfer.push(match.entries.buffer as ArrayBuffer, match.subtrees.counts.buffer as ArrayBuffer, match.subtrees.ids.buffer as ArrayBuffer);
   send({ type: "listing", listId, slow, packed, match }, transfer);
@@ -787,7 +786,7 @@ function listDirectory(listId: number, path: Uint8Array, parent: Uint8Array[] | 
 port.on("message", (batch: ToWorker[]) => {
   for (const message of batch) {
     if (message.type === "list") {
-      listDirectory(message.listId, message.path, message.parent, message.listed);
+      listDirectory(message.listId, message.path, message.parent);
       continue;
     }
     if (message.type === "seal") {

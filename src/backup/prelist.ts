@@ -1,8 +1,8 @@
 /**
  * Lists the source tree on the main thread while the vault unlocks (issue 5): Argon2id runs on one
  * libuv thread for about half a second and needs no help, so the other core would sit idle. The
- * walk then takes these listings instead of waiting for a worker to readdir and lstat them; the
- * worker only compares them with the parent snapshot. A listing is at most as old as the unlock,
+ * walk then takes these listings instead of asking a worker to readdir and lstat, and compares
+ * them with the parent snapshot itself (FilePool.listDirectory). A listing is at most as old as the unlock,
  * which a backup (never a point-in-time copy) allows: files are still read and checked as usual.
  */
 import { listDirectorySync } from "../fs/node-source-fs.ts";
