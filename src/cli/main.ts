@@ -9,8 +9,9 @@
 // --interrupt-budget at 4x node 20's default makes V8 wait for 4x the bytecode run before it asks
 // TurboFan to optimize a function, in every isolate: lukewarm code stays in the baseline tiers, and a
 // run compiles about half as many functions (first backup of usr 301 -> 172). The platform threads
-// that compile spent 0.3-0.4 CPU-s less on a usr first backup, no-change re-run and restore, the
-// re-run 10% less CPU in all (docs/PERFORMANCE.md, "V8 overhead: compiles, deopts, GC").
+// that compile spent 0.25-0.4 CPU-s less on a usr first backup, no-change re-run and restore; the
+// re-run 6-10% less CPU in all, while a first backup's workers spend about what was saved in
+// slower code (docs/PERFORMANCE.md, "V8 overhead: compiles, deopts, GC").
 import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";
 import { EXIT_CODES } from "../errors/exit-codes.ts";
