@@ -25,7 +25,7 @@ for ((r = 1; r <= RUNS; r++)); do
     case $tool in
       suede*) cli=${CLIS[${tool#suede}]}
         node "$cli" init --kdf-memory 1 --kdf-iterations 1 --kdf-parallelism 1 "$SCRATCH/repo" >/dev/null
-        b() { MALLOC_ARENA_MAX=2 t node --max-semi-space-size=2 "$cli" backup "$SCRATCH/repo" "$SCRATCH/src"; } ;;  # the bin's shebang options
+        b() { MALLOC_ARENA_MAX=2 t node --max-semi-space-size=2 --interrupt-budget=270336 "$cli" backup "$SCRATCH/repo" "$SCRATCH/src"; } ;;  # the bin's shebang options
       restic) restic -q -r "$SCRATCH/repo" init >/dev/null; b() { t restic -q -r "$SCRATCH/repo" backup "$SCRATCH/src"; } ;;
       borg) borg init -e repokey-blake2 "$SCRATCH/repo" >/dev/null 2>&1; b() { t borg create "$SCRATCH/repo::$1" "$SCRATCH/src"; } ;;
     esac

@@ -15,7 +15,7 @@ JS
 t() { /usr/bin/time -f "%e %M %U %S" -o "$SCRATCH/t" "$@" >/dev/null 2>"$SCRATCH/err" || { cat "$SCRATCH/err" >&2; exit 1; }; cat "$SCRATCH/t"; }
 timed_suede() { # CLI index, vault: "wall rss user sys main_cpu" of a backup of the data, options as the shebang's
   : >"$SCRATCH/main"
-  echo "$(MALLOC_ARENA_MAX=2 MAIN_CPU_OUT="$SCRATCH/main" t node --max-semi-space-size=2 --import "$SCRATCH/threads.mjs" "${CLIS[$1]}" backup "$2" "$SCRATCH/data") $(cat "$SCRATCH/main")"
+  echo "$(MALLOC_ARENA_MAX=2 MAIN_CPU_OUT="$SCRATCH/main" t node --max-semi-space-size=2 --interrupt-budget=270336 --import "$SCRATCH/threads.mjs" "${CLIS[$1]}" backup "$2" "$SCRATCH/data") $(cat "$SCRATCH/main")"
 }
 append_one_percent() { # every 100th regular file in depth-first name order, as bench/ usrDataset does
   local n=0 f

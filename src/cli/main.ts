@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --interrupt-budget=270336
 /** The suede command: parses arguments, runs one command, maps errors to exit codes (the only process.exit). */
 // The shebang's node option (only one can size a heap: v8.setFlagsFromString is too late) caps the
 // main thread's semi-spaces at 2 MiB instead of 16: peak RSS of a no-change re-run 192 -> 179 MiB,
@@ -6,6 +6,12 @@
 // more CPU there). MALLOC_ARENA_MAX=2 stops glibc giving threads that allocate (workers, the libuv
 // pool) arenas of their own (up to 8 per core) that keep freed memory: 10-20 MiB less again. Both are read at
 // process start, hence the shebang (docs/PERFORMANCE.md, "Memory and start-up breakdown").
+// --interrupt-budget at 4x node 20's default makes V8 wait for 4x the bytecode run before it asks
+// TurboFan to optimize a function, in every isolate: lukewarm code stays in the baseline tiers, and a
+// run compiles about half as many functions (first backup of usr 301 -> 172). The platform threads
+// that compile spent 0.25-0.4 CPU-s less on a usr first backup, no-change re-run and restore; the
+// re-run 6-10% less CPU in all, while a first backup's workers spend about what was saved in
+// slower code (docs/PERFORMANCE.md, "V8 overhead: compiles, deopts, GC").
 import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";
 import { EXIT_CODES } from "../errors/exit-codes.ts";
