@@ -1,7 +1,9 @@
 /**
- * Lists the source tree on the main thread while the vault unlocks (issue 5): Argon2id runs on one
- * libuv thread for about half a second and needs no help, so the other core would sit idle. The
- * walk then takes these listings instead of asking a worker to readdir and lstat, and compares
+ * Lists the source tree on the main thread while the vault unlocks (issue 5): the main thread only
+ * waits for Argon2id (about half a second, off-thread), and the listing is work the walk would do after
+ * it. Argon2id's four lanes use both cores of an idle 2-core machine (0.50 s wall for 0.92 CPU-s at
+ * the bench's t = 40), so the two compete there, yet the usr no-change re-run still fell from 1.72 to
+ * 1.62 s with a KDF of twice the work. The walk then takes these listings instead of asking a worker to readdir and lstat, and compares
  * them with the parent snapshot itself (FilePool.listDirectory). A listing is at most as old as the unlock,
  * which a backup (never a point-in-time copy) allows: files are still read and checked as usual.
  */
