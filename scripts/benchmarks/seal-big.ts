@@ -8,35 +8,18 @@
  * Run: node --import tsx scripts/benchmarks/seal-big.ts FILE [MiB to use, default 192]
  */
 import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
-import { Chunker, gearTableFromKey } from "../../src/chunker/cdc.ts";
-import { CHUNKER_PARAMS_DEFAULT } from "../../src/chunker/params.ts";
+import { statSync } from "node:fs";
 import { recordKey } from "../../src/crypto/keys.ts";
 import { systemRandom } from "../../src/util/random.ts";
 import { Codec } from "../../src/vault/compress.ts";
 import { RecordKind } from "../../src/vault/format.ts";
 import { sealBlob, sealBlobRun } from "../../src/vault/seal.ts";
+import { fileChunks } from "./file-chunks.ts";
 
 const path = process.argv[2];
 if (path === undefined) throw new Error("usage: seal-big.ts FILE [MiB]");
 const bytes = Number(process.argv[3] ?? 192) * 1024 * 1024;
-const data = Buffer.allocUnsafe(bytes);
-const fd = openSync(path, "r");
-let filled = 0;
-while (filled < bytes) {
-  const n = readSync(fd, data, filled, bytes - filled, filled);
-  if (n <= 0) break;
-  filled += n;
-}
-closeSync(fd);
-const chunker = new Chunker(CHUNKER_PARAMS_DEFAULT, gearTableFromKey(randomBytes(32)));
-const chunks: Uint8Array[] = [];
-for (let start = 0; start < filled; ) {
-  const length = chunker.nextCut(data, start, filled, true);
-  const chunk = data.subarray(start, start + length);
-  start += length;
-  if (!chunk.every((b) => b === 0)) chunks.push(chunk);
-}
+const chunks: Uint8Array[] = fileChunks(path, bytes);
 const keys = { vaultId: randomFillSync(new Uint8Array(16)), recordBase: randomFillSync(new Uint8Array(32)) };
 const id = new Uint8Array(32);
 const codec = new Codec();
@@ -79,7 +62,7 @@ const passes: Record<string, () => void> = {
   },
 };
 
-const mib = (filled / 1048576).toFixed(0);
+const mib = (Math.min(bytes, statSync(path).size) / 1048576).toFixed(0);
 const rawBytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
 const storedBytes = payloads.reduce((sum, payload) => sum + payload.byteLength, 0);
 console.log(`${mib} MiB, ${chunks.length} non-zero chunks, ${(rawBytes / 1e6).toFixed(1)} MB -> ${(storedBytes / 1e6).toFixed(1)} MB stored`);

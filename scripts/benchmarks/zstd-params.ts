@@ -7,32 +7,14 @@
  * Run: node --import tsx scripts/benchmarks/zstd-params.ts FILE MiB OFFSET_MiB '[["L3",{"compressionLevel":3}], ...]'
  * ("compressCCtx": ZSTD_compressCCtx at level 3, which takes the source size; compress2 otherwise.)
  */
-import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
 import binding from "zstd-napi/binding.js";
-import { Chunker, gearTableFromKey } from "../../src/chunker/cdc.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../../src/chunker/params.ts";
+import { fileChunks } from "./file-chunks.ts";
 
 const [path, mib, offsetMib, setsJson] = process.argv.slice(2);
 if (path === undefined || setsJson === undefined) throw new Error("usage: zstd-params.ts FILE MiB OFFSET_MiB SETS_JSON");
 const bytes = Number(mib) * 1048576;
-const data = Buffer.allocUnsafe(bytes);
-const fd = openSync(path, "r");
-let filled = 0;
-while (filled < bytes) {
-  const n = readSync(fd, data, filled, bytes - filled, filled + Number(offsetMib) * 1048576);
-  if (n <= 0) break;
-  filled += n;
-}
-closeSync(fd);
-const chunker = new Chunker(CHUNKER_PARAMS_DEFAULT, gearTableFromKey(randomBytes(32)));
-const chunks: Buffer[] = [];
-for (let start = 0; start < filled; ) {
-  const length = chunker.nextCut(data, start, filled, true);
-  const chunk = data.subarray(start, start + length);
-  start += length;
-  if (!chunk.every((b) => b === 0)) chunks.push(chunk);
-}
+const chunks = fileChunks(path, bytes, Number(offsetMib) * 1048576);
 const out = Buffer.allocUnsafe(binding.compressBound(CHUNKER_PARAMS_DEFAULT.maxSizeBytes));
 
 function run(params: Record<string, number>): { cpu: number; stored: number } {
