@@ -50,9 +50,8 @@ export class Codec {
     if (raw.byteLength < 64) return { flags: 0, payload: raw };
     const bound = binding.compressBound(raw.byteLength);
     if (this.output.byteLength < bound) this.output = Buffer.allocUnsafe(bound);
-    const length = this.contextFor(raw).compress2(this.output, raw);
-    if (length > raw.byteLength - (raw.byteLength >> 5)) return { flags: 0, payload: raw };
-    return { flags: RECORD_FLAG_ZSTD, payload: this.output.subarray(0, length) };
+    const length = this.compressInto(raw, this.output, 0);
+    return length < 0 ? { flags: 0, payload: raw } : { flags: RECORD_FLAG_ZSTD, payload: this.output.subarray(0, length) };
   }
 
   /**
