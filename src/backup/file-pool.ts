@@ -220,61 +220,82 @@ export class FilePool {
     }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
-    const handled = (message.type === "ids" ? task.claims : task.chain).then(() => this.handle(worker, task, message));
-    if (message.type === "ids") task.claims = handled;
-    else task.chain = handled;
-    handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
+    // One handler per kind, each seeing one message shape: one handler for all six kinds was
+    // deoptimized on wrong maps 3-4 times per usr first backup (issue 5, PERFORMANCE.md).
+    if (message.type === "ids") {
+      task.claims = this.guard(task.claims.then(() => this.handleIds(worker, task, message)));
+      return;
+    }
+    let handled: Promise<void>;
+    switch (message.type) {
+      case "offload":
+        handled = task.chain.then(() => this.handleOffload(worker, task, message));
+        break;
+      case "records":
+        handled = task.chain.then(() => this.handleRecords(task, message));
+        break;
+      case "whole":
+        handled = task.chain.then(() => this.handleWhole(task, message));
+        break;
+      case "done":
+      case "error":
+        handled = task.chain.then(() => this.handleEnd(task, message));
+        break;
+      default:
+        return;
+    }
+    task.chain = this.guard(handled);
   }
 
-  private async handle(worker: number, task: Task, message: FromWorker | WholeFile): Promise<void> {
-    switch (message.type) {
-      case "ids": {
-        const need = await task.hooks.onChunks(message.chunks);
-        task.outstanding += need.filter(Boolean).length;
-        this.send(worker, { type: "need", fileId: message.fileId, need });
-        return;
-      }
-      case "offload": {
-        const sealId = this.nextSealId++;
-        task.offloaded = new Promise((resolve) => this.sealJobs.set(sealId, resolve));
-        // The pieces are views of one buffer (file-worker.ts packPieces): moved once.
-        const buffers = [...new Set(message.pieces.map((piece) => piece.buffer as ArrayBuffer))];
-        this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, buffers);
-        return;
-      }
-      case "records": {
-        // A block's records reach the hooks in one call, its offloaded half included.
-        const offloaded = task.offloaded === null ? [] : await task.offloaded;
-        task.offloaded = null;
-        const sealed = offloaded.length === 0 ? message.sealed : [...message.sealed, ...offloaded];
-        task.outstanding -= sealed.length;
-        await task.hooks.onSealed(sealed);
-        return;
-      }
-      case "whole": {
-        const need = await task.hooks.onChunks(message.chunks);
-        await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
-        this.finish(task, message.fileId);
-        task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: message.mtimeNs, ctimeNs: message.ctimeNs });
-        return;
-      }
-      case "done":
-      case "error": {
-        // The worker ends a file only after every answer it asked for: its "ids" are all handled.
-        await task.claims;
-        this.finish(task, message.fileId);
-        if (task.outstanding !== 0) {
-          // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
-          const error = new AssertionError(`file worker ended a file with ${task.outstanding} chunk(s) undelivered`);
-          task.reject(error); // finish() took it out of the tasks that fail() rejects
-          this.fail(error);
-          throw error;
-        }
-        if (message.type === "error") task.reject(new FileReadError(message.code, message.message));
-        else task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: BigInt(message.mtimeNs), ctimeNs: BigInt(message.ctimeNs) });
-        return;
-      }
+  /** A failed handler fails the pool; the chain keeps the rejected promise (nothing runs after it). */
+  private guard(handled: Promise<void>): Promise<void> {
+    handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
+    return handled;
+  }
+
+  private async handleIds(worker: number, task: Task, message: Extract<FromWorker, { type: "ids" }>): Promise<void> {
+    const need = await task.hooks.onChunks(message.chunks);
+    task.outstanding += need.filter(Boolean).length;
+    this.send(worker, { type: "need", fileId: message.fileId, need });
+  }
+
+  private handleOffload(worker: number, task: Task, message: Extract<FromWorker, { type: "offload" }>): void {
+    const sealId = this.nextSealId++;
+    task.offloaded = new Promise((resolve) => this.sealJobs.set(sealId, resolve));
+    // The pieces are views of one buffer (file-worker.ts packPieces): moved once.
+    const buffers = [...new Set(message.pieces.map((piece) => piece.buffer as ArrayBuffer))];
+    this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, buffers);
+  }
+
+  private async handleRecords(task: Task, message: Extract<FromWorker, { type: "records" }>): Promise<void> {
+    // A block's records reach the hooks in one call, its offloaded half included.
+    const offloaded = task.offloaded === null ? [] : await task.offloaded;
+    task.offloaded = null;
+    const sealed = offloaded.length === 0 ? message.sealed : [...message.sealed, ...offloaded];
+    task.outstanding -= sealed.length;
+    await task.hooks.onSealed(sealed);
+  }
+
+  private async handleWhole(task: Task, message: WholeFile): Promise<void> {
+    const need = await task.hooks.onChunks(message.chunks);
+    await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
+    this.finish(task, message.fileId);
+    task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: message.mtimeNs, ctimeNs: message.ctimeNs });
+  }
+
+  private async handleEnd(task: Task, message: Extract<FromWorker, { type: "done" | "error" }>): Promise<void> {
+    // The worker ends a file only after every answer it asked for: its "ids" are all handled.
+    await task.claims;
+    this.finish(task, message.fileId);
+    if (task.outstanding !== 0) {
+      // Claimed chunks that never arrive would leave other files pointing at nothing: a bug, fatal.
+      const error = new AssertionError(`file worker ended a file with ${task.outstanding} chunk(s) undelivered`);
+      task.reject(error); // finish() took it out of the tasks that fail() rejects
+      this.fail(error);
+      throw error;
     }
+    if (message.type === "error") task.reject(new FileReadError(message.code, message.message));
+    else task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: BigInt(message.mtimeNs), ctimeNs: BigInt(message.ctimeNs) });
   }
 
   private finish(task: Task, fileId: number): void {
