@@ -12,11 +12,12 @@ import { Prelister } from "../backup/prelist.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
 import { type RepairReport, repairVault } from "../check/repair.ts";
+import { type StartedUnlock, secretBytes } from "./early-unlock.ts";
 import { type SalvageOptions, type SalvageReport, salvageVault } from "./salvage.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
-import { type KdfParams, calibrateKdf, isBelowFloor, passphraseBytes } from "../crypto/kdf.ts";
+import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
 import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
 import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
@@ -60,9 +61,6 @@ export interface KeySlotInfo {
   readonly belowFloor: boolean;
 }
 
-function secretBytes(secret: Secret): Uint8Array {
-  return "passphrase" in secret ? passphraseBytes(secret.passphrase) : secret.keyFile;
-}
 
 export interface CreateOptions {
   readonly secret: Secret;
@@ -84,6 +82,8 @@ export interface OpenOptions {
    * only list snapshots. Default "full".
    */
   readonly indexLoad?: "full" | "snapshots";
+  /** From startUnlock (api/early-unlock.ts) with the same path and secret: its key derivation is used. */
+  readonly unlocking?: StartedUnlock;
   readonly deps?: Deps;
 }
 
@@ -117,6 +117,11 @@ export class BackupPreparation {
 
   stop(): void {
     this.prelister.stop();
+  }
+
+  /** Directories listed ahead so far, and how many of those listings a backup has used. */
+  get directories(): { readonly listed: number; readonly used: number } {
+    return { listed: this.prelister.listed, used: this.prelister.taken };
   }
 }
 
@@ -255,6 +260,7 @@ export class SuedeVault {
       writable: options.writable ?? false,
       repair: options.repair ?? false,
       ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
+      ...(options.unlocking !== undefined && options.unlocking.early.path === path ? { earlyUnlock: options.unlocking.early } : {}),
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
