@@ -7,7 +7,7 @@ import { hostname, userInfo } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import ignore from "ignore";
 import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } from "../backup/backup.ts";
-import { FilePool } from "../backup/file-pool.ts";
+import { FilePool, StartedFileWorker } from "../backup/file-pool.ts";
 import { Prelister } from "../backup/prelist.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
@@ -110,13 +110,24 @@ export interface BackupOptions {
 export class BackupPreparation {
   /** @internal */
   readonly prelister: Prelister;
+  /** The backup's first file worker, started now so that its start-up overlaps the unlock too. */
+  private fileWorker: StartedFileWorker | null = new StartedFileWorker();
 
   constructor(paths: readonly string[], oneFileSystem: boolean) {
     this.prelister = new Prelister(backupSources(paths).map((s) => Buffer.from(s)), oneFileSystem);
   }
 
+  /** @internal The file worker started ahead, for the backup's FilePool (once). */
+  takeFileWorker(): StartedFileWorker | undefined {
+    const worker = this.fileWorker ?? undefined;
+    this.fileWorker = null;
+    return worker;
+  }
+
+  /** Stops listing, and ends the file worker started ahead unless a backup took it. */
   stop(): void {
     this.prelister.stop();
+    void this.takeFileWorker()?.stop();
   }
 
   /** Directories listed ahead so far, and how many of those listings a backup has used. */
@@ -337,7 +348,7 @@ export class SuedeVault {
     const started = this.deps.clock.nowMs();
     const sourceFs = new NodeSourceFs();
     // The walk lists on its workers from here on; what was listed during the unlock is taken.
-    options.prepared?.stop();
+    options.prepared?.prelister.stop();
     const sources = backupSources(options.paths);
     if (sources.length === 0) throw new SuedeError("USAGE", "name at least one path to back up");
     for (const source of sources) {
@@ -359,7 +370,7 @@ export class SuedeVault {
     const progress = options.progress ?? emptyProgress();
     const store: BlobStore = options.dryRun === true ? new DryRunStore(this.vault) : this.vault;
     const sizeBefore = this.vault.fileEnd;
-    const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT });
+    const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT }, undefined, options.prepared?.takeFileWorker());
     try {
       const root = await backupTree(store, sourceFs, {
         sources: sources.map((s) => Buffer.from(s)),
