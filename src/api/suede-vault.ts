@@ -61,7 +61,6 @@ export interface KeySlotInfo {
   readonly belowFloor: boolean;
 }
 
-
 export interface CreateOptions {
   readonly secret: Secret;
   /** Argon2id parameters; omitted = calibrated to about half a second, never below RFC 9106's floor. */
@@ -127,7 +126,7 @@ export class BackupPreparation {
   /** Stops listing, and ends the file worker started ahead unless a backup took it. */
   stop(): void {
     this.prelister.stop();
-    void this.takeFileWorker()?.stop();
+    void this.takeFileWorker()?.stop().catch(() => undefined);
   }
 
   /** Directories listed ahead so far, and how many of those listings a backup has used. */
@@ -257,8 +256,9 @@ export class SuedeVault {
   }
 
   /**
-   * Starts listing the tree a backup of these paths will walk, for `backup({ prepared })`: call it
-   * before open, so the listing runs on the main thread while the key derivation runs on its own.
+   * Starts listing the tree a backup of these paths will walk, and the backup's first file worker,
+   * for `backup({ prepared })`: call it before open, so both run while the key derivation does. Call
+   * its stop() once the backup is over or will not happen (it ends the worker if no backup took it).
    */
   static prepareBackup(options: { readonly paths: readonly string[]; readonly oneFileSystem?: boolean }): BackupPreparation {
     return new BackupPreparation(options.paths, options.oneFileSystem ?? false);
