@@ -18,6 +18,7 @@ export {
   type Secret,
   type SnapshotRef,
 } from "./api/suede-vault.ts";
+export { startUnlock, type StartedUnlock } from "./api/early-unlock.ts";
 export type { CheckProblem, CheckReport } from "./check/check.ts";
 export type { RepairReport } from "./check/repair.ts";
 export type { SalvageReport, SalvagedSnapshot } from "./api/salvage.ts";

@@ -7,16 +7,17 @@ import { hostname, userInfo } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import ignore from "ignore";
 import { type BackupProgress, backupTree, emptyProgress, type ErrorDecision } from "../backup/backup.ts";
-import { FilePool } from "../backup/file-pool.ts";
+import { FilePool, StartedFileWorker } from "../backup/file-pool.ts";
 import { Prelister } from "../backup/prelist.ts";
 import { CHUNKER_PARAMS_DEFAULT } from "../chunker/params.ts";
 import { type CheckReport, checkVault } from "../check/check.ts";
 import { type RepairReport, repairVault } from "../check/repair.ts";
+import { type StartedUnlock, secretBytes } from "./early-unlock.ts";
 import { type SalvageOptions, type SalvageReport, salvageVault } from "./salvage.ts";
 import { type BlobId, isHoleId } from "../core/ids.ts";
 import type { BlobStore, SealingSpec } from "../core/ports.ts";
 import type { Node, Snapshot } from "../core/types.ts";
-import { type KdfParams, calibrateKdf, isBelowFloor, passphraseBytes } from "../crypto/kdf.ts";
+import { type KdfParams, calibrateKdf, isBelowFloor } from "../crypto/kdf.ts";
 import { SuedeError, VaultCorruptError } from "../errors/errors.ts";
 import { NodeSourceFs } from "../fs/node-source-fs.ts";
 import { NodeTargetFs, ensureDirectory, isEmptyDirectory } from "../fs/node-target-fs.ts";
@@ -60,10 +61,6 @@ export interface KeySlotInfo {
   readonly belowFloor: boolean;
 }
 
-function secretBytes(secret: Secret): Uint8Array {
-  return "passphrase" in secret ? passphraseBytes(secret.passphrase) : secret.keyFile;
-}
-
 export interface CreateOptions {
   readonly secret: Secret;
   /** Argon2id parameters; omitted = calibrated to about half a second, never below RFC 9106's floor. */
@@ -84,6 +81,8 @@ export interface OpenOptions {
    * only list snapshots. Default "full".
    */
   readonly indexLoad?: "full" | "snapshots";
+  /** From startUnlock (api/early-unlock.ts) with the same path and secret: its key derivation is used. */
+  readonly unlocking?: StartedUnlock;
   readonly deps?: Deps;
 }
 
@@ -110,13 +109,29 @@ export interface BackupOptions {
 export class BackupPreparation {
   /** @internal */
   readonly prelister: Prelister;
+  /** The backup's first file worker, started now so that its start-up overlaps the unlock too. */
+  private fileWorker: StartedFileWorker | null = new StartedFileWorker();
 
   constructor(paths: readonly string[], oneFileSystem: boolean) {
     this.prelister = new Prelister(backupSources(paths).map((s) => Buffer.from(s)), oneFileSystem);
   }
 
+  /** @internal The file worker started ahead, for the backup's FilePool (once). */
+  takeFileWorker(): StartedFileWorker | undefined {
+    const worker = this.fileWorker ?? undefined;
+    this.fileWorker = null;
+    return worker;
+  }
+
+  /** Stops listing, and ends the file worker started ahead unless a backup took it. */
   stop(): void {
     this.prelister.stop();
+    void this.takeFileWorker()?.stop().catch(() => undefined);
+  }
+
+  /** Directories listed ahead so far, and how many of those listings a backup has used. */
+  get directories(): { readonly listed: number; readonly used: number } {
+    return { listed: this.prelister.listed, used: this.prelister.taken };
   }
 }
 
@@ -241,8 +256,9 @@ export class SuedeVault {
   }
 
   /**
-   * Starts listing the tree a backup of these paths will walk, for `backup({ prepared })`: call it
-   * before open, so the listing runs on the main thread while the key derivation runs on its own.
+   * Starts listing the tree a backup of these paths will walk, and the backup's first file worker,
+   * for `backup({ prepared })`: call it before open, so both run while the key derivation does. Call
+   * its stop() once the backup is over or will not happen (it ends the worker if no backup took it).
    */
   static prepareBackup(options: { readonly paths: readonly string[]; readonly oneFileSystem?: boolean }): BackupPreparation {
     return new BackupPreparation(options.paths, options.oneFileSystem ?? false);
@@ -255,6 +271,7 @@ export class SuedeVault {
       writable: options.writable ?? false,
       repair: options.repair ?? false,
       ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
+      ...(options.unlocking !== undefined && options.unlocking.early.path === path ? { earlyUnlock: options.unlocking.early } : {}),
       deps,
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
     });
@@ -331,7 +348,7 @@ export class SuedeVault {
     const started = this.deps.clock.nowMs();
     const sourceFs = new NodeSourceFs();
     // The walk lists on its workers from here on; what was listed during the unlock is taken.
-    options.prepared?.stop();
+    options.prepared?.prelister.stop();
     const sources = backupSources(options.paths);
     if (sources.length === 0) throw new SuedeError("USAGE", "name at least one path to back up");
     for (const source of sources) {
@@ -353,7 +370,7 @@ export class SuedeVault {
     const progress = options.progress ?? emptyProgress();
     const store: BlobStore = options.dryRun === true ? new DryRunStore(this.vault) : this.vault;
     const sizeBefore = this.vault.fileEnd;
-    const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT });
+    const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT }, undefined, options.prepared?.takeFileWorker());
     try {
       const root = await backupTree(store, sourceFs, {
         sources: sources.map((s) => Buffer.from(s)),

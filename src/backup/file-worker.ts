@@ -12,7 +12,7 @@
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
 import { joinSegment, segmentLengths } from "../chunker/segments.ts";
@@ -42,6 +42,24 @@ export interface FileWorkerData {
   readonly workerCount?: number;
   /** Segment size for cutting one big file on two workers (SEGMENT_BYTES unless a test sets it). */
   readonly segmentBytes?: number;
+}
+
+/**
+ * A worker started before the keys exist (StartedFileWorker, during the unlock): it loads its modules,
+ * then waits on `state` for its FileWorkerData on `port` (state 1), or for being stopped (state 2).
+ */
+export interface DeferredWorkerData {
+  readonly deferred: { readonly state: Int32Array; readonly port: MessagePort };
+}
+
+function startData(raw: FileWorkerData | DeferredWorkerData): FileWorkerData {
+  if (!("deferred" in raw)) return raw;
+  const { state, port } = raw.deferred;
+  Atomics.wait(state, 0, 0); // nothing else to do until the vault is unlocked
+  const received = receiveMessageOnPort(port);
+  port.close();
+  if (received === undefined) process.exit(0); // stopped unused
+  return received.message as FileWorkerData;
 }
 
 /**
@@ -118,7 +136,7 @@ export type FromWorker =
 
 const port = parentPort;
 assert(port !== null, "file-worker must run as a worker thread");
-const data = workerData as FileWorkerData;
+const data = startData(workerData as FileWorkerData | DeferredWorkerData);
 const chunker = new Chunker(data.params, gearTableFromKey(data.chunkerKey));
 const hashBlobId = blobIdHasher(data.blobIdKey);
 const codec = new Codec(data.compressionLevel);

@@ -22,6 +22,9 @@ export class Prelister {
   private readonly stack: Buffer[] = [];
   private entries = 0;
   private stopped = false;
+  /** Directories listed ahead, and how many of those listings the walk took (SUEDE_DEBUG reports both). */
+  listed = 0;
+  taken = 0;
 
   /**
    * sources: absolute paths as the backup will name them. With oneFileSystem nothing is listed
@@ -49,6 +52,7 @@ export class Prelister {
     const listing = this.listings.get(key);
     if (listing === undefined) return null;
     this.listings.delete(key);
+    this.taken++;
     return listing;
   }
 
@@ -63,6 +67,7 @@ export class Prelister {
         continue; // not a directory, or unreadable: the walk finds out and reports it itself
       }
       this.listings.set(path.toString("latin1"), packListing(listing));
+      this.listed++;
       this.entries += listing.names.length;
       for (let i = listing.names.length - 1; i >= 0; i--) {
         const stat = listing.stats[i]!;

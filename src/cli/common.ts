@@ -1,7 +1,9 @@
 /** Shared CLI plumbing: secret options, opening a vault, cancellation, JSON output. */
+import { channel } from "node:diagnostics_channel";
 import type { Command } from "commander";
 import type { Secret, SuedeVault } from "../api/suede-vault.ts";
 import { SuedeError, UsageError } from "../errors/errors.ts";
+import { config } from "../util/config.ts";
 import { readSecret, type SecretOptions } from "./passphrase.ts";
 
 export function addSecretOptions(command: Command): Command {
@@ -20,6 +22,12 @@ export function loadApi(): Promise<typeof import("../api/suede-vault.ts")> {
   return import("../api/suede-vault.ts");
 }
 
+/** SUEDE_DEBUG=1 prints these steps as a timeline (memory-report.ts); publishing costs nothing without it. */
+const phase = channel("suede:phase");
+const mark = (name: string): void => {
+  if (phase.hasSubscribers) phase.publish(name);
+};
+
 export async function withVault<T>(
   path: string,
   options: SecretOptions & { writable?: boolean; repair?: boolean; indexLoad?: "full" | "snapshots" },
@@ -28,20 +36,28 @@ export async function withVault<T>(
   beforeOpen?: (api: typeof import("../api/suede-vault.ts")) => void,
 ): Promise<T> {
   const secret = await secretFrom(options);
+  mark("secret");
+  // Argon2id starts on its pool thread now, and the rest of the library loads while it runs.
+  const unlocking = (await import("../api/early-unlock.ts")).startUnlock(path, secret);
   const api = await loadApi();
+  mark("library");
   const { SuedeVault } = api;
   beforeOpen?.(api);
   const vault = await SuedeVault.open(path, {
     secret,
+    unlocking,
     writable: options.writable ?? false,
     repair: options.repair ?? false,
     ...(options.indexLoad !== undefined ? { indexLoad: options.indexLoad } : {}),
   });
+  mark("opened");
   for (const warning of vault.warnings) process.stderr.write(`suede: warning: ${warning}\n`);
   try {
     return await use(vault);
   } finally {
+    mark("done");
     await vault.close();
+    mark("closed");
   }
 }
 
@@ -68,6 +84,11 @@ export function cancellation(): { signal: AbortSignal; dispose: () => void } {
       process.off("SIGTERM", onSignal);
     },
   };
+}
+
+/** One line on stderr with SUEDE_DEBUG=1 (docs/CLI.md lists them). */
+export function debugLine(text: string): void {
+  if (config.debug()) process.stderr.write(`suede: debug: ${text}\n`);
 }
 
 export function printJson(value: unknown): void {

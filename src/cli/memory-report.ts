@@ -2,7 +2,8 @@
  * SUEDE_DEBUG=1: where a command's time and memory went. Samples the main thread's heap, external
  * and array-buffer bytes every 100 ms and prints their peaks with the process's peak RSS (which
  * includes the worker threads' heaps) to stderr when the command ends; each unlock's Argon2id run
- * is printed as it ends, so start-up and unlock can be told apart.
+ * is printed as it ends, so start-up and unlock can be told apart; and a timeline of the steps around
+ * a vault (secret read, library loaded, unlock, opened, command done, closed) when the command ends.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { KdfTiming } from "../crypto/kdf.ts";
@@ -11,9 +12,18 @@ import type { KdfTiming } from "../crypto/kdf.ts";
 const KDF_CHANNEL = "suede:kdf";
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
+/** PHASE_CHANNEL in src/cli/common.ts: the steps of opening, using and closing a vault. */
+const PHASE_CHANNEL = "suede:phase";
+const phases: string[] = [];
+
+function recordPhase(name: unknown): void {
+  phases.push(`${String(name)} ${performance.now().toFixed(0)}`);
+}
+
 function reportKdf(message: unknown): void {
-  const { params, ms } = message as KdfTiming;
+  const { params, ms, startedMs } = message as KdfTiming;
   const memory = params.memoryKiB % 1024 === 0 ? `${params.memoryKiB / 1024} MiB` : `${params.memoryKiB} KiB`;
+  phases.push(`kdf ${startedMs.toFixed(0)}-${(startedMs + ms).toFixed(0)}`);
   process.stderr.write(
     `suede: debug: unlock KDF (Argon2id t=${params.iterations}, m=${memory}, p=${params.parallelism}) ` +
       `${ms.toFixed(0)} ms; peak RSS by then ${mib(process.resourceUsage().maxRSS * 1024)}, RSS after ${mib(process.memoryUsage.rss())}\n`,
@@ -22,6 +32,8 @@ function reportKdf(message: unknown): void {
 
 export function startMemoryReport(): () => void {
   subscribe(KDF_CHANNEL, reportKdf);
+  subscribe(PHASE_CHANNEL, recordPhase);
+  recordPhase("cli"); // node has started and loaded the CLI's entry module
   const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
   const sample = () => {
     const usage = process.memoryUsage();
@@ -35,7 +47,9 @@ export function startMemoryReport(): () => void {
   return () => {
     clearInterval(timer);
     unsubscribe(KDF_CHANNEL, reportKdf);
+    unsubscribe(PHASE_CHANNEL, recordPhase);
     sample();
+    if (phases.length > 0) process.stderr.write(`suede: debug: timeline, ms since node started: ${phases.join(", ")}\n`);
     process.stderr.write(
       `suede: debug: ${performance.now().toFixed(0)} ms since node started; peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}; ` +
         `main thread peaks: heap used ${mib(peak.heapUsed)} (of ${mib(peak.heapTotal)}), external ${mib(peak.external)} (array buffers ${mib(peak.arrayBuffers)})\n`,

@@ -61,6 +61,8 @@ export function passphraseBytes(passphrase: string): Buffer {
 export interface KdfTiming {
   readonly params: KdfParams;
   readonly ms: number;
+  /** When it started, in ms since the process started (performance.now()). */
+  readonly startedMs: number;
 }
 /** Unlock time is reported apart from start-up (issue 5); publishing costs nothing without a subscriber. */
 export const KDF_CHANNEL = "suede:kdf";
@@ -80,7 +82,7 @@ export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: Kd
     outputLen: KEY_SIZE_BYTES,
     salt: Buffer.from(salt),
   });
-  if (kdfChannel.hasSubscribers) kdfChannel.publish({ params, ms: performance.now() - started } satisfies KdfTiming);
+  if (kdfChannel.hasSubscribers) kdfChannel.publish({ params, ms: performance.now() - started, startedMs: started } satisfies KdfTiming);
   return new Uint8Array(key);
 }
 

@@ -55,49 +55,7 @@ export interface CommittedState {
   readonly indexRebuilt: boolean;
 }
 
-/** The valid header copies, newest first (the caller unlocks and verifies the MAC in that order). */
-export async function readHeader(file: VaultFile): Promise<{ candidates: VaultHeader[]; warnings: string[] }> {
-  const results: (VaultHeader | HeaderProblem)[] = [];
-  for (const copyIndex of [0, 1] as const) {
-    const bytes = await file.readAt(HEADER_COPY_OFFSETS[copyIndex], HEADER_COPY_SIZE_BYTES);
-    results.push(decodeHeaderCopy(bytes, copyIndex));
-  }
-  const valid = results.filter((r): r is VaultHeader => "vaultId" in r);
-  const problems = results.filter((r): r is HeaderProblem => !("vaultId" in r));
-  const unsupported = problems.find((p) => p.kind === "unsupported-version");
-  if (unsupported !== undefined && unsupported.kind === "unsupported-version" && valid.length === 0) {
-    throw new SuedeError("UNSUPPORTED_FORMAT_VERSION", `vault format version ${unsupported.version} is not supported by this suede (it reads version 1)`);
-  }
-  if (valid.length === 0) {
-    if (problems.every((p) => p.kind === "not-a-vault")) throw new SuedeError("NOT_A_VAULT", `${file.path} is not a suede vault`);
-    const details = problems.map((p) => (p.kind === "damaged" ? p.detail : p.kind)).join("; ");
-    throw new VaultCorruptError(0, `both header copies are damaged (${details}); the vault cannot be unlocked without a header backup`);
-  }
-  valid.sort((a, b) => b.sequence - a.sequence);
-  const warnings = problems.map((p) => `header copy damaged: ${p.kind === "damaged" ? p.detail : p.kind} (the other copy is used)`);
-  return { candidates: valid, warnings };
-}
-
-export async function unlockHeader(header: VaultHeader, secret: Uint8Array): Promise<{ master: Uint8Array; slotIndex: number; createdMs: number }> {
-  const tried = new Map<string, Uint8Array>();
-  for (let slotIndex = 0; slotIndex < header.slots.length; slotIndex++) {
-    const slot = header.slots[slotIndex];
-    if (slot === null || slot === undefined) continue;
-    const cacheKey = `${kdfKey(slot.kdf)}:${Buffer.from(slot.salt).toString("hex")}`;
-    let kek = tried.get(cacheKey);
-    if (kek === undefined) {
-      kek = await deriveKek(secret, slot.salt, slot.kdf);
-      tried.set(cacheKey, kek);
-    }
-    const unwrapped = unwrapMasterKey(kek, header.vaultId, slot);
-    if (unwrapped !== null) return { master: unwrapped.master, slotIndex, createdMs: unwrapped.createdMs };
-  }
-  throw new SuedeError("WRONG_PASSPHRASE", "wrong passphrase (no key slot of this vault opens with it)");
-}
-
-function kdfKey(kdf: KdfParams): string {
-  return `${kdf.iterations}/${kdf.memoryKiB}/${kdf.parallelism}`;
-}
+export { readHeader, unlockHeader } from "./unlock.ts";
 
 interface ReadRecord {
   readonly opened: OpenedHeader;

@@ -35,6 +35,7 @@ import {
 } from "./format.ts";
 import { type KeySlot, type SlotKind, type VaultHeader, encodeHeaderCopy, headerMac, slotCreatedMs, wrapMasterKey } from "./header.ts";
 import { VaultLock } from "./lock.ts";
+import { type EarlyUnlock, unlockOpened } from "./unlock.ts";
 import { type RecordKeys, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, type IndexLoad, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { openBlob, openStored } from "./open-record.ts";
@@ -82,6 +83,8 @@ export interface OpenVaultOptions {
    * fast; the rest loads on first need (`loadIndex`, or any blob read). Default "full".
    */
   readonly indexLoad?: IndexLoad;
+  /** Started before this open with the same secret: its KDF result is used if the header is unchanged. */
+  readonly earlyUnlock?: EarlyUnlock;
 }
 
 const KIND_CODE: Readonly<Record<BlobKind, RecordKindCode>> = {
@@ -250,8 +253,7 @@ export class Vault implements BlobStore {
     let file: VaultFile | null = null;
     try {
       file = await VaultFile.open(path, { writable: options.writable });
-      const { candidates, warnings: headerWarnings } = await readHeader(file);
-      const { header, unlocked, keys: derivedKeys, warnings: macWarnings } = await unlockVerified(candidates, options.secret);
+      const { header, unlocked, keys: derivedKeys, warnings: macWarnings, headerWarnings } = await unlockOpened(file, options.secret, options.earlyUnlock);
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
       const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable, options.indexLoad ?? "full");
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
@@ -947,28 +949,7 @@ async function loadSettledState(file: VaultFile, keys: RecordKeys, writable: boo
   }
 }
 
-/**
- * Unlocks with the newest header copy whose MAC verifies under the unlocked key. A copy whose MAC
- * fails was changed by someone without the key (its checksum is public): the other copy is tried.
- */
-export async function unlockVerified(candidates: readonly VaultHeader[], secret: Uint8Array) {
-  const warnings: string[] = [];
-  let wrongPassphrase: unknown = null;
-  for (const header of candidates) {
-    let unlocked: { master: Uint8Array; slotIndex: number; createdMs: number };
-    try {
-      unlocked = await unlockHeader(header, secret);
-    } catch (error) {
-      wrongPassphrase = error;
-      continue;
-    }
-    const keys = deriveVaultKeys(unlocked.master, header.vaultId);
-    if (bytesEqual(headerMac(keys.headerMac, header), header.mac)) return { header, unlocked, keys, warnings };
-    warnings.push(`header copy with sequence ${header.sequence} fails its MAC (tampered); the other copy is used`);
-  }
-  if (warnings.length > 0) throw new VaultCorruptError(0, "header parameters were changed (MAC mismatch): the header was tampered with");
-  throw wrongPassphrase;
-}
+export { unlockVerified } from "./unlock.ts";
 
 const PADDING_RECORD_MAX_BYTES = 16 * 1024 * 1024;
 

@@ -34,7 +34,7 @@ export interface RunResult {
 
 function environment(options: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  delete env.SUEDE_DEBUG;
+  if (options.env?.SUEDE_DEBUG === undefined) delete env.SUEDE_DEBUG;
   delete env.SUEDE_PASSPHRASE;
   const passphrase = options.passphrase === undefined ? PASSPHRASE : options.passphrase;
   if (passphrase !== null) env.SUEDE_PASSPHRASE = passphrase;

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { SuedeError } from "../../errors/errors.ts";
 import { errorReason } from "../../fs/error-reason.ts";
 import type { BackupPreparation } from "../../api/suede-vault.ts";
-import { addSecretOptions, cancellation, collect, withVault } from "../common.ts";
+import { addSecretOptions, cancellation, collect, debugLine, withVault } from "../common.ts";
 import { formatBytes, formatDuration, ProgressLine } from "../output.ts";
 
 export function registerBackup(program: Command): void {
@@ -58,7 +58,10 @@ export function registerBackup(program: Command): void {
       }, (api) => {
         // The tree is listed while the vault unlocks (the key derivation leaves the main thread idle).
         prepared = api.SuedeVault.prepareBackup({ paths, oneFileSystem: options.oneFileSystem === true });
-      }).finally(() => prepared?.stop());
+      }).finally(() => {
+        prepared?.stop();
+        if (prepared !== undefined) debugLine(`listed ahead during the unlock: ${prepared.directories.listed} directories, ${prepared.directories.used} used by the backup`);
+      });
       if (options.json === true) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
       } else {
