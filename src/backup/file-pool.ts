@@ -220,7 +220,8 @@ export class FilePool {
     }
     const task = this.tasks.get(message.fileId);
     if (task === undefined) return;
-    const handled = (message.type === "ids" ? task.claims : task.chain).then(() => this.handle(worker, task, message));
+    // A small file's one message: nothing of its file is queued before it, so no chain to wait on.
+    const handled = message.type === "whole" ? this.handle(worker, task, message) : (message.type === "ids" ? task.claims : task.chain).then(() => this.handle(worker, task, message));
     if (message.type === "ids") task.claims = handled;
     else task.chain = handled;
     handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
