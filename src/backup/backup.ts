@@ -680,7 +680,7 @@ async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: 
         ? null
         : read === null
         ? nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" })
-        : nodeFromStat(context, name, { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse }),
+        : nodeFromStat(context, name, read.sizeBytes === stat.sizeBytes ? stat : { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse }),
     ),
   );
 }

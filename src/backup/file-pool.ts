@@ -279,7 +279,8 @@ export class FilePool {
         handled = task.chain.then(() => this.handleRecords(task, message));
         break;
       case "whole":
-        handled = task.chain.then(() => this.handleWhole(task, message));
+        // A small file's one message: nothing of its file is queued before it, so no chain to wait on.
+        handled = this.handleWhole(task, message);
         break;
       case "done":
       case "error":

@@ -4,10 +4,9 @@
  * Large directories are split into parts at content-defined entry boundaries (partBoundary), so an
  * edit in a huge directory rewrites only the part it touches.
  */
-import { encode, Encoder } from "@msgpack/msgpack";
 import { BLOB_ID_SIZE_BYTES } from "../core/ids.ts";
 import type { ChunkRef, Node, NodeType } from "../core/types.ts";
-import { ByteWriter } from "../util/bytes.ts";
+import { assert } from "../util/assert.ts";
 import { decodeBounded, MSGPACK_DEPTH_MAX } from "../util/msgpack.ts";
 
 export const TREE_FORMAT_VERSION = 1;
@@ -18,12 +17,6 @@ export const TREE_PART_ENTRIES_MAX = 8192;
 const NAME_BYTES_MAX = 4096;
 
 const TYPE_CODES: readonly NodeType[] = ["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"];
-
-function encodeChunks(chunks: readonly ChunkRef[]): Uint8Array {
-  const writer = new ByteWriter(chunks.length * (BLOB_ID_SIZE_BYTES + 4));
-  for (const chunk of chunks) writer.raw(chunk.id).u32(chunk.sizeBytes);
-  return writer.finish(true);
-}
 
 function decodeChunks(bytes: Uint8Array): ChunkRef[] {
   const stride = BLOB_ID_SIZE_BYTES + 4;
@@ -43,31 +36,183 @@ function decodeChunks(bytes: Uint8Array): ChunkRef[] {
 /** Optional fields go into a trailing map keyed by small integers, omitted when absent. */
 const OPT = { chunks: 1, sparse: 2, subtree: 3, linkTarget: 4, rdev: 5, xattrs: 6, unreadable: 7 } as const;
 
-function encodeNode(node: Node): unknown[] {
-  const optional: Record<number, unknown> = {};
-  if (node.chunks !== undefined) optional[OPT.chunks] = encodeChunks(node.chunks);
-  if (node.sparse === true) optional[OPT.sparse] = true;
-  if (node.subtree !== undefined) optional[OPT.subtree] = node.subtree.map((id) => id);
-  if (node.linkTarget !== undefined) optional[OPT.linkTarget] = node.linkTarget;
-  if (node.rdev !== undefined) optional[OPT.rdev] = node.rdev.toString();
-  if (node.xattrs !== undefined) optional[OPT.xattrs] = node.xattrs.map(([k, v]) => [k, v]);
-  if (node.unreadable !== undefined) optional[OPT.unreadable] = node.unreadable;
-  return [
-    node.name,
-    TYPE_CODES.indexOf(node.type),
-    node.mode,
-    node.uid,
-    node.gid,
-    node.user,
-    node.group,
-    node.mtimeNs.toString(),
-    node.ctimeNs.toString(),
-    node.inode.toString(),
-    node.device.toString(),
-    node.nlink,
-    node.sizeBytes,
-    optional,
-  ];
+/**
+ * Writes tree entries as the bytes @msgpack/msgpack's encode() wrote for them (FORMAT.md §11, the
+ * format fixed by those bytes): each entry straight into one growing buffer, where encode() built
+ * an array, an options object and four decimal strings per entry and walked them generically
+ * (issue 5: ~2.7 µs of the main thread's time per file of a first backup, and its garbage).
+ * tree-encode.test.ts holds it to encode()'s bytes for every field's edge values.
+ */
+class EntryWriter {
+  private bytes = new Uint8Array(64 * 1024);
+  private view = new DataView(this.bytes.buffer);
+  private at = 0;
+
+  reset(): void {
+    this.at = 0;
+  }
+
+  /** A copy of the bytes written since reset(); a buffer grown past 1 MiB (a huge chunk list) is not kept. */
+  take(): Uint8Array {
+    const bytes = this.bytes.slice(0, this.at);
+    if (this.bytes.byteLength > 1024 * 1024) {
+      this.bytes = new Uint8Array(64 * 1024);
+      this.view = new DataView(this.bytes.buffer);
+    }
+    return bytes;
+  }
+
+  private room(sizeBytes: number): void {
+    if (this.at + sizeBytes <= this.bytes.byteLength) return;
+    const bigger = new Uint8Array(Math.max(this.at + sizeBytes, this.bytes.byteLength * 2));
+    bigger.set(this.bytes.subarray(0, this.at));
+    this.bytes = bigger;
+    this.view = new DataView(bigger.buffer);
+  }
+
+  private u8(value: number): void {
+    this.bytes[this.at++] = value;
+  }
+
+  private u16(value: number): void {
+    this.view.setUint16(this.at, value);
+    this.at += 2;
+  }
+
+  private u32(value: number): void {
+    this.view.setUint32(this.at, value);
+    this.at += 4;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.room(bytes.byteLength);
+    this.bytes.set(bytes, this.at);
+    this.at += bytes.byteLength;
+  }
+
+  arrayHeader(size: number): void {
+    this.room(5);
+    if (size < 16) this.u8(0x90 + size);
+    else if (size < 0x10000) (this.u8(0xdc), this.u16(size));
+    else (this.u8(0xdd), this.u32(size));
+  }
+
+  /** A number as msgpack's encodeNumber writes it (every field here is a non-negative integer). */
+  uint(value: number): void {
+    this.room(9);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      this.number(value);
+      return;
+    }
+    if (value < 0x80) this.u8(value);
+    else if (value < 0x100) (this.u8(0xcc), this.u8(value));
+    else if (value < 0x10000) (this.u8(0xcd), this.u16(value));
+    else if (value < 0x100000000) (this.u8(0xce), this.u32(value));
+    else (this.u8(0xcf), this.u32(Math.floor(value / 0x100000000)), this.u32(value >>> 0));
+  }
+
+  /** The rest of encodeNumber: negative integers and floats (no valid entry has them). */
+  private number(value: number): void {
+    if (Number.isSafeInteger(value)) {
+      if (value >= -0x20) this.u8(0xe0 | (value + 0x20));
+      else if (value >= -0x80) (this.u8(0xd0), this.view.setInt8(this.at++, value));
+      else if (value >= -0x8000) (this.u8(0xd1), this.view.setInt16(this.at, value), (this.at += 2));
+      else if (value >= -0x80000000) (this.u8(0xd2), this.view.setInt32(this.at, value), (this.at += 4));
+      else (this.u8(0xd3), this.view.setBigInt64(this.at, BigInt(value)), (this.at += 8));
+      return;
+    }
+    this.u8(0xcb);
+    this.view.setFloat64(this.at, value);
+    this.at += 8;
+  }
+
+  private binHeader(size: number): void {
+    this.room(5 + size);
+    if (size < 0x100) (this.u8(0xc4), this.u8(size));
+    else if (size < 0x10000) (this.u8(0xc5), this.u16(size));
+    else (this.u8(0xc6), this.u32(size));
+  }
+
+  bin(bytes: Uint8Array): void {
+    this.binHeader(bytes.byteLength);
+    this.bytes.set(bytes, this.at);
+    this.at += bytes.byteLength;
+  }
+
+  str(value: string): void {
+    let ascii = true;
+    for (let i = 0; i < value.length && ascii; i++) ascii = value.charCodeAt(i) < 0x80;
+    const utf8 = ascii ? null : Buffer.from(value, "utf8");
+    const size = utf8 === null ? value.length : utf8.byteLength;
+    this.room(5 + size);
+    if (size < 32) this.u8(0xa0 + size);
+    else if (size < 0x100) (this.u8(0xd9), this.u8(size));
+    else if (size < 0x10000) (this.u8(0xda), this.u16(size));
+    else (this.u8(0xdb), this.u32(size));
+    if (utf8 !== null) this.bytes.set(utf8, this.at);
+    else for (let i = 0; i < size; i++) this.bytes[this.at + i] = value.charCodeAt(i);
+    this.at += size;
+  }
+
+  /** The options map's key: encode() wrote the object's integer keys as strings ("1" … "7"). */
+  private key(option: number): void {
+    this.room(2);
+    this.u8(0xa1);
+    this.u8(0x30 + option);
+  }
+
+  /** One entry: a 14-element array whose last element is the map of the options present, by key. */
+  entry(node: Node): void {
+    this.arrayHeader(14);
+    this.bin(node.name);
+    this.uint(TYPE_CODES.indexOf(node.type));
+    this.uint(node.mode);
+    this.uint(node.uid);
+    this.uint(node.gid);
+    this.str(node.user);
+    this.str(node.group);
+    this.str(node.mtimeNs.toString());
+    this.str(node.ctimeNs.toString());
+    this.str(node.inode.toString());
+    this.str(node.device.toString());
+    this.uint(node.nlink);
+    this.uint(node.sizeBytes);
+    const options =
+      +(node.chunks !== undefined) +
+      +(node.sparse === true) +
+      +(node.subtree !== undefined) +
+      +(node.linkTarget !== undefined) +
+      +(node.rdev !== undefined) +
+      +(node.xattrs !== undefined) +
+      +(node.unreadable !== undefined);
+    this.room(1);
+    this.u8(0x80 + options);
+    if (node.chunks !== undefined) {
+      // The chunk list is one bin: per chunk its ID and its size as a little-endian u32.
+      this.key(OPT.chunks);
+      this.binHeader(node.chunks.length * (BLOB_ID_SIZE_BYTES + 4));
+      for (const chunk of node.chunks) {
+        assert(chunk.id.byteLength === BLOB_ID_SIZE_BYTES, "chunk ID of the wrong size");
+        this.bytes.set(chunk.id, this.at);
+        this.view.setUint32(this.at + BLOB_ID_SIZE_BYTES, chunk.sizeBytes, true);
+        this.at += BLOB_ID_SIZE_BYTES + 4;
+      }
+    }
+    if (node.sparse === true) (this.key(OPT.sparse), this.room(1), this.u8(0xc3));
+    if (node.subtree !== undefined) {
+      this.key(OPT.subtree);
+      this.arrayHeader(node.subtree.length);
+      for (const id of node.subtree) this.bin(id);
+    }
+    if (node.linkTarget !== undefined) (this.key(OPT.linkTarget), this.bin(node.linkTarget));
+    if (node.rdev !== undefined) (this.key(OPT.rdev), this.str(node.rdev.toString()));
+    if (node.xattrs !== undefined) {
+      this.key(OPT.xattrs);
+      this.arrayHeader(node.xattrs.length);
+      for (const [name, value] of node.xattrs) (this.arrayHeader(2), this.bin(name), this.bin(value));
+    }
+    if (node.unreadable !== undefined) (this.key(OPT.unreadable), this.str(node.unreadable));
+  }
 }
 
 function bigintField(value: unknown): bigint {
@@ -144,7 +289,7 @@ function decodeNode(value: unknown): Node {
 }
 
 export function encodeTreePart(nodes: readonly Node[]): Uint8Array {
-  return encode([TREE_FORMAT_VERSION, nodes.map(encodeNode)]);
+  return encodeTreePartFrom(nodes);
 }
 
 /** An entry kept as the parent snapshot encoded it: its msgpack bytes, copied as they are. */
@@ -158,30 +303,27 @@ export function isEncodedEntry(entry: Node | EncodedEntry): entry is EncodedEntr
   return "encoded" in entry;
 }
 
-/** Reused for entries encoded one by one (encode() would allocate an encoder per call). */
-const entryEncoder = new Encoder();
+/** Reused from part to part: a part's bytes are copied out of it. */
+const partWriter = new EntryWriter();
 
 /**
- * The bytes encodeTreePart would write for these entries, with the encoded ones copied instead of
- * re-encoded: msgpack writes an array as its header and then each element on its own, so a part
- * is its header followed by its entries' encodings (a re-run re-encodes only what changed).
+ * The bytes of a tree part, with the encoded entries copied instead of re-encoded: msgpack writes
+ * an array as its header and then each element on its own, so a part is its header followed by
+ * its entries' encodings (a re-run re-encodes only what changed).
  */
 export function encodeTreePartFrom(entries: readonly (Node | EncodedEntry)[]): Uint8Array {
-  if (!entries.some(isEncodedEntry)) return encodeTreePart(entries as readonly Node[]);
-  const pieces = entries.map((entry) => (isEncodedEntry(entry) ? entry.encoded : entryEncoder.encode(encodeNode(entry))));
   const count = entries.length;
-  const header = count < 16 ? [0x92, TREE_FORMAT_VERSION, 0x90 + count] : count < 0x10000 ? [0x92, TREE_FORMAT_VERSION, 0xdc, count >> 8, count & 0xff] : null;
-  if (header === null) throw new Error(`tree part has ${count} entries`); // isPartBoundary caps parts at TREE_PART_ENTRIES_MAX
-  let size = header.length;
-  for (const piece of pieces) size += piece.byteLength;
-  const bytes = new Uint8Array(size);
-  bytes.set(header, 0);
-  let at = header.length;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.byteLength;
+  if (count >= 0x10000) throw new Error(`tree part has ${count} entries`); // isPartBoundary caps parts at TREE_PART_ENTRIES_MAX
+  const writer = partWriter;
+  writer.reset();
+  writer.arrayHeader(2);
+  writer.uint(TREE_FORMAT_VERSION);
+  writer.arrayHeader(count);
+  for (const entry of entries) {
+    if (isEncodedEntry(entry)) writer.raw(entry.encoded);
+    else writer.entry(entry);
   }
-  return bytes;
+  return writer.take();
 }
 
 /** One entry's bytes (an EncodedEntry's encoded) back as a Node; throws Error with a reason. */
