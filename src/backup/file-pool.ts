@@ -74,7 +74,8 @@ function segmentTransfer(cut: SegmentCut): ArrayBuffer[] {
 
 /**
  * A file worker started before the vault's keys exist (during the unlock, issue 5): its isolate, its
- * modules and the chunker's warm-up run while Argon2id does (on one thread), and it then blocks
+ * modules and the chunker's warm-up run while Argon2id does (it shares the cores with the KDF's lanes,
+ * a cost repaid by a worker ready the moment the keys are), and it then blocks
  * until a FilePool hands it its data (keys included) or it is stopped. Unref'd until then, so a
  * forgotten one cannot keep the process alive.
  */
