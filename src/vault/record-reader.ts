@@ -29,12 +29,7 @@ const RUNS_IN_FLIGHT_MAX = 6;
  * the main thread opens anyway; the two isolates cost a moved-directories re-run 0.19 CPU-s and 20 MiB.
  */
 const WORKERS_AFTER_BYTES = 4 * 1024 * 1024;
-/**
- * A run this small starts no workers and is opened on the main thread until they run. Once a bulk
- * session has them, small runs go to them too: there the main thread is the busiest thread, and
- * opening a small run (key HMAC, two AES-GCM contexts, zstd) costs it more than the message (usr
- * restore: its main thread 1.50 -> 1.30 CPU-s, total CPU the same, issue 5).
- */
+/** A run this small is opened on the main thread: the message round trip would cost more. */
 const MAIN_THREAD_RUN_BYTES_MAX = 16 * 1024;
 
 interface Request {
@@ -134,7 +129,7 @@ export class RecordReader {
         const at = request.offset - start;
         return { at, length: Math.max(0, Math.min(request.length, bytes.byteLength - at)), kind: request.kind, fd: request.fd, position: request.position };
       });
-      const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : this.workers;
+      const workers = bytes.byteLength > MAIN_THREAD_RUN_BYTES_MAX ? this.ensureWorkers() : null;
       if (workers !== null) {
         this.toWorker(workers, run, bytes, slots);
         return; // the reply (or a worker's failure) ends the run
