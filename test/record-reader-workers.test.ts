@@ -7,7 +7,8 @@
 // process's threads in /proc/self/task; every read must give the file's bytes.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import type { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { test } from "node:test";
 import { systemClock } from "../src/util/clock.ts";
@@ -57,6 +58,91 @@ test("small records read one at a time start no open workers; runs of bulk reads
       for (const bytes of await Promise.all(data.map((entry) => raw.getBlob(entry.id)))) check(bytes);
       assert.ok(threads() > before, "bulk reads start the open workers");
     } finally {
+      await raw.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+// Goal: a record-opening worker that dies while runs are out on the workers costs no bytes: every
+// read of those runs is read again and opened on the main thread, and only once every worker has
+// terminated (session 8: a retried readTo must not race a worker still writing the same file).
+// Method: 2,560 incompressible 8 KiB files (20 MiB, one record each) backed up; every record
+// asked for at once, half as plaintext (getBlob) and half written into a target file (writeBlobTo,
+// as restore writes big files); once every run in flight sits at a worker, one worker is
+// terminated. The reader's workers are private: the test reaches them through a cast.
+interface ReaderInternals {
+  workers: Worker[] | null;
+  pending: Map<number, unknown>;
+  runsInFlight: number;
+  queue: unknown[];
+}
+
+test("a worker killed mid-read: every read still gives exact bytes, retried only after all workers stopped", { timeout: 300_000, skip: process.platform !== "linux" }, async () => {
+  const dir = await tempDir("reader-worker-dies");
+  try {
+    const count = 2560;
+    const source = join(dir.path, "src");
+    mkdirSync(source);
+    const prng = new Prng(12);
+    const byHash = new Map<string, Uint8Array>();
+    for (let i = 0; i < count; i++) {
+      const bytes = prng.bytes(FILE_BYTES);
+      byHash.set(sha(bytes), bytes);
+      writeFileSync(join(source, `f${String(i).padStart(5, "0")}`), bytes);
+    }
+    const vault = join(dir.path, "v.suede");
+    await initVault(vault);
+    await backupJson(vault, [source]);
+
+    const raw = await Vault.open(vault, { secret: Buffer.from(PASSPHRASE, "utf8"), writable: false, deps: { clock: systemClock, random: systemRandom } });
+    const target = openSync(join(dir.path, "target"), "w+");
+    try {
+      const data = [...raw.blobIndex.entries()].filter((entry) => entry.kind === RecordKind.data).sort((a, b) => a.offset - b.offset);
+      assert.equal(data.length, count, "one record per file");
+      const reader = (raw as unknown as { reader: ReaderInternals }).reader;
+      // The order of events: "exit" per worker, "settled" per read.
+      const events: string[] = [];
+      const reads = data.map((entry, i) => {
+        const read: Promise<Uint8Array | number> = i % 2 === 0 ? raw.getBlob(entry.id) : raw.writeBlobTo(entry.id, target, i * FILE_BYTES);
+        return read.finally(() => events.push("settled"));
+      });
+
+      // Kill one worker once every run in flight is out on the workers (none still being read).
+      const workers = await new Promise<Worker[]>((resolve, reject) => {
+        const poll = (): void => {
+          const all = reader.workers;
+          if (all !== null && reader.pending.size >= 8 && reader.pending.size === reader.runsInFlight && reader.queue.length === 0) resolve(all);
+          else if (events.length === count) reject(new Error("every read settled before a worker could be killed"));
+          else setImmediate(poll);
+        };
+        poll();
+      });
+      assert.ok(workers.length >= 1);
+      for (const worker of workers) worker.once("exit", () => events.push("exit"));
+      void workers[0]!.terminate();
+
+      const results = await Promise.all(reads);
+      for (const [i, result] of results.entries()) {
+        if (i % 2 === 0) assert.ok(byHash.has(sha(result as Uint8Array)), `read ${i} gives one file's bytes`);
+        else assert.equal(result, FILE_BYTES, `read ${i} wrote a whole file's bytes`);
+      }
+      const written = readFileSync(join(dir.path, "target"));
+      for (let i = 1; i < count; i += 2) {
+        assert.ok(byHash.has(sha(written.subarray(i * FILE_BYTES, (i + 1) * FILE_BYTES))), `bytes written for read ${i}`);
+      }
+
+      // Reads settling after the first worker stopped were retried: none before the last one stopped.
+      const firstExit = events.indexOf("exit");
+      const lastExit = events.lastIndexOf("exit");
+      assert.ok(firstExit >= 0, "the killed worker exited");
+      assert.equal(events.filter((event) => event === "exit").length, workers.length, "every worker was stopped");
+      const retried = events.slice(firstExit).filter((event) => event === "settled").length;
+      assert.ok(retried > 0, "some reads were retried");
+      assert.ok(!events.slice(firstExit, lastExit).includes("settled"), "no read settled while a worker was still running");
+    } finally {
+      closeSync(target);
       await raw.close();
     }
   } finally {

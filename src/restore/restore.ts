@@ -10,7 +10,7 @@ import type { Node } from "../core/types.ts";
 import { SuedeError } from "../errors/errors.ts";
 import { displayPath } from "../fs/display-path.ts";
 import { isSafeName, joinPath } from "../fs/join.ts";
-import { readTree } from "../snapshot/tree-reader.ts";
+import { readTreeParts } from "../snapshot/tree-reader.ts";
 import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { TreeAhead } from "./tree-ahead.ts";
@@ -114,40 +114,43 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
     pending.push(promise);
   };
   // A partial restore reads only the trees on its paths: no read-ahead there.
-  const readAhead = context.includes === null ? (nodes: readonly Node[]) => context.trees.readAhead(nodes) : undefined;
-  for await (const node of readTree(context.trees, parts, readAhead)) {
-    if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
-    context.budget.spend(node);
-    if (!isSafeName(node.name)) {
-      if (node.subtree !== undefined) context.trees.forget(node.subtree);
-      context.progress.failed++;
-      context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));
-      continue;
+  const readAhead = context.includes === null;
+  for await (const nodes of readTreeParts(context.trees, parts)) {
+    if (readAhead) context.trees.readAhead(nodes);
+    for (const node of nodes) {
+      if (context.signal?.aborted === true) throw new SuedeError("CANCELLED", "restore cancelled");
+      context.budget.spend(node);
+      if (!isSafeName(node.name)) {
+        if (node.subtree !== undefined) context.trees.forget(node.subtree);
+        context.progress.failed++;
+        context.onError(joinPath(dirPath, Buffer.from(displayPath(node.name))), new SuedeError("VAULT_CORRUPT", "unsafe name in snapshot skipped"));
+        continue;
+      }
+      // The entry's path as components is built only where it is used (includes, subdirectories).
+      const included = context.includes === null ? "all" : inclusion(context.includes, [...components, node.name]);
+      if (included === "none") continue;
+      const targetPath = joinPath(dirPath, node.name);
+      if (node.type === "dir") {
+        let below: Later = { done: Promise.resolve() };
+        await guarded(context, targetPath, async () => {
+          await prepare(context, targetPath, true);
+          await context.target.mkdir(targetPath);
+          context.progress.dirs++;
+          below = await restoreChildren(context, node.subtree ?? [], targetPath, [...components, node.name], depth + 1);
+        });
+        // Unread when the directory failed before (or while) its walk started.
+        if (node.subtree !== undefined) context.trees.forget(node.subtree);
+        track(
+          below.done.then(() =>
+            included === "all" ? guarded(context, targetPath, () => context.target.setMetadata(targetPath, node, { restoreOwner: context.restoreOwner })) : undefined,
+          ),
+        );
+        continue;
+      }
+      if (included !== "all") continue;
+      const release = await context.leaves.acquire(leafWeight(node));
+      track(guarded(context, targetPath, () => restoreLeaf(context, node, targetPath)).finally(release));
     }
-    const path = [...components, node.name];
-    const included = inclusion(context.includes, path);
-    if (included === "none") continue;
-    const targetPath = joinPath(dirPath, node.name);
-    if (node.type === "dir") {
-      let below: Later = { done: Promise.resolve() };
-      await guarded(context, targetPath, async () => {
-        await prepare(context, targetPath, true);
-        await context.target.mkdir(targetPath);
-        context.progress.dirs++;
-        below = await restoreChildren(context, node.subtree ?? [], targetPath, path, depth + 1);
-      });
-      // Unread when the directory failed before (or while) its walk started.
-      if (node.subtree !== undefined) context.trees.forget(node.subtree);
-      track(
-        below.done.then(() =>
-          included === "all" ? guarded(context, targetPath, () => context.target.setMetadata(targetPath, node, { restoreOwner: context.restoreOwner })) : undefined,
-        ),
-      );
-      continue;
-    }
-    if (included !== "all") continue;
-    const release = await context.leaves.acquire(leafWeight(node));
-    track(guarded(context, targetPath, () => restoreLeaf(context, node, targetPath)).finally(release));
   }
   // Everything in flight settles before a failure (a full disk) is passed up: a file being written
   // then is finished or removed, never left cut short while the caller exits.

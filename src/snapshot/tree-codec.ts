@@ -336,12 +336,7 @@ export function decodeTreeEntry(bytes: Uint8Array): Node {
 
 /** Decodes a tree part; throws Error with a reason (callers wrap it as VaultCorruptError). */
 export function decodeTreePart(bytes: Uint8Array): Node[] {
-  const value = decodeBounded(bytes);
-  if (!Array.isArray(value) || value.length !== 2 || value[0] !== TREE_FORMAT_VERSION || !Array.isArray(value[1])) {
-    throw new Error("tree part shape");
-  }
-  if (value[1].length > TREE_PART_ENTRIES_MAX) throw new Error(`tree part has ${value[1].length} entries`);
-  const nodes = (value[1] as unknown[]).map(decodeNode);
+  const nodes = scanTreePart(bytes) ?? decodeTreePartValue(bytes);
   for (let i = 0; i < nodes.length; i++) {
     const name = nodes[i]!.name;
     const problem = nameProblem(name);
@@ -350,6 +345,118 @@ export function decodeTreePart(bytes: Uint8Array): Node[] {
     if (i > 0 && compareNames(nodes[i - 1]!.name, name) >= 0) throw new Error("tree entries repeated or out of name order");
   }
   return nodes;
+}
+
+/** The general decoder: any msgpack value, checked field by field (decodeNode). */
+function decodeTreePartValue(bytes: Uint8Array): Node[] {
+  const value = decodeBounded(bytes);
+  if (!Array.isArray(value) || value.length !== 2 || value[0] !== TREE_FORMAT_VERSION || !Array.isArray(value[1])) {
+    throw new Error("tree part shape");
+  }
+  if (value[1].length > TREE_PART_ENTRIES_MAX) throw new Error(`tree part has ${value[1].length} entries`);
+  return (value[1] as unknown[]).map(decodeNode);
+}
+
+/**
+ * A part's Nodes read straight from its bytes with TreePartScanner, or null when the part holds
+ * anything else than the plain shape encodeTreePart writes with ASCII owner names and no xattrs or
+ * unreadable notes: the general decoder then reads it, and says what is wrong if anything is. For
+ * every part it reads, the Nodes equal the general decoder's (tree-codec.test.ts); it skips the
+ * intermediate msgpack value, its depth walk and the field checks' strings, which were most of
+ * restore's tree decoding on the main thread (issue 5).
+ */
+function scanTreePart(bytes: Uint8Array): Node[] | null {
+  let scanner: TreePartScanner;
+  try {
+    scanner = new TreePartScanner(bytes);
+  } catch {
+    return null;
+  }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const nodes: Node[] = [];
+  // Owner names repeat from entry to entry: the previous entry's string is reused when the bytes match.
+  const user = new TextRange(text);
+  const group = new TextRange(text);
+  try {
+    while (scanner.next()) {
+      if (scanner.hasXattrs || scanner.hasUnreadable) return null;
+      const userName = user.read(scanner.userStart, scanner.userEnd);
+      const groupName = group.read(scanner.groupStart, scanner.groupEnd);
+      const mtimeNs = decimal(text, scanner.mtimeStart, scanner.mtimeEnd);
+      const ctimeNs = decimal(text, scanner.ctimeStart, scanner.ctimeEnd);
+      const inode = decimal(text, scanner.inodeStart, scanner.inodeEnd);
+      const device = decimal(text, scanner.deviceStart, scanner.deviceEnd);
+      if (userName === null || groupName === null || mtimeNs === null || ctimeNs === null || inode === null || device === null) return null;
+      // Same fields in the same order as decodeNode, so both make Nodes of one shape.
+      const node: { -readonly [K in keyof Node]: Node[K] } = {
+        name: bytes.subarray(scanner.nameStart, scanner.nameEnd),
+        type: scanner.type,
+        mode: scanner.mode,
+        uid: scanner.uid,
+        gid: scanner.gid,
+        user: userName,
+        group: groupName,
+        mtimeNs,
+        ctimeNs,
+        inode,
+        device,
+        nlink: scanner.nlink,
+        sizeBytes: scanner.sizeBytes,
+      };
+      if (scanner.hasChunks) node.chunks = decodeChunks(bytes.subarray(scanner.chunksStart, scanner.chunksEnd));
+      if (scanner.sparse) node.sparse = true;
+      if (scanner.subtreeCount >= 0) node.subtree = scanner.subtreeIds();
+      if (scanner.hasLinkTarget) node.linkTarget = bytes.subarray(scanner.linkTargetStart, scanner.linkTargetEnd);
+      if (scanner.rdevStart >= 0) {
+        const rdev = decimal(text, scanner.rdevStart, scanner.rdevEnd);
+        if (rdev === null) return null;
+        node.rdev = rdev;
+      }
+      nodes.push(node);
+    }
+  } catch {
+    return null;
+  }
+  return nodes;
+}
+
+/** An ASCII string field read from a part, the last one kept for reuse; null when not ASCII. */
+class TextRange {
+  private last = "";
+  private lastStart = 0;
+  private lastEnd = 0;
+
+  constructor(private readonly text: Buffer) {}
+
+  read(start: number, end: number): string | null {
+    const text = this.text;
+    const length = end - start;
+    if (length === this.lastEnd - this.lastStart && text.compare(text, this.lastStart, this.lastEnd, start, end) === 0) return this.last;
+    for (let i = start; i < end; i++) if (text[i]! >= 0x80) return null;
+    this.last = text.toString("latin1", start, end);
+    this.lastStart = start;
+    this.lastEnd = end;
+    return this.last;
+  }
+}
+
+/** Digits that fit a double exactly are summed as a number; longer ones go through a string. */
+const SAFE_DIGITS_MAX = 15;
+
+/** A decimal integer field as bigintField accepts it (-?[0-9]{1,24}), or null for anything else. */
+function decimal(text: Buffer, start: number, end: number): bigint | null {
+  const negative = start < end && text[start] === 0x2d;
+  const first = negative ? start + 1 : start;
+  const digits = end - first;
+  if (digits < 1 || digits > 24) return null;
+  let value = 0;
+  for (let i = first; i < end; i++) {
+    const digit = text[i]! - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  if (digits <= SAFE_DIGITS_MAX) return BigInt(negative ? -value : value);
+  return BigInt(text.toString("latin1", start, end));
 }
 
 /** Why a name cannot be one path component (it could climb out of, or alias inside, a target). */
@@ -414,11 +521,17 @@ export class TreePartScanner {
   nlink = 0;
   sizeBytes = 0;
   hasChunks = false;
+  /** The chunk list's bytes (when hasChunks). */
+  chunksStart = 0;
+  chunksEnd = 0;
   sparse = false;
   /** Offset of the first subtree ID and how many (-1: no subtree field); IDs are SUBTREE_ID_STRIDE apart. */
   subtreeStart = 0;
   subtreeCount = -1;
   hasLinkTarget = false;
+  /** The link target's bytes (when hasLinkTarget). */
+  linkTargetStart = 0;
+  linkTargetEnd = 0;
   /** The rdev decimal range; rdevStart -1 when absent. */
   rdevStart = -1;
   rdevEnd = -1;
@@ -495,7 +608,8 @@ export class TreePartScanner {
       seen |= 1 << key;
       switch (key) {
         case OPT.chunks:
-          this.bin();
+          this.chunksEnd = this.bin();
+          this.chunksStart = this.chunksEnd - this.length;
           if (this.length % (BLOB_ID_SIZE_BYTES + 4) !== 0) throw new Error("chunk list length");
           this.hasChunks = true;
           break;
@@ -513,7 +627,8 @@ export class TreePartScanner {
           break;
         }
         case OPT.linkTarget:
-          this.bin();
+          this.linkTargetEnd = this.bin();
+          this.linkTargetStart = this.linkTargetEnd - this.length;
           this.hasLinkTarget = true;
           break;
         case OPT.rdev:

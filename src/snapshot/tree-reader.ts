@@ -17,18 +17,22 @@ function decodeStoredPart(id: BlobId, bytes: Uint8Array): Node[] {
   }
 }
 
+/** Entries of a directory in name order, one part at a time (memory stays one part). */
+export async function* readTree(store: Pick<BlobStore, "getBlob">, parts: readonly BlobId[]): AsyncGenerator<Node> {
+  for await (const nodes of readTreeParts(store, parts)) yield* nodes;
+}
+
 /**
- * Entries of a directory in name order, one part at a time (memory stays one part). onPart sees each
- * part's entries before they are yielded (restore asks for the subdirectories' trees ahead).
+ * A directory's parts' entries, a part at a time, checked as readTree checks them: a walk that
+ * handles many entries (restore) then awaits once per part instead of once per entry.
  */
-export async function* readTree(store: Pick<BlobStore, "getBlob">, parts: readonly BlobId[], onPart?: (nodes: readonly Node[]) => void): AsyncGenerator<Node> {
+export async function* readTreeParts(store: Pick<BlobStore, "getBlob">, parts: readonly BlobId[]): AsyncGenerator<readonly Node[]> {
   let previous: Uint8Array | null = null;
   for (const id of parts) {
     const nodes = await readTreePart(store, id);
     checkPartOrder(id, previous, nodes);
-    onPart?.(nodes);
     if (nodes.length > 0) previous = nodes[nodes.length - 1]!.name;
-    yield* nodes;
+    yield nodes;
   }
 }
 
