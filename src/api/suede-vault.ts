@@ -182,12 +182,6 @@ export interface ListEntry {
 
 export type SnapshotRef = number | "latest";
 
-/**
- * A re-run reads its parent's tree parts into the page cache ahead of the walk while all the
- * vault's tree records are at most this much (19,434 files: 2.5 MB); beyond, the walk reads only what it needs.
- */
-const TREE_PREFETCH_BYTES_MAX = 32 * 1024 * 1024;
-
 /** A snapshot the vault lists but whose record does not read back (damaged or missing). */
 export interface DamagedSnapshot {
   readonly number: number;
@@ -377,8 +371,6 @@ export class SuedeVault {
     const store: BlobStore = options.dryRun === true ? new DryRunStore(this.vault) : this.vault;
     const sizeBefore = this.vault.fileEnd;
     const filePool = new FilePool({ ...store.sealingSpec(), params: CHUNKER_PARAMS_DEFAULT }, undefined, options.prepared?.takeFileWorker());
-    // The walk reads the parent's tree parts a directory at a time; cold, these reads ahead save a disk wait per level.
-    const prefetch = parent === null ? null : this.vault.prefetchTrees(TREE_PREFETCH_BYTES_MAX);
     try {
       const root = await backupTree(store, sourceFs, {
         sources: sources.map((s) => Buffer.from(s)),
@@ -407,7 +399,6 @@ export class SuedeVault {
         progress,
         ...(options.prepared !== undefined ? { prelisted: options.prepared.prelister } : {}),
       });
-      await prefetch?.stop(); // before the commit's writes
       let id: number | null = null;
       if (options.dryRun !== true) {
         id = this.vault.allocateSnapshotNumber();
@@ -457,7 +448,6 @@ export class SuedeVault {
         durationMs: this.deps.clock.nowMs() - started,
       };
     } finally {
-      await prefetch?.stop();
       await filePool.close();
     }
   }

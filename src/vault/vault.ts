@@ -39,7 +39,6 @@ import { type EarlyUnlock, unlockOpened } from "./unlock.ts";
 import { type RecordKeys, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, type IndexLoad, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { openBlob, openStored } from "./open-record.ts";
-import { Prefetch, prefetchRuns } from "./prefetch.ts";
 import { RecordReader } from "./record-reader.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
@@ -397,18 +396,6 @@ export class Vault implements BlobStore {
    */
   async writeBlobTo(id: BlobId, fd: number, position: number): Promise<number> {
     return this.retrying(async () => this.reader.readTo(...(await this.locate(id)), fd, position));
-  }
-
-  /**
-   * Starts reading every committed tree record into the page cache (a re-run's walk reads the
-   * parent's parts directory by directory: cold, one disk wait per level), unless they are more
-   * than maxBytes in all (a vault of many snapshots: then the walk reads only what it needs).
-   * stop() before closing. Null when there is nothing to read or the index is not loaded.
-   */
-  prefetchTrees(maxBytes: number): Prefetch | null {
-    if (!this.indexComplete || this.closed) return null;
-    const runs = prefetchRuns(this.index, RecordKind.tree, this.committed.logEnd, maxBytes);
-    return runs === null || runs.length === 0 ? null : new Prefetch(this.file, runs);
   }
 
   private async retrying<T>(read: () => Promise<T>): Promise<T> {
