@@ -3,40 +3,11 @@
 // than being read as something else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Node, NodeType } from "../core/types.ts";
+import type { Node } from "../core/types.ts";
 import { Prng } from "../../test/helpers/prng.ts";
+import { randomNode } from "../../test/helpers/random-node.ts";
 import { decodeTreePart, encodeTreePart, TreePartScanner } from "./tree-codec.ts";
 
-const TYPES: NodeType[] = ["file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"];
-
-function randomNode(prng: Prng, i: number): Node {
-  const type = TYPES[prng.below(TYPES.length)]!;
-  const big = (bits: number): bigint => (BigInt(prng.next()) << BigInt(Math.max(0, bits - 32))) | BigInt(prng.next());
-  const node: { -readonly [K in keyof Node]: Node[K] } = {
-    // Sorted, distinct, and not valid UTF-8 for some.
-    name: Buffer.concat([Buffer.from(String(i).padStart(6, "0")), prng.bytes(prng.below(4)).map((b) => (b === 0x2f || b === 0 ? 0x41 : b))]),
-    type,
-    mode: prng.below(0o10000),
-    uid: [0, 1000, 65534, 4_294_967_294][prng.below(4)]!,
-    gid: prng.below(2) === 0 ? 0 : 4_000_000_000,
-    user: ["", "root", "zoë", "x".repeat(40)][prng.below(4)]!,
-    group: ["", "wheel", "日本"][prng.below(3)]!,
-    mtimeNs: prng.below(5) === 0 ? -big(40) : big(61),
-    ctimeNs: big(61),
-    inode: big(64),
-    device: big(prng.below(2) === 0 ? 20 : 64),
-    nlink: prng.below(3) === 0 ? 2 ** 40 : prng.below(300),
-    sizeBytes: [0, 5, 300, 70_000, 2 ** 33, Number.MAX_SAFE_INTEGER][prng.below(6)]!,
-  };
-  if (type === "file") node.chunks = Array.from({ length: prng.below(4) }, () => ({ id: prng.bytes(32), sizeBytes: prng.below(2 ** 20) }));
-  if (type === "file" && prng.below(3) === 0) node.sparse = true;
-  if (type === "dir") node.subtree = Array.from({ length: prng.below(3) }, () => prng.bytes(32));
-  if (type === "symlink") node.linkTarget = prng.bytes(1 + prng.below(300));
-  if (type === "chardev" || type === "blockdev") node.rdev = big(64);
-  if (prng.below(8) === 0) node.xattrs = [[Buffer.from("user.a"), prng.bytes(3)]];
-  if (prng.below(8) === 0) node.unreadable = "EACCES";
-  return node;
-}
 
 const text = (bytes: Uint8Array, start: number, end: number): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", start, end);
 
