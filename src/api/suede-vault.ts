@@ -175,9 +175,13 @@ export interface RestoreOptions {
  */
 export class RestorePreparation {
   private openWorker: StartedOpenWorker | null;
+  /** Whether a worker was started ahead, and whether a restore took it. */
+  readonly startedAhead: boolean;
+  usedAhead = false;
 
   constructor(start: boolean) {
     this.openWorker = start ? new StartedOpenWorker() : null;
+    this.startedAhead = start;
   }
 
   /** @internal The worker started ahead, for the vault's record reader (once). */
@@ -562,8 +566,10 @@ export class SuedeVault {
     }
     const started = options.prepared?.takeOpenWorker();
     if (started !== undefined) {
-      if (includes === null) this.vault.adoptOpenWorker(started);
-      else void started.stop().catch(() => undefined);
+      if (includes === null) {
+        this.vault.adoptOpenWorker(started);
+        options.prepared!.usedAhead = true;
+      } else void started.stop().catch(() => undefined);
     }
     const progress = options.progress ?? emptyRestoreProgress();
     const failed: { path: string; message: string }[] = [];

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import type { Command } from "commander";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
-import { addSecretOptions, cancellation, collect, parseSnapshotRef, withVault } from "../common.ts";
+import { addSecretOptions, cancellation, collect, debugLine, parseSnapshotRef, withVault } from "../common.ts";
 import { formatBytes, ProgressLine } from "../output.ts";
 import type { RestorePreparation } from "../../api/suede-vault.ts";
 
@@ -34,7 +34,10 @@ export function registerRestore(program: Command): void {
         },
         // The first record-opening worker starts now and loads while Argon2id runs.
         (api) => (prepared = api.SuedeVault.prepareRestore({ vaultBytes: fileBytes(vaultPath), include: options.include })),
-      ).finally(() => prepared?.stop());
+      ).finally(() => {
+        prepared?.stop();
+        if (prepared?.startedAhead === true) debugLine(`open worker started during the unlock: ${prepared.usedAhead ? "used by the restore" : "unused"}`);
+      });
       // Target errors already name the path ("cannot write /x: …"): print it once.
       for (const failure of result.failed) {
         process.stderr.write(`suede: error: ${failure.message.includes(failure.path) ? failure.message : `${failure.path}: ${failure.message}`}\n`);
