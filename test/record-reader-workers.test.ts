@@ -7,7 +7,7 @@
 // process's threads in /proc/self/task; every read must give the file's bytes.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import type { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -15,6 +15,8 @@ import { systemClock } from "../src/util/clock.ts";
 import { systemRandom } from "../src/util/random.ts";
 import { RecordKind } from "../src/vault/format.ts";
 import { Vault } from "../src/vault/vault.ts";
+import { StartedOpenWorker } from "../src/vault/record-reader.ts";
+import { SuedeVault } from "../src/api/suede-vault.ts";
 import { PASSPHRASE, backupJson, initVault, tempDir } from "./helpers/cli.ts";
 import { Prng } from "./helpers/prng.ts";
 
@@ -145,6 +147,60 @@ test("a worker killed mid-read: every read still gives exact bytes, retried only
       closeSync(target);
       await raw.close();
     }
+  } finally {
+    await dir.remove();
+  }
+});
+
+// Goal: a restore's open worker started before the vault unlocks (issue 5) opens its first bulk
+// runs once it has the keys, before the reader would start workers itself (4 MiB), and no other
+// starts; unused, it ends; a vault too small to ever start workers gets none from prepareRestore.
+// Method: 64 incompressible 8 KiB files (512 KiB) backed up; a StartedOpenWorker made before
+// Vault.open, adopted by the vault, every record asked for at once (runs over 16 KiB, worker-sized);
+// threads counted in /proc/self/task; every read must give a file's bytes.
+test("an open worker started during the unlock opens the first bulk runs; unused it ends", { timeout: 180_000, skip: process.platform !== "linux" }, async () => {
+  const dir = await tempDir("reader-early");
+  try {
+    const source = join(dir.path, "src");
+    mkdirSync(source);
+    const prng = new Prng(12);
+    const expected = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const bytes = prng.bytes(FILE_BYTES);
+      expected.add(sha(bytes));
+      writeFileSync(join(source, `f${i}`), bytes);
+    }
+    const vault = join(dir.path, "v.suede");
+    await initVault(vault);
+    await backupJson(vault, [source]);
+    const before = threads();
+    const settled = async (count: number): Promise<number> => {
+      for (let i = 0; i < 100 && threads() !== count; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      return threads();
+    };
+
+    assert.equal(SuedeVault.prepareRestore({ vaultBytes: statSync(vault).size }).takeOpenWorker(), undefined, "a 0.5 MiB vault starts no worker ahead");
+    const unused = new StartedOpenWorker();
+    assert.equal(threads(), before + 1);
+    await unused.stop();
+    assert.equal(await settled(before), before, "a worker stopped unused ends");
+
+    const started = new StartedOpenWorker();
+    const raw = await Vault.open(vault, { secret: Buffer.from(PASSPHRASE, "utf8"), writable: false, deps: { clock: systemClock, random: systemRandom } });
+    try {
+      raw.adoptOpenWorker(started);
+      const data = [...raw.blobIndex.entries()].filter((entry) => entry.kind === RecordKind.data);
+      assert.equal(data.length, 64);
+      const internals = raw as unknown as { reader: ReaderInternals };
+      let replies = 0;
+      internals.reader.workers![0]!.on("message", () => replies++);
+      for (const bytes of await Promise.all(data.map((entry) => raw.getBlob(entry.id)))) assert.ok(expected.has(sha(bytes)), "a record reads back as one of the files");
+      assert.ok(replies > 0, "the worker started ahead opened runs");
+      assert.equal(internals.reader.workers?.length, 1, "only the worker started ahead: 0.5 MiB starts no others");
+    } finally {
+      await raw.close();
+    }
+    assert.ok((await settled(before)) <= before + 1, "closing the vault ends the adopted worker");
   } finally {
     await dir.remove();
   }

@@ -4,7 +4,7 @@
 // (random, compressible, sparse, many small) through the CLI, damage one chunk of one large file,
 // restore (dist/cli/main.js) and compare the trees.
 import assert from "node:assert/strict";
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -44,7 +44,10 @@ test("a bulk restore is byte-exact with metadata; a damaged chunk mid-run fails 
     await backupJson(vault, [source]);
 
     const whole = join(dir, "whole");
-    await suedeOk(["restore", vault, "latest", "--target", whole]);
+    // A vault this big gets a record-opening worker started during the unlock (16 MiB and up).
+    assert.ok(statSync(vault).size >= 16 * 1024 * 1024, `vault of ${statSync(vault).size} bytes`);
+    const restored = await suedeOk(["restore", vault, "latest", "--target", whole], { env: { SUEDE_DEBUG: "1" } });
+    assert.match(restored.stderr, /open worker started during the unlock: used by the restore/);
     assert.deepEqual(await compareTrees(source, join(whole, source)), []);
 
     const victim = join(source, "big", "random-3.bin");

@@ -31,7 +31,7 @@ import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts
 import { type Clock, systemClock } from "../util/clock.ts";
 import { TREE_DEPTH_MAX } from "../util/limits.ts";
 import { type Random, systemRandom } from "../util/random.ts";
-import { type HeaderRestoreResult, type RekeyResult, Vault, backupHeader, rekeyVault, restoreHeader } from "../vault/index.ts";
+import { type HeaderRestoreResult, type RekeyResult, EARLY_WORKER_MIN_VAULT_BYTES, StartedOpenWorker, Vault, backupHeader, rekeyVault, restoreHeader } from "../vault/index.ts";
 
 export type { HeaderRestoreResult, RekeyResult };
 
@@ -165,6 +165,36 @@ export interface RestoreOptions {
   readonly overwrite?: boolean;
   readonly signal?: AbortSignal;
   readonly progress?: RestoreProgress;
+  /** Made by SuedeVault.prepareRestore before open: its worker, started during the unlock, opens records. */
+  readonly prepared?: RestorePreparation;
+}
+
+/**
+ * A restore's first record-opening worker, started while the vault unlocks (SuedeVault.prepareRestore)
+ * so that its start-up overlaps Argon2id. Stop it when the restore does not happen.
+ */
+export class RestorePreparation {
+  private openWorker: StartedOpenWorker | null;
+  /** Whether a worker was started ahead, and whether a restore took it. */
+  readonly startedAhead: boolean;
+  usedAhead = false;
+
+  constructor(start: boolean) {
+    this.openWorker = start ? new StartedOpenWorker() : null;
+    this.startedAhead = start;
+  }
+
+  /** @internal The worker started ahead, for the vault's record reader (once). */
+  takeOpenWorker(): StartedOpenWorker | undefined {
+    const worker = this.openWorker ?? undefined;
+    this.openWorker = null;
+    return worker;
+  }
+
+  /** Ends the worker started ahead unless a restore took it. */
+  stop(): void {
+    void this.takeOpenWorker()?.stop().catch(() => undefined);
+  }
 }
 
 export interface RestoreResult {
@@ -262,6 +292,17 @@ export class SuedeVault {
    */
   static prepareBackup(options: { readonly paths: readonly string[]; readonly oneFileSystem?: boolean }): BackupPreparation {
     return new BackupPreparation(options.paths, options.oneFileSystem ?? false);
+  }
+
+  /**
+   * Starts a restore's first record-opening worker before the vault is opened. Only for a whole
+   * restore from a vault big enough to start workers at all (EARLY_WORKER_MIN_VAULT_BYTES; the
+   * caller gives the vault file's size): a small restore must not pay for an isolate it would not
+   * have started.
+   */
+  static prepareRestore(options: { readonly vaultBytes: number; readonly include?: readonly string[] }): RestorePreparation {
+    const whole = options.include === undefined || options.include.length === 0;
+    return new RestorePreparation(whole && options.vaultBytes >= EARLY_WORKER_MIN_VAULT_BYTES);
   }
 
   static async open(path: string, options: OpenOptions): Promise<SuedeVault> {
@@ -522,6 +563,13 @@ export class SuedeVault {
       if (components.length > 0 && (await lookupPath(this.vault, snapshot.root, components)) === null) {
         throw new SuedeError("PATH_NOT_FOUND", `no such path in snapshot ${snapshot.number}: ${options.include![i]}`);
       }
+    }
+    const started = options.prepared?.takeOpenWorker();
+    if (started !== undefined) {
+      if (includes === null) {
+        this.vault.adoptOpenWorker(started);
+        options.prepared!.usedAhead = true;
+      } else void started.stop().catch(() => undefined);
     }
     const progress = options.progress ?? emptyRestoreProgress();
     const failed: { path: string; message: string }[] = [];

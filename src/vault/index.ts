@@ -4,3 +4,4 @@ export type { SnapshotRef as VaultSnapshotRef } from "./checkpoint.ts";
 export { rekeyVault, rekeyPath, type RekeyResult } from "./rekey.ts";
 export { SalvageStore, type SalvageScan } from "./salvage.ts";
 export { backupHeader, restoreHeader, type HeaderRestoreResult } from "./header-backup.ts";
+export { EARLY_WORKER_MIN_VAULT_BYTES, StartedOpenWorker } from "./record-reader.ts";

@@ -4,7 +4,7 @@
  * single pread and answers with each record's plaintext (views of one buffer) or why it was refused;
  * a slot that names a target file has its plaintext written there (restore of big files).
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { assert } from "../util/assert.ts";
 import { Codec } from "./compress.ts";
 import { type RecordSlot, type RunResult, openBlobRun } from "./open-record.ts";
@@ -12,6 +12,14 @@ import type { RecordKeys } from "./record.ts";
 
 export interface OpenWorkerData {
   readonly recordKeys: RecordKeys;
+}
+
+/**
+ * A worker started before the keys exist (StartedOpenWorker, during the unlock): it loads its modules
+ * and zstd, then waits on `state` for its OpenWorkerData on `port` (state 1), or for being stopped (2).
+ */
+export interface DeferredOpenWorkerData {
+  readonly deferred: { readonly state: Int32Array; readonly port: MessagePort };
 }
 
 export type { RecordSlot } from "./open-record.ts";
@@ -32,8 +40,18 @@ export interface OpenReply {
 
 const port = parentPort;
 assert(port !== null, "open-worker must run as a worker thread");
-const keys = (workerData as OpenWorkerData).recordKeys;
 const codec = new Codec();
+const keys = startData(workerData as OpenWorkerData | DeferredOpenWorkerData).recordKeys;
+
+function startData(raw: OpenWorkerData | DeferredOpenWorkerData): OpenWorkerData {
+  if (!("deferred" in raw)) return raw;
+  const { state, port } = raw.deferred;
+  Atomics.wait(state, 0, 0); // nothing else to do until the vault is unlocked
+  const received = receiveMessageOnPort(port);
+  port.close();
+  if (received === undefined) process.exit(0); // stopped unused
+  return received.message as OpenWorkerData;
+}
 
 port.on("message", (request: OpenRequest) => {
   const results = openBlobRun(keys, codec, request.bytes, request.slots, request.ids);

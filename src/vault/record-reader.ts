@@ -6,14 +6,15 @@
  * file and position: the plaintext is then written there by the thread that opened it.
  */
 import { availableParallelism } from "node:os";
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { assert } from "../util/assert.ts";
 import { VaultCorruptError } from "../errors/errors.ts";
 import { startWorker } from "../util/worker.ts";
 import type { Codec } from "./compress.ts";
 import type { RecordKindCode } from "./format.ts";
 import { type WriteFailure, type Written, writeFailureError, writeOpened } from "./direct-write.ts";
 import { BLOB_ID_SIZE_BYTES, type RecordProblem, type RunResult, openBlob } from "./open-record.ts";
-import type { OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
+import type { DeferredOpenWorkerData, OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
 import type { RecordKeys } from "./record.ts";
 import type { VaultFile } from "./vault-file.ts";
 
@@ -29,8 +30,55 @@ const RUNS_IN_FLIGHT_MAX = 6;
  * the main thread opens anyway; the two isolates cost a moved-directories re-run 0.19 CPU-s and 20 MiB.
  */
 const WORKERS_AFTER_BYTES = 4 * 1024 * 1024;
+/**
+ * A worker is started during the unlock (StartedOpenWorker) only for vaults this big: a smaller
+ * one holds too few bytes for a restore to be worth an isolate (below WORKERS_AFTER_BYTES none starts).
+ */
+export const EARLY_WORKER_MIN_VAULT_BYTES = 4 * WORKERS_AFTER_BYTES;
 /** A run this small is opened on the main thread: the message round trip would cost more. */
 const MAIN_THREAD_RUN_BYTES_MAX = 16 * 1024;
+
+/**
+ * An open worker started before the vault is unlocked (a restore's, issue 5): its isolate, modules
+ * and zstd load while Argon2id runs, and it waits for the record keys. RecordReader.adopt gives
+ * them to it; stop ends it unused.
+ */
+export class StartedOpenWorker {
+  private readonly worker: Worker;
+  /** 0 waiting, 1 data posted on the port, 2 stopped (open-worker.ts waits on it). */
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private readonly port: MessagePort;
+  private taken = false;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = startWorker("open-worker", import.meta.url, { deferred: { state: this.state, port: port2 } } satisfies DeferredOpenWorkerData, [port2]);
+    // Waiting for keys that never come (the unlock failed) must not keep the process alive.
+    this.worker.unref();
+  }
+
+  /** The worker, given its keys: from here on it is the reader's. */
+  begin(data: OpenWorkerData): Worker {
+    assert(!this.taken, "a started open worker is used once");
+    this.taken = true;
+    this.port.postMessage(data); // queued on the worker's side at once: it reads it synchronously
+    Atomics.store(this.state, 0, 1);
+    Atomics.notify(this.state, 0);
+    this.port.close();
+    return this.worker;
+  }
+
+  /** Ends the worker unless a reader took it. */
+  async stop(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    Atomics.store(this.state, 0, 2);
+    Atomics.notify(this.state, 0);
+    this.port.close();
+    await this.worker.terminate();
+  }
+}
 
 interface Request {
   readonly offset: number;
@@ -158,22 +206,37 @@ export class RecordReader {
     this.pending.set(runId, { requests: run, worker });
   }
 
+  /**
+   * Takes a worker started during the unlock (a big restore's): it opens bulk runs from the first
+   * one, since its start-up is already paid; the others still start after WORKERS_AFTER_BYTES.
+   */
+  adopt(started: StartedOpenWorker): void {
+    if (this.workersOff || this.workers !== null) {
+      void started.stop().catch(() => undefined);
+      return;
+    }
+    this.workers = [];
+    this.addWorker(started.begin({ recordKeys: this.keys }));
+  }
+
   private ensureWorkers(): Worker[] | null {
     if (this.workersOff || this.bulkBytesRead < WORKERS_AFTER_BYTES) return this.workers;
-    if (this.workers !== null) return this.workers;
+    const count = Math.max(1, availableParallelism());
+    if (this.workers !== null && this.workers.length >= count) return this.workers;
+    this.workers ??= [];
     const data: OpenWorkerData = { recordKeys: this.keys };
-    this.workers = [];
-    for (let i = 0; i < Math.max(1, availableParallelism()); i++) {
-      const worker = startWorker("open-worker", import.meta.url, data);
-      // An unclosed vault must not keep the process alive.
-      worker.unref();
-      worker.on("message", (reply: OpenReply) => this.receive(reply));
-      worker.on("error", () => this.fail());
-      worker.on("exit", () => this.fail());
-      this.workers.push(worker);
-      this.load.push(0);
-    }
+    while (this.workers.length < count) this.addWorker(startWorker("open-worker", import.meta.url, data));
     return this.workers;
+  }
+
+  private addWorker(worker: Worker): void {
+    // An unclosed vault must not keep the process alive.
+    worker.unref();
+    worker.on("message", (reply: OpenReply) => this.receive(reply));
+    worker.on("error", () => this.fail());
+    worker.on("exit", () => this.fail());
+    this.workers!.push(worker);
+    this.load.push(0);
   }
 
   private receive(reply: OpenReply): void {

@@ -39,7 +39,7 @@ import { type EarlyUnlock, unlockOpened } from "./unlock.ts";
 import { type RecordKeys, sealPadding, sealRecord } from "./record.ts";
 import { type CommittedState, type IndexLoad, authenticRecordAt, loadCommittedState, readBestSuperblock, readHeader, readRecordBody, unlockHeader } from "./recover.ts";
 import { openBlob, openStored } from "./open-record.ts";
-import { RecordReader } from "./record-reader.ts";
+import { RecordReader, type StartedOpenWorker } from "./record-reader.ts";
 import { sealBlob } from "./seal.ts";
 import { VaultFile, syncDirectory } from "./vault-file.ts";
 import { WriteBatch } from "./write-batch.ts";
@@ -383,6 +383,11 @@ export class Vault implements BlobStore {
   /** Bytes written to the log but not yet committed, plus what is queued for writing. */
   get pendingBytes(): number {
     return this.appendOffset - this.committed.logEnd;
+  }
+
+  /** Gives the record reader an open worker started during the unlock (a restore's, issue 5). */
+  adoptOpenWorker(started: StartedOpenWorker): void {
+    this.reader.adopt(started);
   }
 
   async getBlob(id: BlobId): Promise<Uint8Array> {

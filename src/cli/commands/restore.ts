@@ -1,7 +1,9 @@
+import { statSync } from "node:fs";
 import type { Command } from "commander";
 import { SuedeError, UsageError } from "../../errors/errors.ts";
-import { addSecretOptions, cancellation, collect, parseSnapshotRef, withVault } from "../common.ts";
+import { addSecretOptions, cancellation, collect, debugLine, parseSnapshotRef, withVault } from "../common.ts";
 import { formatBytes, ProgressLine } from "../output.ts";
+import type { RestorePreparation } from "../../api/suede-vault.ts";
 
 export function registerRestore(program: Command): void {
   addSecretOptions(program.command("restore").argument("<vault>").argument("<snapshot>", "snapshot number or latest"))
@@ -16,14 +18,25 @@ export function registerRestore(program: Command): void {
       const progress = (await import("../../restore/restore.ts")).emptyRestoreProgress();
       const line = new ProgressLine();
       const { signal, dispose } = cancellation();
-      const result = await withVault(vaultPath, options, async (vault) => {
-        line.start(() => `${progress.files} files, ${formatBytes(progress.bytesWritten)} written  ${progress.currentPath}`);
-        try {
-          return await vault.restore(ref, { target: options.target, include: options.include, overwrite: options.overwrite === true, signal, progress });
-        } finally {
-          line.stop();
-          dispose();
-        }
+      let prepared: RestorePreparation | undefined;
+      const result = await withVault(
+        vaultPath,
+        options,
+        async (vault) => {
+          line.start(() => `${progress.files} files, ${formatBytes(progress.bytesWritten)} written  ${progress.currentPath}`);
+          try {
+            const restoreOptions = { target: options.target, include: options.include, overwrite: options.overwrite === true, signal, progress };
+            return await vault.restore(ref, prepared === undefined ? restoreOptions : { ...restoreOptions, prepared });
+          } finally {
+            line.stop();
+            dispose();
+          }
+        },
+        // The first record-opening worker starts now and loads while Argon2id runs.
+        (api) => (prepared = api.SuedeVault.prepareRestore({ vaultBytes: fileBytes(vaultPath), include: options.include })),
+      ).finally(() => {
+        prepared?.stop();
+        if (prepared?.startedAhead === true) debugLine(`open worker started during the unlock: ${prepared.usedAhead ? "used by the restore" : "unused"}`);
       });
       // Target errors already name the path ("cannot write /x: …"): print it once.
       for (const failure of result.failed) {
@@ -35,4 +48,13 @@ export function registerRestore(program: Command): void {
         throw new SuedeError("RESTORE_INCOMPLETE", `${result.failed.length} entr${result.failed.length === 1 ? "y was" : "ies were"} not restored (listed above)`);
       }
     });
+}
+
+/** The vault file's size, or 0 when it cannot be read (the open then reports why). */
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
