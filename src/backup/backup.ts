@@ -16,7 +16,8 @@ import { decodeTree, readTree } from "../snapshot/tree-reader.ts";
 import { compareNames, decodeTreeEntry, type EncodedEntry, encodeTreePartFrom, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
-import { FileReadError, type FilePool } from "./file-pool.ts";
+import { type FileHooks, FileReadError, type FilePool } from "./file-pool.ts";
+import type { ChunkInfo, SealedChunk } from "./file-worker.ts";
 import { InodeTable } from "./inode-table.ts";
 import type { Prelister } from "./prelist.ts";
 import { isSparse, isUnchangedFile, isUnchangedSymlink, MATCH_FIELDS, nodeFromStat as statNode, type ParentMatch, sameIds, sameNode } from "./unchanged.ts";
@@ -652,11 +653,15 @@ function reason(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 }
 
+/** Spread into a file's node; shared, not built per file (issue 5: main-thread garbage per small file). */
+const SPARSE: Partial<Node> = Object.freeze({ sparse: true });
+const NOT_SPARSE: Partial<Node> = Object.freeze({});
+
 async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Later<Node | null>> {
   const { progress } = context;
   progress.files++;
   progress.sizeBytes += stat.sizeBytes;
-  const sparse = isSparse(stat) ? { sparse: true } : {};
+  const sparse = isSparse(stat) ? SPARSE : NOT_SPARSE;
   if (isUnchangedFile(stat, before)) {
     progress.filesUnchanged++;
     return later(nodeFromStat(context, name, stat, { chunks: before.chunks, ...sparse }));
@@ -667,62 +672,91 @@ async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: 
   const linked = linkKey === null ? undefined : context.hardlinks.get(linkKey);
   if (linked !== undefined) return later(linked.then((content) => nodeFromStat(context, name, stat, { ...content, ...sparse })));
   checkCancelled(context);
-  const release = await context.files.acquire(1);
+  const release = context.files.tryAcquire(1) ?? (await context.files.acquire(1));
+  // Most files: one async step from the read to the node (no finally, then and wrapper per file).
+  if (linkKey === null) return later(readFileNode(context, path, name, stat, sparse, release));
   const reading = later(readFileChunks(context, path, stat).finally(release)).done;
-  if (linkKey !== null) {
-    const content = reading.then((r) => (r === null || r === VANISHED ? { chunks: [], sizeBytes: 0, unreadable: "unreadable" } : { chunks: r.chunks, sizeBytes: r.sizeBytes }));
-    context.hardlinks.set(linkKey, later(content).done);
+  const content = reading.then((r) => (r === null || r === VANISHED ? { chunks: [], sizeBytes: 0, unreadable: "unreadable" } : { chunks: r.chunks, sizeBytes: r.sizeBytes }));
+  context.hardlinks.set(linkKey, later(content).done);
+  return later(reading.then((read) => fileNode(context, name, stat, sparse, read)));
+}
+
+/** A file's chunks read (the files semaphore released at the end) and its node. */
+async function readFileNode(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, sparse: Partial<Node>, release: () => void): Promise<Node | null> {
+  let read: Awaited<ReturnType<typeof readFileChunks>>;
+  try {
+    read = await readFileChunks(context, path, stat);
+  } finally {
+    release();
   }
-  return later(
-    reading.then((read) =>
-      // A file deleted between the listing and the read is left out (warned), not kept as unreadable.
-      read === VANISHED
-        ? null
-        : read === null
-        ? nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" })
-        : nodeFromStat(context, name, read.sizeBytes === stat.sizeBytes ? stat : { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse }),
-    ),
-  );
+  return fileNode(context, name, stat, sparse, read);
+}
+
+function fileNode(context: Context, name: Uint8Array, stat: SourceStat, sparse: Partial<Node>, read: { chunks: ChunkRef[]; sizeBytes: number } | null | typeof VANISHED): Node | null {
+  // A file deleted between the listing and the read is left out (warned), not kept as unreadable.
+  if (read === VANISHED) return null;
+  if (read === null) return nodeFromStat(context, name, stat, { chunks: [], unreadable: "unreadable" });
+  return nodeFromStat(context, name, read.sizeBytes === stat.sizeBytes ? stat : { ...stat, sizeBytes: read.sizeBytes }, { chunks: read.chunks, ...sparse });
 }
 
 const VANISHED = "vanished";
+
+/**
+ * The hooks of one file's read: one object with its methods on the prototype, where two closures,
+ * a hooks object and a releases array were built per file (issue 5).
+ */
+class FileRead implements FileHooks {
+  readonly chunks: ChunkRef[] = [];
+  /** One release per block whose new chunks are being sealed (blocks of a file arrive in order). */
+  private releases: (() => void)[] | null = null;
+
+  constructor(private readonly context: Context) {}
+
+  async onChunks(infos: readonly ChunkInfo[]): Promise<boolean[]> {
+    const { context } = this;
+    checkCancelled(context);
+    let neededBytes = 0;
+    const need = new Array<boolean>(infos.length);
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i]!;
+      context.progress.bytesRead += info.sizeBytes;
+      this.chunks.push({ id: info.id ?? HOLE_ID, sizeBytes: info.sizeBytes });
+      const needed = info.id !== null && context.store.claimBlob(info.id);
+      if (needed) neededBytes += info.sizeBytes;
+      need[i] = needed;
+    }
+    // Bound the data being sealed and written: the worker waits for this answer.
+    if (neededBytes > 0) (this.releases ??= []).push(context.bytes.tryAcquire(neededBytes) ?? (await context.bytes.acquire(neededBytes)));
+    return need;
+  }
+
+  async onSealed(sealed: readonly SealedChunk[]): Promise<void> {
+    const { context } = this;
+    for (const chunk of sealed) {
+      context.progress.bytesStored += await context.store.putSealedBlob(chunk.id, chunk.record, chunk.rawLength);
+    }
+    if (sealed.length > 0) this.releases?.shift()?.();
+  }
+
+  releaseAll(): void {
+    for (const release of this.releases ?? []) release();
+    this.releases = null;
+  }
+}
 
 /** The file's chunks; null when it could not be read (reported), VANISHED when it no longer exists (warned). */
 async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<{ chunks: ChunkRef[]; sizeBytes: number } | null | typeof VANISHED> {
   checkCancelled(context);
   context.progress.currentPath = displayPath(path);
-  const chunks: ChunkRef[] = [];
-  /** One release per block whose new chunks are being sealed (blocks of a file arrive in order). */
-  const releases: (() => void)[] = [];
+  const read = new FileRead(context);
   try {
-    const result = await context.filePool.backupFile(path, {
-      onChunks: async (infos) => {
-        checkCancelled(context);
-        let neededBytes = 0;
-        const need = infos.map((info) => {
-          context.progress.bytesRead += info.sizeBytes;
-          chunks.push({ id: info.id ?? HOLE_ID, sizeBytes: info.sizeBytes });
-          const needed = info.id !== null && context.store.claimBlob(info.id);
-          if (needed) neededBytes += info.sizeBytes;
-          return needed;
-        });
-        // Bound the data being sealed and written: the worker waits for this answer.
-        if (neededBytes > 0) releases.push(await context.bytes.acquire(neededBytes));
-        return need;
-      },
-      onSealed: async (sealed) => {
-        for (const chunk of sealed) {
-          context.progress.bytesStored += await context.store.putSealedBlob(chunk.id, chunk.record, chunk.rawLength);
-        }
-        if (sealed.length > 0) releases.shift()?.();
-      },
-    });
+    const result = await context.filePool.backupFile(path, read);
     if (result.sizeBytes !== stat.sizeBytes || result.mtimeNs !== stat.mtimeNs || result.ctimeNs !== stat.ctimeNs) {
       context.onWarning(path, "file changed while it was read; the snapshot holds the bytes as read");
     }
-    return { chunks, sizeBytes: result.sizeBytes };
+    return { chunks: read.chunks, sizeBytes: result.sizeBytes };
   } catch (error) {
-    for (const release of releases) release();
+    read.releaseAll();
     if (!(error instanceof FileReadError)) throw error;
     if (error.code === "ENOENT") {
       context.onWarning(path, "vanished before it could be read; left out of the snapshot");

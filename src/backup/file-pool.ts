@@ -57,6 +57,9 @@ interface Task {
   offloaded: Promise<readonly SealedChunk[]> | null;
 }
 
+/** A task's chains start here: one settled promise for all, not two per file (issue 5). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Listings that took the worker over LISTING_SLOW_MS (file-worker.ts) before the other workers start. */
 const SLOW_LISTINGS_MAX = 4;
 
@@ -295,9 +298,12 @@ export class FilePool {
 
   /** A failed handler fails the pool; the chain keeps the rejected promise (nothing runs after it). */
   private guard(handled: Promise<void>): Promise<void> {
-    handled.catch((error: unknown) => this.fail(error instanceof Error ? error : new AssertionError(String(error))));
+    handled.catch(this.handlerFailed);
     return handled;
   }
+
+  /** Bound once: guard() runs for every message. */
+  private readonly handlerFailed = (error: unknown): void => this.fail(error instanceof Error ? error : new AssertionError(String(error)));
 
   private async handleIds(worker: number, task: Task, message: Extract<FromWorker, { type: "ids" }>): Promise<void> {
     const need = await task.hooks.onChunks(message.chunks);
@@ -324,9 +330,12 @@ export class FilePool {
 
   private async handleWhole(task: Task, message: WholeFile): Promise<void> {
     const need = await task.hooks.onChunks(message.chunks);
-    await task.hooks.onSealed(message.sealed.filter((sealed, i): sealed is SealedChunk => sealed !== null && need[i] === true));
+    const { sealed } = message;
+    const wanted: SealedChunk[] = [];
+    for (let i = 0; i < sealed.length; i++) if (need[i] === true && sealed[i] !== null) wanted.push(sealed[i]!);
+    await task.hooks.onSealed(wanted);
     this.finish(task, message.fileId);
-    task.resolve({ sizeBytes: message.sizeBytes, mtimeNs: message.mtimeNs, ctimeNs: message.ctimeNs });
+    task.resolve(message); // its size and times: no copy of them per file
   }
 
   private async handleEnd(task: Task, message: Extract<FromWorker, { type: "done" | "error" }>): Promise<void> {
@@ -390,7 +399,7 @@ export class FilePool {
     this.load[worker]!++;
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {
-      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: Promise.resolve(), claims: Promise.resolve(), outstanding: 0, offloaded: null });
+      this.tasks.set(fileId, { worker, hooks, resolve, reject, chain: SETTLED, claims: SETTLED, outstanding: 0, offloaded: null });
       // Copied into one buffer with the other paths of this turn (packNewFiles).
       const files = this.newFiles[worker]!;
       files.fileIds.push(fileId);
