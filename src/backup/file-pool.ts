@@ -3,11 +3,11 @@
  * sealed records to the store, and batches its replies per turn of the event loop.
  */
 import { availableParallelism } from "node:os";
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
-import { AssertionError, assert } from "../util/assert.ts";
-import { startWorker } from "../util/worker.ts";
+import type { Worker } from "node:worker_threads";
+import { AssertionError } from "../util/assert.ts";
+import { StartedWorker, startWorker } from "../util/worker.ts";
 import { type EntryError, NodeSourceFs } from "../fs/node-source-fs.ts";
-import type { ChunkInfo, DeferredWorkerData, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
+import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type Listing, type PackedListing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
@@ -75,47 +75,10 @@ function segmentTransfer(cut: SegmentCut): ArrayBuffer[] {
   return "code" in cut ? [] : [cut.window.buffer as ArrayBuffer, cut.lengths.buffer as ArrayBuffer, cut.ids.buffer as ArrayBuffer, cut.holes.buffer as ArrayBuffer];
 }
 
-/**
- * A file worker started before the vault's keys exist (during the unlock, issue 5): its isolate, its
- * modules and the chunker's warm-up run while Argon2id does (it shares the cores with the KDF's lanes,
- * a cost repaid by a worker ready the moment the keys are), and it then blocks
- * until a FilePool hands it its data (keys included) or it is stopped. Unref'd until then, so a
- * forgotten one cannot keep the process alive.
- */
-export class StartedFileWorker {
-  private readonly worker: Worker;
-  /** 0 waiting, 1 data posted on the port, 2 stopped (file-worker.ts waits on it). */
-  private readonly state = new Int32Array(new SharedArrayBuffer(4));
-  private readonly port: MessagePort;
-  private taken = false;
-
+/** The backup's first file worker, started during the unlock (see StartedWorker). */
+export class StartedFileWorker extends StartedWorker<FileWorkerData> {
   constructor() {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = startWorker("file-worker", import.meta.url, { deferred: { state: this.state, port: port2 } } satisfies DeferredWorkerData, [port2]);
-    this.worker.unref();
-  }
-
-  /** The worker, given its data: from here on it is the pool's. */
-  begin(data: FileWorkerData): Worker {
-    assert(!this.taken, "a started file worker is used once");
-    this.taken = true;
-    this.port.postMessage(data); // queued on the worker's side at once: it reads it synchronously
-    Atomics.store(this.state, 0, 1);
-    Atomics.notify(this.state, 0);
-    this.port.close();
-    this.worker.ref();
-    return this.worker;
-  }
-
-  /** Not used by a backup: the worker ends without ever having had keys. */
-  async stop(): Promise<void> {
-    if (this.taken) return;
-    this.taken = true;
-    Atomics.store(this.state, 0, 2);
-    Atomics.notify(this.state, 0);
-    this.port.close();
-    await this.worker.terminate();
+    super("file-worker", import.meta.url);
   }
 }
 
@@ -155,6 +118,7 @@ export class FilePool {
   private addWorker(started?: StartedFileWorker): void {
     const i = this.workers.length;
     const worker = started !== undefined ? started.begin(this.data) : startWorker("file-worker", import.meta.url, this.data);
+    worker.ref(); // one started ahead was unref'd while it waited
     worker.on("message", (batch: FromWorker[]) => {
       for (const message of batch) this.receive(i, message);
     });

@@ -12,7 +12,7 @@
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { Chunker, gearTableFromKey } from "../chunker/cdc.ts";
 import type { ChunkerParams } from "../chunker/params.ts";
 import { joinSegment, segmentLengths } from "../chunker/segments.ts";
@@ -24,6 +24,7 @@ import { BLOCK_BUFFERS_PER_WORKER_MAX, BLOCKS_IN_FLIGHT_PER_FILE_MAX, CHUNK_READ
 // The segmented path's bounds, imported apart (issue 5).
 import { SEGMENT_BYTES, SEGMENTED_FILES_PER_WORKER_MAX, SEGMENTS_AHEAD_PER_FILE_MAX } from "../util/limits.ts";
 import { systemRandom } from "../util/random.ts";
+import { awaitWorkerData, type DeferredWorkerData } from "../util/worker.ts";
 import { Codec } from "../vault/compress.ts";
 import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
@@ -42,24 +43,6 @@ export interface FileWorkerData {
   readonly workerCount?: number;
   /** Segment size for cutting one big file on two workers (SEGMENT_BYTES unless a test sets it). */
   readonly segmentBytes?: number;
-}
-
-/**
- * A worker started before the keys exist (StartedFileWorker, during the unlock): it loads its modules,
- * then waits on `state` for its FileWorkerData on `port` (state 1), or for being stopped (state 2).
- */
-export interface DeferredWorkerData {
-  readonly deferred: { readonly state: Int32Array; readonly port: MessagePort };
-}
-
-function startData(raw: FileWorkerData | DeferredWorkerData): FileWorkerData {
-  if (!("deferred" in raw)) return raw;
-  const { state, port } = raw.deferred;
-  Atomics.wait(state, 0, 0); // nothing else to do until the vault is unlocked
-  const received = receiveMessageOnPort(port);
-  port.close();
-  if (received === undefined) process.exit(0); // stopped unused
-  return received.message as FileWorkerData;
 }
 
 /**
@@ -136,7 +119,7 @@ export type FromWorker =
 
 const port = parentPort;
 assert(port !== null, "file-worker must run as a worker thread");
-const data = startData(workerData as FileWorkerData | DeferredWorkerData);
+const data = awaitWorkerData<FileWorkerData>(workerData as FileWorkerData | DeferredWorkerData);
 const chunker = new Chunker(data.params, gearTableFromKey(data.chunkerKey));
 const hashBlobId = blobIdHasher(data.blobIdKey);
 const codec = new Codec(data.compressionLevel);

@@ -4,22 +4,15 @@
  * single pread and answers with each record's plaintext (views of one buffer) or why it was refused;
  * a slot that names a target file has its plaintext written there (restore of big files).
  */
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { assert } from "../util/assert.ts";
+import { awaitWorkerData, type DeferredWorkerData } from "../util/worker.ts";
 import { Codec } from "./compress.ts";
 import { type RecordSlot, type RunResult, openBlobRun } from "./open-record.ts";
 import type { RecordKeys } from "./record.ts";
 
 export interface OpenWorkerData {
   readonly recordKeys: RecordKeys;
-}
-
-/**
- * A worker started before the keys exist (StartedOpenWorker, during the unlock): it loads its modules
- * and zstd, then waits on `state` for its OpenWorkerData on `port` (state 1), or for being stopped (2).
- */
-export interface DeferredOpenWorkerData {
-  readonly deferred: { readonly state: Int32Array; readonly port: MessagePort };
 }
 
 export type { RecordSlot } from "./open-record.ts";
@@ -41,17 +34,7 @@ export interface OpenReply {
 const port = parentPort;
 assert(port !== null, "open-worker must run as a worker thread");
 const codec = new Codec();
-const keys = startData(workerData as OpenWorkerData | DeferredOpenWorkerData).recordKeys;
-
-function startData(raw: OpenWorkerData | DeferredOpenWorkerData): OpenWorkerData {
-  if (!("deferred" in raw)) return raw;
-  const { state, port } = raw.deferred;
-  Atomics.wait(state, 0, 0); // nothing else to do until the vault is unlocked
-  const received = receiveMessageOnPort(port);
-  port.close();
-  if (received === undefined) process.exit(0); // stopped unused
-  return received.message as OpenWorkerData;
-}
+const keys = awaitWorkerData<OpenWorkerData>(workerData as OpenWorkerData | DeferredWorkerData).recordKeys;
 
 port.on("message", (request: OpenRequest) => {
   const results = openBlobRun(keys, codec, request.bytes, request.slots, request.ids);

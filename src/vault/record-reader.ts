@@ -6,15 +6,14 @@
  * file and position: the plaintext is then written there by the thread that opened it.
  */
 import { availableParallelism } from "node:os";
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
-import { assert } from "../util/assert.ts";
+import type { Worker } from "node:worker_threads";
 import { VaultCorruptError } from "../errors/errors.ts";
-import { startWorker } from "../util/worker.ts";
+import { StartedWorker, startWorker } from "../util/worker.ts";
 import type { Codec } from "./compress.ts";
 import type { RecordKindCode } from "./format.ts";
 import { type WriteFailure, type Written, writeFailureError, writeOpened } from "./direct-write.ts";
 import { BLOB_ID_SIZE_BYTES, type RecordProblem, type RunResult, openBlob } from "./open-record.ts";
-import type { DeferredOpenWorkerData, OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
+import type { OpenReply, OpenRequest, OpenWorkerData, RecordSlot } from "./open-worker.ts";
 import type { RecordKeys } from "./record.ts";
 import type { VaultFile } from "./vault-file.ts";
 
@@ -38,45 +37,10 @@ export const EARLY_WORKER_MIN_VAULT_BYTES = 4 * WORKERS_AFTER_BYTES;
 /** A run this small is opened on the main thread: the message round trip would cost more. */
 const MAIN_THREAD_RUN_BYTES_MAX = 16 * 1024;
 
-/**
- * An open worker started before the vault is unlocked (a restore's, issue 5): its isolate, modules
- * and zstd load while Argon2id runs, and it waits for the record keys. RecordReader.adopt gives
- * them to it; stop ends it unused.
- */
-export class StartedOpenWorker {
-  private readonly worker: Worker;
-  /** 0 waiting, 1 data posted on the port, 2 stopped (open-worker.ts waits on it). */
-  private readonly state = new Int32Array(new SharedArrayBuffer(4));
-  private readonly port: MessagePort;
-  private taken = false;
-
+/** A restore's first open worker, started during the unlock (see StartedWorker); RecordReader.adopt gives it its keys. */
+export class StartedOpenWorker extends StartedWorker<OpenWorkerData> {
   constructor() {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = startWorker("open-worker", import.meta.url, { deferred: { state: this.state, port: port2 } } satisfies DeferredOpenWorkerData, [port2]);
-    // Waiting for keys that never come (the unlock failed) must not keep the process alive.
-    this.worker.unref();
-  }
-
-  /** The worker, given its keys: from here on it is the reader's. */
-  begin(data: OpenWorkerData): Worker {
-    assert(!this.taken, "a started open worker is used once");
-    this.taken = true;
-    this.port.postMessage(data); // queued on the worker's side at once: it reads it synchronously
-    Atomics.store(this.state, 0, 1);
-    Atomics.notify(this.state, 0);
-    this.port.close();
-    return this.worker;
-  }
-
-  /** Ends the worker unless a reader took it. */
-  async stop(): Promise<void> {
-    if (this.taken) return;
-    this.taken = true;
-    Atomics.store(this.state, 0, 2);
-    Atomics.notify(this.state, 0);
-    this.port.close();
-    await this.worker.terminate();
+    super("open-worker", import.meta.url);
   }
 }
 
