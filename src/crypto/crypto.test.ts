@@ -5,7 +5,7 @@ import { hkdfSync } from "node:crypto";
 import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
 import { AEAD_TAG_SIZE_BYTES, AeadAuthError, open, seal, sealInto } from "./aead.ts";
 import { blobIdHasher } from "./blob-id.ts";
-import { KDF_FLOOR, KDF_MEMORY_MAX_KIB, type KdfParams, calibrateKdf, deriveKek, isBelowFloor, kdfParamsProblem, kdfWorkClock, passphraseBytes } from "./kdf.ts";
+import { KDF_FLOOR, KDF_ITERATIONS_MAX, KDF_MEMORY_MAX_KIB, type KdfParams, calibrateKdf, deriveKek, isBelowFloor, kdfParamsProblem, kdfWorkClock, laneSpeedup, passphraseBytes } from "./kdf.ts";
 import { deriveSubkey, deriveVaultKeys, hmacSha256, recordKey, sha256 } from "./keys.ts";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
@@ -164,22 +164,32 @@ test("passphraseBytes: NFC-normalizes, so composed and decomposed text derive th
   assert.equal(passphraseBytes("caf\u00e9").toString("hex"), "636166c3a9");
 });
 
-test("calibrateKdf: never returns parameters below the floor", async () => {
+test("calibrateKdf: stays within the floor and the caps whatever the clock says", async () => {
   let now = 0;
-  // A clock where the floor run appears to take 1 ms: scale 2 means "grow" but stays within caps.
-  const params = await calibrateKdf(2, () => (now += 1));
-  assert.equal(kdfParamsProblem(params), null);
-  assert.equal(isBelowFloor(params), false);
+  // Every run appears to take 2 s: one pass would be over the target, so the floor's t = 3.
+  const slow = await calibrateKdf(500, () => (now += 2000), 2);
+  assert.deepEqual(slow, KDF_FLOOR);
+  // Every run appears to take 1 ms: t would be in the thousands, so the header cap.
+  const fast = await calibrateKdf(500, () => (now += 0.5), 2);
+  assert.equal(fast.iterations, KDF_ITERATIONS_MAX);
+  assert.equal(kdfParamsProblem(fast), null);
 });
 
-test("calibrateKdf: reaches the time target with iterations, keeping memory at 64 MiB", async () => {
-  // A clock where the floor runs appear to take 200 ms (the first, warming up), then 150, 100, 300 and
-  // 120 ms (a busy machine): the fastest counts, so a 500 ms target needs 5x the work.
-  const readings = [0, 200, 200, 350, 350, 450, 450, 750, 750, 870];
-  let calls = 0;
-  const params = await calibrateKdf(500, () => readings[calls++]!);
-  assert.deepEqual(params, { ...KDF_FLOOR, iterations: 15 });
-  assert.equal(calls, 10, "five timed floor runs");
+test("calibrateKdf: times one lane, the fastest run, and scales by the lanes' speedup on the cores", async () => {
+  // One-lane runs of 200 ms (the first, warming up), then 150, 60, 90, 300, 75 and 120 ms (a busy
+  // machine): the fastest counts, 20 ms a pass; p = 4 lanes on 2 cores run 1.5x one lane's speed.
+  const runs = [200, 150, 60, 90, 300, 75, 120];
+  const clockOf = () => {
+    const readings = runs.flatMap((ms, i) => [i * 1000, i * 1000 + ms]);
+    let calls = 0;
+    return { clock: () => readings[calls++]!, calls: () => calls };
+  };
+  const two = clockOf();
+  assert.deepEqual(await calibrateKdf(500, two.clock, 2), { ...KDF_FLOOR, iterations: 37 });
+  assert.equal(two.calls(), 14, "seven timed one-lane runs");
+  assert.equal((await calibrateKdf(500, clockOf().clock, 1)).iterations, 25, "one core runs the four lanes one after another");
+  assert.equal((await calibrateKdf(500, clockOf().clock, 16)).iterations, 62, "at most four lanes run at once");
+  assert.equal(laneSpeedup(2), 1.5);
 });
 
 test("kdfWorkClock: counts work, not waiting, so a busy machine does not cheapen a new vault's KDF", async () => {

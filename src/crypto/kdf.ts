@@ -87,40 +87,58 @@ export async function deriveKek(secret: Uint8Array, salt: Uint8Array, params: Kd
 }
 
 /**
- * Picks parameters at or above the floor that take about targetMs on this machine by raising the
- * iterations; memory stays at the floor's 64 MiB (RFC 9106's second option). Growing memory to
+ * Picks parameters at or above the floor that take about targetMs on this machine when idle by raising
+ * the iterations; memory stays at the floor's 64 MiB (RFC 9106's second option). Growing memory to
  * 1 GiB as cryptsetup does would make every unlock the biggest allocation of a backup on a small
  * server (peak RSS 680 MiB against a pipeline of ~200 MiB); restic caps its scrypt at 60 MiB too.
+ *
+ * It times ONE lane (p = 1 does the same m·t block work as p = 4) and scales by the lanes' speedup.
+ * Timing the four lanes themselves gave t = 23–50 for vaults made minutes apart: their threads spin
+ * while they wait for each other, so any other load on the cores (writeback after a copy, a build)
+ * inflated the CPU time of all five runs. One lane has nothing to wait for: t = 32–42 under a load of 8.
  */
-const CALIBRATION_RUNS = 5;
+const CALIBRATION_RUNS = 7;
+const ONE_LANE: KdfParams = { ...KDF_FLOOR, parallelism: 1 };
 
-export async function calibrateKdf(targetMs: number, timeMs: () => number = kdfWorkClock()): Promise<KdfParams> {
+export async function calibrateKdf(
+  targetMs: number,
+  timeMs: () => number = kdfWorkClock(),
+  cores: number = availableParallelism(),
+): Promise<KdfParams> {
   const salt = new Uint8Array(KDF_SALT_SIZE_BYTES);
   const probe = new Uint8Array([0x73]);
-  // The fastest of five runs (~35 ms each when idle): the first also starts the hashing threads and
-  // faults in 64 MiB (~2x a warm run here), and the lanes' threads spin while they wait for each other,
-  // so even CPU time grows when the machine is busy; the least disturbed run is the truest.
-  let floorMs = Infinity;
+  // The fastest run counts: the first also faults in 64 MiB and starts the thread, later ones may be
+  // slowed by other work sharing the core (never sped up).
+  let runMs = Infinity;
   for (let run = 0; run < CALIBRATION_RUNS; run++) {
     const started = timeMs();
-    await deriveKek(probe, salt, KDF_FLOOR);
-    floorMs = Math.min(floorMs, Math.max(1, timeMs() - started));
+    await deriveKek(probe, salt, ONE_LANE);
+    runMs = Math.min(runMs, Math.max(1, timeMs() - started));
   }
-  const scale = targetMs / floorMs;
-  if (scale <= 1) return KDF_FLOOR;
-  const iterations = Math.min(KDF_ITERATIONS_MAX, Math.max(KDF_FLOOR.iterations, Math.floor(KDF_FLOOR.iterations * scale)));
-  return { ...KDF_FLOOR, iterations };
+  const passMs = runMs / ONE_LANE.iterations;
+  const lanesAtOnce = Math.max(1, Math.min(KDF_FLOOR.parallelism, cores));
+  const wanted = Math.floor((targetMs * laneSpeedup(lanesAtOnce)) / passMs);
+  return { ...KDF_FLOOR, iterations: Math.min(KDF_ITERATIONS_MAX, Math.max(KDF_FLOOR.iterations, wanted)) };
 }
 
 /**
- * A clock for calibration that ignores load: the process's CPU milliseconds divided by the lanes that
- * run at once, which is the wall time of an idle machine. Timed by the wall clock, a vault created while
- * the machine was busy kept a cheaper KDF for good (t = 9 instead of ~20 under a load of 3).
+ * How much faster p = 4 lanes finish than one when `lanesAtOnce` cores run them: half a core's worth
+ * per extra core, as measured on 2 cores here (1.42–1.51×: the lanes share memory bandwidth and wait
+ * for each other four times a pass). A model, not a measurement, on other machines: the unlock there
+ * may land some way off 0.5 s, but the work (t) only scales with the single-lane speed measured.
+ */
+export function laneSpeedup(lanesAtOnce: number): number {
+  return (1 + lanesAtOnce) / 2;
+}
+
+/**
+ * A clock for calibration that ignores load: the process's CPU milliseconds. Timed by the wall clock,
+ * a vault created while the machine was busy kept a cheaper KDF for good (t = 9 instead of ~20 under a
+ * load of 3); one lane's CPU time is its work, however long it waited for a core.
  */
 export function kdfWorkClock(): () => number {
-  const lanes = Math.max(1, Math.min(KDF_FLOOR.parallelism, availableParallelism()));
   return () => {
     const used = process.cpuUsage();
-    return (used.user + used.system) / 1000 / lanes;
+    return (used.user + used.system) / 1000;
   };
 }
