@@ -10,7 +10,7 @@ import { test } from "node:test";
 
 const SRC = resolve(import.meta.dirname, "../src");
 
-/** Source files and packages loaded when `entry` is imported (dynamic import() is not followed). */
+/** Source files and packages loaded when `entry` is imported (dynamic import() is not followed; loadNapiAddon is). */
 function staticClosure(entry: string): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
@@ -23,6 +23,8 @@ function staticClosure(entry: string): { files: Set<string>; packages: Set<strin
       if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
       else if (!spec.startsWith("node:")) packages.add(spec);
     }
+    // Native addons loaded through util/native-addon.ts count as that module's packages.
+    for (const m of text.matchAll(/loadNapiAddon<[^>]*>\("([^"]+)"\)/g)) packages.add(m[1]!);
   };
   visit(resolve(SRC, entry));
   return { files, packages };

@@ -1,6 +1,8 @@
 /** Blob IDs: keyed BLAKE3-256 of the plaintext, so IDs reveal nothing about content without the key. */
-import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { assert } from "../util/assert.ts";
+import { loadNapiAddon } from "../util/native-addon.ts";
+
+const { Blake3Hasher } = loadNapiAddon<typeof import("@napi-rs/blake-hash")>("@napi-rs/blake-hash");
 
 export type BlobIdHasher = (plaintext: Uint8Array) => Uint8Array;
 

@@ -4,8 +4,9 @@
  */
 import { channel } from "node:diagnostics_channel";
 import { availableParallelism } from "node:os";
-import { hashRaw, type Options as Argon2Options } from "@node-rs/argon2";
+import type { Options as Argon2Options } from "@node-rs/argon2";
 import { assert } from "../util/assert.ts";
+import { loadNapiAddon } from "../util/native-addon.ts";
 import { KEY_SIZE_BYTES } from "./keys.ts";
 
 export interface KdfParams {
@@ -25,6 +26,8 @@ export const KDF_ITERATIONS_MAX = 64;
 export const KDF_PARALLELISM_MAX = 16;
 export const KDF_SALT_SIZE_BYTES = 32;
 export { KEY_SIZE_BYTES };
+
+const { hashRaw } = loadNapiAddon<typeof import("@node-rs/argon2")>("@node-rs/argon2");
 
 // The package declares these as const enums, which do not exist at run time.
 const ARGON2ID = 2 as NonNullable<Argon2Options["algorithm"]>;
