@@ -12,6 +12,7 @@
  */
 import { createCipheriv } from "node:crypto";
 import { assert } from "../util/assert.ts";
+import { GearScanner } from "./gear-scan.ts";
 import { assertChunkerParams, type ChunkerParams } from "./params.ts";
 
 export const GEAR_KEY_SIZE_BYTES = 32;
@@ -47,9 +48,8 @@ export class Chunker {
   private readonly maxSize: number;
   private readonly maskSmall: number;
   private readonly maskLarge: number;
-  // A private int32 copy: the hash is then plain int32 arithmetic, and later edits of the caller's table
-  // cannot move cuts.
-  private readonly gear: Int32Array;
+  // Holds its own int32 copy of the table: later edits of the caller's table cannot move cuts.
+  private readonly scanner: GearScanner;
 
   constructor(params: ChunkerParams, gear: Uint32Array) {
     assertChunkerParams(params);
@@ -63,8 +63,7 @@ export class Chunker {
     // top, where each bit mixes in the most bytes.
     this.maskSmall = topBitsMask(avgBits + 2);
     this.maskLarge = topBitsMask(avgBits - 2);
-    this.gear = new Int32Array(256);
-    this.gear.set(new Int32Array(gear.buffer, gear.byteOffset, 256));
+    this.scanner = new GearScanner(new Int32Array(gear.buffer, gear.byteOffset, 256));
   }
 
   /**
@@ -87,64 +86,16 @@ export class Chunker {
     const from = start + this.minSize;
     const normalEnd = start + normal;
     const limitEnd = start + limit;
-    let last = scanForCut(data, this.gear, from, from, normalEnd, this.maskSmall);
+    let last = this.scanner.scan(data, from, from, normalEnd, this.maskSmall);
     // The hash after a byte depends on the 32 bytes up to it only (each step shifts left by one), so the
     // large-mask stretch re-derives it from the 32 bytes before it instead of carrying it over.
     if (last < 0 && normalEnd < limitEnd) {
-      last = scanForCut(data, this.gear, normalEnd - 32 > from ? normalEnd - 32 : from, normalEnd, limitEnd, this.maskLarge);
+      last = this.scanner.scan(data, normalEnd - 32 > from ? normalEnd - 32 : from, normalEnd, limitEnd, this.maskLarge);
     }
     if (last >= 0) return last + 1 - start;
     return eof || available >= this.maxSize ? limit : -1;
   }
 }
-
-/**
- * The index of the first byte in [testFrom, end) after which the gear hash (hashed from hashFrom) has
- * no bit of mask set, or -1. One small function for both masks, run on made-up bytes when the
- * module loads (warmScan): TurboFan optimizes it on-stack inside its first long loop, and every exit
- * must have type feedback by then, or the optimized code deoptimizes on it and is compiled again
- * (before: ~200 deopts and 18 compiles of the chunker per usr first backup, issue 5).
- */
-function scanForCut(data: Uint8Array, gear: Int32Array, hashFrom: number, testFrom: number, end: number, mask: number): number {
-  // Same bits as ((hash << 1) + gear[b]) >>> 0, kept as int32.
-  let hash = 0;
-  let i = hashFrom;
-  for (; i < testFrom; i++) hash = ((hash << 1) + gear[data[i]!]!) | 0;
-  // Two bytes per step ("rolling two bytes each time", FastCDC 2020): the same hash after each byte,
-  // each tested in order, with half the loop overhead (about 15% faster under V8, issue 5).
-  for (; i + 1 < end; i += 2) {
-    const first = ((hash << 1) + gear[data[i]!]!) | 0;
-    hash = ((first << 1) + gear[data[i + 1]!]!) | 0;
-    if ((first & mask) === 0) return i;
-    if ((hash & mask) === 0) return i + 1;
-  }
-  if (i < end) {
-    hash = ((hash << 1) + gear[data[i]!]!) | 0;
-    if ((hash & mask) === 0) return i;
-  }
-  return -1;
-}
-
-/**
- * Runs every path of scanForCut once, in the interpreter, so its type feedback is complete before
- * real data makes it hot. With mask 1 a byte cuts exactly when its gear entry is even: 0 cuts, 1 does
- * not. The entries are int32 extremes so the sums leave the small-integer range, as real ones do.
- */
-function warmScan(): void {
-  const gear = new Int32Array(256);
-  gear[0] = -0x80000000;
-  gear[1] = 0x7fffffff;
-  // Callers pass Buffers and plain Uint8Arrays (two maps): both are seen. V8 gives a function its
-  // feedback vector only after several calls (lazy feedback allocation), hence the rounds.
-  for (let round = 0; round < 8; round++) {
-    const bytes = (...values: number[]) => (round % 2 === 0 ? Uint8Array.from(values) : Buffer.from(values));
-    scanForCut(bytes(1, 0, 1, 1), gear, 0, 1, 4, 1); // warm-up bytes, then a cut on a pair's first byte
-    scanForCut(bytes(1, 0), gear, 0, 0, 2, 1); // a cut on a pair's second byte
-    scanForCut(bytes(1, 1, 0), gear, 0, 0, 3, 1); // a cut on the odd last byte
-    scanForCut(bytes(1, 1, 1), gear, 0, 0, 3, 1); // no cut
-  }
-}
-warmScan();
 
 /** Splits a whole buffer into [start, length] chunks; an empty buffer yields none. */
 export function* chunkAll(chunker: Chunker, data: Uint8Array): Generator<[start: number, length: number]> {
