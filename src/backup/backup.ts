@@ -20,6 +20,7 @@ import { type FileHooks, FileReadError, type FilePool } from "./file-pool.ts";
 import type { ChunkInfo, SealedChunk } from "./file-worker.ts";
 import { InodeTable } from "./inode-table.ts";
 import type { Prelister } from "./prelist.ts";
+import type { WholeFile } from "./whole-codec.ts";
 import { isSparse, isUnchangedFile, isUnchangedSymlink, MATCH_FIELDS, nodeFromStat as statNode, type ParentMatch, sameIds, sameNode } from "./unchanged.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
@@ -736,6 +737,25 @@ class FileRead implements FileHooks {
       context.progress.bytesStored += await context.store.putSealedBlob(chunk.id, chunk.record, chunk.rawLength);
     }
     if (sealed.length > 0) this.releases?.shift()?.();
+  }
+
+  onWhole(file: WholeFile): boolean | Promise<void> {
+    const { context } = this;
+    const { store, progress } = context;
+    // Its records are sealed already: the bound on bytes being sealed is only asked, not held.
+    if (store.putSealedBlobNow === undefined || !context.bytes.isFree(file.sizeBytes)) return false;
+    checkCancelled(context);
+    const { chunks, sealed } = file;
+    for (let i = 0; i < chunks.length; i++) {
+      const info = chunks[i]!;
+      progress.bytesRead += info.sizeBytes;
+      this.chunks.push({ id: info.id ?? HOLE_ID, sizeBytes: info.sizeBytes });
+      if (info.id === null || !store.claimBlob(info.id)) continue;
+      const record = sealed[i];
+      assert(record !== null && record !== undefined, "a whole file's new chunk came without its record");
+      progress.bytesStored += store.putSealedBlobNow(record.id, record.record, record.rawLength);
+    }
+    return store.writesBehind?.() ?? true;
   }
 
   releaseAll(): void {
