@@ -383,3 +383,103 @@ test("FilePool: slow listings start the other workers", { timeout: 120_000, skip
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Goal: a small file's one message goes to onWhole, the synchronous step the backup takes per small
+// file, and each of its answers ends the file right: true at once, false through onChunks and
+// onSealed, a promise (the store's writes behind) only once it resolves; a throw fails every file.
+// Method: small files through a one-worker pool, each file's hooks answering one way; every record
+// must open to its file's bytes, and no file may end before its promise.
+test("FilePool: onWhole stores a small file in one step; false falls back to onChunks/onSealed, a promise holds the file's end", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const recordKeys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
+  const pool = new FilePool({ recordKeys, compressionLevel: 1, chunkerKey: randomBytes(32), blobIdKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 1);
+  const codec = new Codec();
+  try {
+    const modes = ["stored", "fallback", "behind"] as const;
+    const files = Array.from({ length: 24 }, (_, i) => {
+      const path = join(dir, `f${i}`);
+      const content = randomBytes(100 + i * 40);
+      writeFileSync(path, content);
+      return { path, content, mode: modes[i % 3]! };
+    });
+    let releaseWrites!: () => void;
+    const writesCaughtUp = new Promise<void>((resolve) => (releaseWrites = resolve));
+    let caughtUp = false;
+    const calls = files.map(() => ({ whole: 0, chunks: 0, sealed: [] as SealedChunk[], ids: [] as (Uint8Array | null)[] }));
+    const results = files.map((file, i) => {
+      const call = calls[i]!;
+      const hooks: FileHooks = {
+        onChunks: async (chunks) => {
+          call.chunks++;
+          call.ids.push(...chunks.map((chunk) => chunk.id));
+          return chunks.map(() => true);
+        },
+        onSealed: async (sealed) => {
+          call.sealed.push(...sealed);
+        },
+        onWhole: (whole) => {
+          call.whole++;
+          if (file.mode === "fallback") return false;
+          call.ids.push(...whole.chunks.map((chunk) => chunk.id));
+          call.sealed.push(...whole.sealed.filter((sealed) => sealed !== null));
+          return file.mode === "stored" ? true : writesCaughtUp;
+        },
+      };
+      return pool.backupFile(Buffer.from(file.path), hooks).then((result) => {
+        if (file.mode === "behind") assert.ok(caughtUp, `${file.path} ended before the store's writes caught up`);
+        return result;
+      });
+    });
+    // Every file not held by the writes ends while they are behind.
+    const unheld = await settleWithin(results.filter((_, i) => files[i]!.mode !== "behind"), 60_000);
+    for (const result of unheld) assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
+    caughtUp = true;
+    releaseWrites();
+    const all = await settleWithin(results, 60_000);
+    files.forEach((file, i) => {
+      const result = all[i]!;
+      assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
+      assert.equal((result as PromiseFulfilledResult<{ sizeBytes: number }>).value.sizeBytes, file.content.byteLength);
+      const call = calls[i]!;
+      assert.equal(call.whole, 1, `${file.path}: one onWhole call`);
+      assert.equal(call.chunks, file.mode === "fallback" ? 1 : 0, `${file.path}: onChunks only after onWhole said false`);
+      assert.equal(call.ids.length, 1, `${file.path}: one chunk`);
+      assert.equal(call.sealed.length, 1, `${file.path}: its record`);
+      const raw = openBlob(recordKeys, codec, call.sealed[0]!.record, call.ids[0]!, RecordKind.data);
+      assert.ok(raw instanceof Uint8Array && Buffer.from(raw).equals(file.content), `${file.path}: the record opens to its bytes`);
+    });
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("FilePool: an error thrown by onWhole rejects every pending file, and later work", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const pool = newPool();
+  try {
+    const paths = Array.from({ length: 12 }, (_, i) => {
+      const path = join(dir, `f${i}`);
+      writeFileSync(path, randomBytes(500));
+      return Buffer.from(path);
+    });
+    const full = Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    let calls = 0;
+    const hooks: FileHooks = {
+      onChunks: async (chunks) => chunks.map(() => true),
+      onSealed: async () => {},
+      onWhole: () => {
+        if (++calls === 2) throw full;
+        return true;
+      },
+    };
+    const results = await settleWithin(paths.map((path) => pool.backupFile(path, hooks)), 60_000);
+    const rejected = results.filter((r) => r.status === "rejected");
+    assert.ok(rejected.length >= 1 && rejected.every((r) => (r as PromiseRejectedResult).reason === full), "the files left fail with the hook's error");
+    assert.ok(results.length - rejected.length <= 1, "at most the file before the throw ended");
+    await assert.rejects(pool.backupFile(paths[0]!, hooks), (error) => error === full);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,10 +16,11 @@ import { decodeTree, readTree } from "../snapshot/tree-reader.ts";
 import { compareNames, decodeTreeEntry, type EncodedEntry, encodeTreePartFrom, isPartBoundary } from "../snapshot/tree-codec.ts";
 import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
-import { type FileHooks, FileReadError, type FilePool } from "./file-pool.ts";
+import { type ChunkedFile, type FileHooks, FileReadError, type FilePool } from "./file-pool.ts";
 import type { ChunkInfo, SealedChunk } from "./file-worker.ts";
 import { InodeTable } from "./inode-table.ts";
 import type { Prelister } from "./prelist.ts";
+import type { WholeFile } from "./whole-codec.ts";
 import { isSparse, isUnchangedFile, isUnchangedSymlink, MATCH_FIELDS, nodeFromStat as statNode, type ParentMatch, sameIds, sameNode } from "./unchanged.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
@@ -39,7 +40,37 @@ export interface BackupProgress {
 }
 
 export function emptyProgress(): BackupProgress {
-  return { files: 0, dirs: 0, sizeBytes: 0, filesNew: 0, filesChanged: 0, filesUnchanged: 0, bytesRead: 0, bytesStored: 0, skipped: 0, currentPath: "" };
+  return new Progress();
+}
+
+/** emptyProgress's counters: the file being read kept as bytes, decoded only when currentPath is read. */
+class Progress implements BackupProgress {
+  files = 0;
+  dirs = 0;
+  sizeBytes = 0;
+  filesNew = 0;
+  filesChanged = 0;
+  filesUnchanged = 0;
+  bytesRead = 0;
+  bytesStored = 0;
+  skipped = 0;
+  pathBytes: Uint8Array | null = null;
+  private pathText = "";
+
+  get currentPath(): string {
+    return this.pathBytes === null ? this.pathText : displayPath(this.pathBytes);
+  }
+
+  set currentPath(text: string) {
+    this.pathBytes = null;
+    this.pathText = text;
+  }
+}
+
+/** The progress line is drawn a few times a second: decoding every file's path for it was per-file work (issue 5). */
+function setCurrentPath(progress: BackupProgress, path: Uint8Array): void {
+  if (progress instanceof Progress) progress.pathBytes = path;
+  else progress.currentPath = displayPath(path);
 }
 
 export interface BackupOptions {
@@ -657,7 +688,8 @@ function reason(error: unknown): string {
 const SPARSE: Partial<Node> = Object.freeze({ sparse: true });
 const NOT_SPARSE: Partial<Node> = Object.freeze({});
 
-async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Promise<Later<Node | null>> {
+/** Not async: most files start their read in this call, without a promise and an async frame (issue 5). */
+function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, before: Node | null): Later<Node | null> | Promise<Later<Node | null>> {
   const { progress } = context;
   progress.files++;
   progress.sizeBytes += stat.sizeBytes;
@@ -672,7 +704,13 @@ async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: 
   const linked = linkKey === null ? undefined : context.hardlinks.get(linkKey);
   if (linked !== undefined) return later(linked.then((content) => nodeFromStat(context, name, stat, { ...content, ...sparse })));
   checkCancelled(context);
-  const release = context.files.tryAcquire(1) ?? (await context.files.acquire(1));
+  const release = context.files.tryAcquire(1);
+  if (release !== null) return readFile(context, path, name, stat, sparse, linkKey, release);
+  return context.files.acquire(1).then((waited) => readFile(context, path, name, stat, sparse, linkKey, waited));
+}
+
+/** Starts a file's read, the files bound taken (released when the read ends). */
+function readFile(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, sparse: Partial<Node>, linkKey: string | null, release: () => void): Later<Node | null> {
   // Most files: one async step from the read to the node (no finally, then and wrapper per file).
   if (linkKey === null) return later(readFileNode(context, path, name, stat, sparse, release));
   const reading = later(readFileChunks(context, path, stat).finally(release)).done;
@@ -681,15 +719,18 @@ async function walkFile(context: Context, path: Buffer, name: Uint8Array, stat: 
   return later(reading.then((read) => fileNode(context, name, stat, sparse, read)));
 }
 
-/** A file's chunks read (the files semaphore released at the end) and its node. */
+/** A file's chunks read (the files semaphore released at the end) and its node: one async step per file. */
 async function readFileNode(context: Context, path: Buffer, name: Uint8Array, stat: SourceStat, sparse: Partial<Node>, release: () => void): Promise<Node | null> {
-  let read: Awaited<ReturnType<typeof readFileChunks>>;
+  const read = new FileRead(context);
+  let outcome: FileRead | null | typeof VANISHED;
   try {
-    read = await readFileChunks(context, path, stat);
+    outcome = readDone(context, path, stat, read, await startRead(context, path, read));
+  } catch (error) {
+    outcome = readFailed(context, path, read, error);
   } finally {
     release();
   }
-  return fileNode(context, name, stat, sparse, read);
+  return fileNode(context, name, stat, sparse, outcome);
 }
 
 function fileNode(context: Context, name: Uint8Array, stat: SourceStat, sparse: Partial<Node>, read: { chunks: ChunkRef[]; sizeBytes: number } | null | typeof VANISHED): Node | null {
@@ -706,7 +747,9 @@ const VANISHED = "vanished";
  * a hooks object and a releases array were built per file (issue 5).
  */
 class FileRead implements FileHooks {
-  readonly chunks: ChunkRef[] = [];
+  chunks: ChunkRef[] = [];
+  /** The file's size as read, once read. */
+  sizeBytes = 0;
   /** One release per block whose new chunks are being sealed (blocks of a file arrive in order). */
   private releases: (() => void)[] | null = null;
 
@@ -738,6 +781,31 @@ class FileRead implements FileHooks {
     if (sealed.length > 0) this.releases?.shift()?.();
   }
 
+  onWhole(file: WholeFile): boolean | Promise<void> {
+    const { context } = this;
+    const { store, progress } = context;
+    // Its records are sealed already: the bound on bytes being sealed is only asked, not held.
+    if (store.putSealedBlobNow === undefined || !context.bytes.isFree(file.sizeBytes)) return false;
+    checkCancelled(context);
+    const { chunks, sealed } = file;
+    for (let i = 0; i < chunks.length; i++) {
+      const info = chunks[i]!;
+      progress.bytesRead += info.sizeBytes;
+      if (info.id === null) {
+        chunks[i] = { id: HOLE_ID, sizeBytes: info.sizeBytes };
+        continue;
+      }
+      if (!store.claimBlob(info.id)) continue;
+      const record = sealed[i];
+      assert(record !== null && record !== undefined, "a whole file's new chunk came without its record");
+      progress.bytesStored += store.putSealedBlobNow(record.id, record.record, record.rawLength);
+    }
+    // The message's chunk list (made for this file by unpackWholes, holes now HOLE_ID) becomes the
+    // file's: no copy of the array nor of its {id, sizeBytes} entries per small file.
+    this.chunks = chunks as ChunkRef[];
+    return store.writesBehind?.() ?? true;
+  }
+
   releaseAll(): void {
     for (const release of this.releases ?? []) release();
     this.releases = null;
@@ -745,26 +813,39 @@ class FileRead implements FileHooks {
 }
 
 /** The file's chunks; null when it could not be read (reported), VANISHED when it no longer exists (warned). */
-async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<{ chunks: ChunkRef[]; sizeBytes: number } | null | typeof VANISHED> {
-  checkCancelled(context);
-  context.progress.currentPath = displayPath(path);
+async function readFileChunks(context: Context, path: Buffer, stat: SourceStat): Promise<FileRead | null | typeof VANISHED> {
   const read = new FileRead(context);
   try {
-    const result = await context.filePool.backupFile(path, read);
-    if (result.sizeBytes !== stat.sizeBytes || result.mtimeNs !== stat.mtimeNs || result.ctimeNs !== stat.ctimeNs) {
-      context.onWarning(path, "file changed while it was read; the snapshot holds the bytes as read");
-    }
-    return { chunks: read.chunks, sizeBytes: result.sizeBytes };
+    return readDone(context, path, stat, read, await startRead(context, path, read));
   } catch (error) {
-    read.releaseAll();
-    if (!(error instanceof FileReadError)) throw error;
-    if (error.code === "ENOENT") {
-      context.onWarning(path, "vanished before it could be read; left out of the snapshot");
-      return VANISHED;
-    }
-    report(context, path, error);
-    return null;
+    return readFailed(context, path, read, error);
   }
+}
+
+function startRead(context: Context, path: Buffer, read: FileRead): Promise<ChunkedFile> {
+  checkCancelled(context);
+  setCurrentPath(context.progress, path);
+  return context.filePool.backupFile(path, read);
+}
+
+/** The read itself is the chunks and size of the file (no object per file to carry them). */
+function readDone(context: Context, path: Buffer, stat: SourceStat, read: FileRead, result: ChunkedFile): FileRead {
+  if (result.sizeBytes !== stat.sizeBytes || result.mtimeNs !== stat.mtimeNs || result.ctimeNs !== stat.ctimeNs) {
+    context.onWarning(path, "file changed while it was read; the snapshot holds the bytes as read");
+  }
+  read.sizeBytes = result.sizeBytes;
+  return read;
+}
+
+function readFailed(context: Context, path: Buffer, read: FileRead, error: unknown): null | typeof VANISHED {
+  read.releaseAll();
+  if (!(error instanceof FileReadError)) throw error;
+  if (error.code === "ENOENT") {
+    context.onWarning(path, "vanished before it could be read; left out of the snapshot");
+    return VANISHED;
+  }
+  report(context, path, error);
+  return null;
 }
 
 async function storeTree(context: Context, nodes: readonly (Node | EncodedEntry)[]): Promise<BlobId[]> {

@@ -37,6 +37,12 @@ export interface FileHooks {
   readonly onChunks: (chunks: readonly ChunkInfo[]) => Promise<boolean[]>;
   /** Sealed records of the chunks asked for. */
   readonly onSealed: (sealed: readonly SealedChunk[]) => Promise<void>;
+  /**
+   * Optional: a small file's chunks and their records (the worker sealed it whole) claimed and
+   * stored in one synchronous step. false: not now (the bytes bound is taken), onChunks and
+   * onSealed do it instead; a promise: stored, and the file ends once the store's writes catch up.
+   */
+  readonly onWhole?: (file: WholeFile) => boolean | Promise<void>;
 }
 
 interface Task {
@@ -247,9 +253,8 @@ export class FilePool {
         handled = task.chain.then(() => this.handleRecords(task, message));
         break;
       case "whole":
-        // A small file's one message: nothing of its file is queued before it, so no chain to wait on.
-        handled = this.handleWhole(task, message);
-        break;
+        this.receiveWhole(task, message);
+        return;
       case "done":
       case "error":
         handled = task.chain.then(() => this.handleEnd(task, message));
@@ -292,14 +297,37 @@ export class FilePool {
     await task.hooks.onSealed(sealed);
   }
 
+  /**
+   * A small file's one message: nothing of its file is queued before it, so no chain to wait on.
+   * Mostly stored and ended in this call: no async step, promise or await per file (issue 5).
+   */
+  private receiveWhole(task: Task, message: WholeFile): void {
+    let stored: boolean | Promise<void>;
+    try {
+      stored = task.hooks.onWhole?.(message) ?? false;
+    } catch (error) {
+      this.handlerFailed(error);
+      return;
+    }
+    if (stored === true) {
+      this.endWhole(task, message);
+      return;
+    }
+    task.chain = this.guard(stored === false ? this.handleWhole(task, message) : stored.then(() => this.endWhole(task, message)));
+  }
+
+  private endWhole(task: Task, message: WholeFile): void {
+    this.finish(task, message.fileId);
+    task.resolve(message); // its size and times: no copy of them per file
+  }
+
   private async handleWhole(task: Task, message: WholeFile): Promise<void> {
     const need = await task.hooks.onChunks(message.chunks);
     const { sealed } = message;
     const wanted: SealedChunk[] = [];
     for (let i = 0; i < sealed.length; i++) if (need[i] === true && sealed[i] !== null) wanted.push(sealed[i]!);
     await task.hooks.onSealed(wanted);
-    this.finish(task, message.fileId);
-    task.resolve(message); // its size and times: no copy of them per file
+    this.endWhole(task, message);
   }
 
   private async handleEnd(task: Task, message: Extract<FromWorker, { type: "done" | "error" }>): Promise<void> {

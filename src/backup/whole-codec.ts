@@ -129,19 +129,20 @@ export function unpackWholes(packed: PackedWholes): WholeFile[] {
   let recordAt = 0;
   for (let f = 0; f < packed.files.length; f += 3) {
     const count = packed.files[f + 1]!;
-    const chunks: ChunkInfo[] = [];
-    const sealed: (SealedChunk | null)[] = [];
-    for (const end = chunk + count; chunk < end; chunk++) {
+    // Their exact size: a pushed-to empty array grows room for 17 (two per small file, issue 5).
+    const chunks = new Array<ChunkInfo>(count);
+    const sealed = new Array<SealedChunk | null>(count);
+    for (let i = 0; i < count; i++, chunk++) {
       const sizeBytes = packed.chunks[2 * chunk]!;
       const recordBytes = packed.chunks[2 * chunk + 1]!;
       if (recordBytes === 0) {
-        chunks.push({ id: null, sizeBytes });
-        sealed.push(null);
+        chunks[i] = { id: null, sizeBytes };
+        sealed[i] = null;
         continue;
       }
       const id = packed.ids.subarray(chunk * BLOB_ID_SIZE_BYTES, (chunk + 1) * BLOB_ID_SIZE_BYTES);
-      chunks.push({ id, sizeBytes });
-      sealed.push({ id, record: packed.records.subarray(recordAt, recordAt + recordBytes), rawLength: sizeBytes });
+      chunks[i] = { id, sizeBytes };
+      sealed[i] = { id, record: packed.records.subarray(recordAt, recordAt + recordBytes), rawLength: sizeBytes };
       recordAt += recordBytes;
     }
     const t = (f / 3) * 2;

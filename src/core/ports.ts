@@ -24,6 +24,13 @@ export interface BlobStore {
   claimBlob(id: BlobId): boolean;
   /** Appends a claimed data blob that a worker sealed with sealingSpec(); resolves to the bytes added. */
   putSealedBlob(id: BlobId, record: Uint8Array, rawLength: number): Promise<number>;
+  /**
+   * Optional, with writesBehind: putSealedBlob in one synchronous step, without its wait for the
+   * writes; the caller waits on writesBehind() instead (one step per small file, issue 5).
+   */
+  putSealedBlobNow?(id: BlobId, record: Uint8Array, rawLength: number): number;
+  /** What putSealedBlob waits on after its append: the writes catching up; null when they are not behind. */
+  writesBehind?(): Promise<void> | null;
   sealingSpec(): SealingSpec;
   /** Reads, authenticates and decompresses a blob; VaultCorruptError when it fails to. */
   getBlob(id: BlobId): Promise<Uint8Array>;

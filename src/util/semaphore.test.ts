@@ -42,3 +42,17 @@ test("a weight above capacity is taken as the whole capacity", () => {
   release!();
   assert.notEqual(semaphore.tryAcquire(4), null);
 });
+
+test("isFree says what tryAcquire would do, and takes nothing", async () => {
+  const semaphore = new Semaphore(4);
+  const held = semaphore.tryAcquire(3)!;
+  assert.equal(semaphore.isFree(1), true);
+  assert.equal(semaphore.isFree(2), false);
+  assert.equal(semaphore.isFree(1), true); // asking took nothing
+  const waiting = semaphore.acquire(2);
+  // One free, but a waiter is first in line: a newcomer's weight is not free.
+  assert.equal(semaphore.isFree(1), false);
+  held();
+  (await waiting)();
+  assert.equal(semaphore.isFree(10), true); // above capacity: the whole capacity, free when idle
+});

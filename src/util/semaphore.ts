@@ -32,6 +32,11 @@ export class Semaphore {
     return this.releaser(needed);
   }
 
+  /** True when tryAcquire(weight) would succeed: a weight taken and given back in one synchronous step needs no release. */
+  isFree(weight: number): boolean {
+    return this.waiting.length === 0 && this.available >= Math.min(weight, this.capacity);
+  }
+
   private releaser(needed: number): () => void {
     let released = false;
     return () => {

@@ -321,13 +321,21 @@ export class Vault implements BlobStore {
   }
 
   async putSealedBlob(id: BlobId, record: Uint8Array, rawLength: number): Promise<number> {
-    this.assertWritable();
-    const key = toHex(id);
-    assert(this.claimed.delete(key), "putSealedBlob of a blob that was not claimed");
-    const added = this.append(RecordKind.data, id, record, rawLength);
+    const added = this.putSealedBlobNow(id, record, rawLength);
     // Backpressure: a slow disk makes the pipeline wait instead of letting the write queue grow.
-    if (this.unwrittenBytes > 2 * WRITE_BATCH_BYTES) await this.writeChain;
+    const behind = this.writesBehind();
+    if (behind !== null) await behind;
     return added;
+  }
+
+  putSealedBlobNow(id: BlobId, record: Uint8Array, rawLength: number): number {
+    this.assertWritable();
+    assert(this.claimed.delete(toHex(id)), "putSealedBlob of a blob that was not claimed");
+    return this.append(RecordKind.data, id, record, rawLength);
+  }
+
+  writesBehind(): Promise<void> | null {
+    return this.unwrittenBytes > 2 * WRITE_BATCH_BYTES ? this.writeChain : null;
   }
 
   /** Seals on this thread: trees, snapshots and the odd data blob (workers seal the bulk). */
