@@ -221,7 +221,14 @@ function isPlainSmallFile(context: Context, node: Node): boolean {
  * rejects (no extra catch per file): an error that must stop everything goes to stop.
  */
 function settleSmallFile(context: Context, node: Node, path: Buffer, release: () => void, stop: { error?: unknown }): Promise<void> {
-  return restoreSmallFile(context, node, path).then(release, (error: unknown) => {
+  let written: Promise<void>;
+  try {
+    written = restoreSmallFile(context, node, path);
+  } catch (error) {
+    // A synchronous throw (none is expected) fails this file like any other error, not the walk.
+    written = Promise.reject(error);
+  }
+  return written.then(release, (error: unknown) => {
     release();
     if (isFatal(error)) {
       if (!("error" in stop)) stop.error = error;
