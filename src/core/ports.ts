@@ -99,10 +99,13 @@ export interface TargetFs {
   existingType(path: Buffer): Promise<NodeType | null>;
   /** Creates a directory; an existing directory is kept. */
   mkdir(path: Buffer): Promise<void>;
-  /** Creates or replaces a regular file with the pieces; zero runs become holes when sparse. With metadata, also sets it (as setMetadata would). */
+  /**
+   * Creates or replaces a regular file with the pieces; zero runs become holes when sparse. With metadata, also sets it (as setMetadata would).
+   * Pieces already in memory come as an array (a small file's whole content: no iteration step per piece).
+   */
   writeFile(
     path: Buffer,
-    pieces: AsyncIterable<FilePiece>,
+    pieces: AsyncIterable<FilePiece> | readonly FilePiece[],
     options: { sparse: boolean; sizeBytes: number; metadata?: { metadata: TargetMetadata; restoreOwner: boolean } },
   ): Promise<void>;
   symlink(path: Buffer, target: Buffer): Promise<void>;

@@ -487,3 +487,33 @@ test("a failing writeTo fails the file with its error, and the fd stays open unt
       isCode("NO_SPACE"),
     );
   }));
+
+test("pieces given as an array (restore's small files): exact bytes, holes, mode and time; a writeTo piece among them still lands", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const head = Buffer.alloc(3000, 0x61);
+    const tail = Buffer.alloc(70 * 1024, 0x62);
+    const mtimeNs = 1_700_000_000_123_456_000n;
+    const metadata: TargetMetadata = { type: "file", mode: 0o751, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs };
+    for (const sparse of [true, false]) {
+      const file = at(dir, `small-${sparse}`);
+      const pieces: FilePiece[] = [{ data: head }, { zeroBytes: 100 * 1024 }, { data: tail }, { zeroBytes: 5000 }];
+      const sizeBytes = head.byteLength + 100 * 1024 + tail.byteLength + 5000;
+      await target.writeFile(file, pieces, { sparse, sizeBytes, metadata: { metadata, restoreOwner: false } });
+      const stat = await fs.lstat(file, { bigint: true });
+      assert.ok((await fs.readFile(file)).equals(expected(head, 100 * 1024, tail, 5000)));
+      assert.equal(Number(stat.mode) & 0o7777, 0o751);
+      assert.equal(stat.mtimeNs, mtimeNs);
+      if (sparse) assert.ok(Number(stat.blocks) * 512 < sizeBytes, `blocks ${stat.blocks}`);
+    }
+    // An empty array is an empty file; a failed write of an array rejects (nothing written in place of a directory).
+    await target.writeFile(at(dir, "empty"), [], { sparse: false, sizeBytes: 0 });
+    assert.equal((await fs.lstat(at(dir, "empty"))).size, 0);
+    await fs.mkdir(at(dir, "a-dir"));
+    await assert.rejects(target.writeFile(at(dir, "a-dir"), [{ data: head }], { sparse: false, sizeBytes: head.byteLength }), isCode("TARGET_UNWRITABLE"));
+    const seen: string[] = [];
+    const direct = Buffer.alloc(8192, 0x63);
+    await target.writeFile(at(dir, "mixed"), [{ data: head }, writeToPiece(direct, 1, seen)], { sparse: false, sizeBytes: head.byteLength + direct.byteLength });
+    assert.deepEqual(seen, [`wrote ${head.byteLength}`]);
+    assert.ok((await fs.readFile(at(dir, "mixed"))).equals(expected(head, direct)));
+  }));

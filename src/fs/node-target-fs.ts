@@ -24,7 +24,7 @@ import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CreatePace } from "./create-pace.ts";
 import { RESTORE_READ_AHEAD_BYTES } from "../util/limits.ts";
-import { WRITE_FLAGS, createMode, needsChmod, writeSmallFile } from "./small-file.ts";
+import { WRITE_FLAGS, createMode, hasWriteTo, needsChmod, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
@@ -120,12 +120,15 @@ export class NodeTargetFs implements TargetFs {
     }
   }
 
-  async writeFile(
-    path: Buffer,
-    pieces: AsyncIterable<FilePiece>,
-    options: { sparse: boolean; sizeBytes: number; metadata?: { metadata: TargetMetadata; restoreOwner: boolean } },
-  ): Promise<void> {
-    if (options.sizeBytes <= SMALL_FILE_MAX_BYTES) return this.writeSmallFile(path, pieces, options);
+  writeFile(path: Buffer, pieces: AsyncIterable<FilePiece> | readonly FilePiece[], options: WriteOptions): Promise<void> {
+    if (options.sizeBytes > SMALL_FILE_MAX_BYTES) return this.writeLargeFile(path, pieces, options);
+    // Pieces already in memory (restore's small files) are written without an await in between.
+    if (isPieceArray(pieces)) return hasWriteTo(pieces) ? this.writeLargeFile(path, pieces, options) : this.writeSmall(path, pieces, options);
+    return this.gatherSmallFile(path, pieces, options);
+  }
+
+  /** Through a FileHandle: data gathered into runs of WRITE_RUN_BYTES, writeTo pieces kept in flight. */
+  private async writeLargeFile(path: Buffer, pieces: AsyncIterable<FilePiece> | readonly FilePiece[], options: WriteOptions): Promise<void> {
     let handle: FileHandle;
     try {
       // O_NONBLOCK: an existing FIFO fails (ENXIO) or is caught below instead of hanging the restore.
@@ -270,22 +273,25 @@ export class NodeTargetFs implements TargetFs {
   }
 
   /** The same steps as writeFile, once the (small) content is in memory (src/fs/small-file.ts). */
-  private async writeSmallFile(
-    path: Buffer,
-    pieces: AsyncIterable<FilePiece>,
-    options: { sparse: boolean; sizeBytes: number; metadata?: { metadata: TargetMetadata; restoreOwner: boolean } },
-  ): Promise<void> {
+  private async gatherSmallFile(path: Buffer, pieces: AsyncIterable<FilePiece>, options: WriteOptions): Promise<void> {
     const content: FilePiece[] = [];
     for await (const piece of pieces) content.push(piece);
-    await writeSmallFile({
-      path,
-      content,
-      sparse: options.sparse,
-      sizeBytes: options.sizeBytes,
-      metadata: options.metadata?.metadata ?? null,
-      restoreOwner: options.metadata?.restoreOwner ?? false,
-      isRoot: this.isRoot,
-    }, this.createPace);
+    await (hasWriteTo(content) ? this.writeLargeFile(path, content, options) : this.writeSmall(path, content, options));
+  }
+
+  private writeSmall(path: Buffer, content: readonly FilePiece[], options: WriteOptions): Promise<void> {
+    return writeSmallFile(
+      {
+        path,
+        content,
+        sparse: options.sparse,
+        sizeBytes: options.sizeBytes,
+        metadata: options.metadata?.metadata ?? null,
+        restoreOwner: options.metadata?.restoreOwner ?? false,
+        isRoot: this.isRoot,
+      },
+      this.createPace,
+    );
   }
 
   private async setHandleMetadata(path: Buffer, handle: FileHandle, openedMode: number, metadata: TargetMetadata, restoreOwner: boolean): Promise<void> {
@@ -329,6 +335,12 @@ export class NodeTargetFs implements TargetFs {
     guardSync(path, () => lutimesSync(path, time, time));
   }
 
+}
+
+type WriteOptions = Parameters<TargetFs["writeFile"]>[2];
+
+function isPieceArray(pieces: AsyncIterable<FilePiece> | readonly FilePiece[]): pieces is readonly FilePiece[] {
+  return Array.isArray(pieces);
 }
 
 /** Runs a synchronous fs step and wraps its OS error for path. */

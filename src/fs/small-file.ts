@@ -39,7 +39,7 @@ export function needsChmod(openedMode: number, metadata: TargetMetadata, chowned
   return chowned || (metadata.mode & 0o7000) !== 0 || (openedMode & 0o7777) !== (metadata.mode & 0o7777);
 }
 
-/** A small file with all its pieces in memory. */
+/** A small file with all its pieces in memory (data and zero runs: no writeTo pieces). */
 export interface SmallFile {
   readonly path: Buffer;
   readonly content: readonly FilePiece[];
@@ -51,28 +51,46 @@ export interface SmallFile {
   readonly isRoot: boolean;
 }
 
+/** What a small file's write resolves to when it completed synchronously: one shared promise, no allocation. */
+const DONE: Promise<void> = Promise.resolve();
+
 /**
  * Writes a small file with synchronous calls; the open (which allocates the inode) goes to the
- * libuv pool while pace says creates are slow, so they overlap instead of stopping the walk.
+ * libuv pool while pace says creates are slow, so they overlap instead of stopping the walk. Not an
+ * async function: while creates are fast the whole file is written before it returns, and the
+ * caller gets a shared resolved promise, not a frame and a promise per file (issue 5).
  */
-export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise<void> {
+export function writeSmallFile(file: SmallFile, pace: CreatePace): Promise<void> {
   const { path } = file;
-  let fd: number;
   const mode = createMode(file.metadata, file.restoreOwner);
-  try {
-    if (pace.synchronous()) {
-      const start = process.hrtime.bigint();
-      try {
-        fd = openSync(path, WRITE_FLAGS, mode);
-      } finally {
-        pace.measured(Number(process.hrtime.bigint() - start));
-      }
-    } else {
-      fd = await openFd(path, WRITE_FLAGS, mode);
-    }
-  } catch (error) {
-    throw openForWriteError(path, error);
+  if (!pace.synchronous()) {
+    return openFd(path, WRITE_FLAGS, mode).then(
+      (fd) => fillAndClose(file, fd),
+      (error: unknown) => {
+        throw openForWriteError(path, error);
+      },
+    );
   }
+  let fd: number;
+  const start = process.hrtime.bigint();
+  try {
+    fd = openSync(path, WRITE_FLAGS, mode);
+  } catch (error) {
+    return Promise.reject(openForWriteError(path, error));
+  } finally {
+    pace.measured(Number(process.hrtime.bigint() - start));
+  }
+  try {
+    fillAndClose(file, fd);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return DONE;
+}
+
+/** Writes the content (data and zero pieces only), size, owner, mode and time through fd, and closes it. */
+function fillAndClose(file: SmallFile, fd: number): void {
+  const { path } = file;
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw notRegularFileError(path);
@@ -81,23 +99,13 @@ export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise
     // Adjacent pieces go out in one writev: a file of several chunks costs one write.
     let run: Uint8Array[] = [];
     let runStart = 0;
-    const writeRun = () => {
-      writeAllSync(fd, run, runStart);
-      run = [];
-    };
     for (const piece of file.content) {
-      if ("writeTo" in piece) {
-        // Written by the vault's thread at its position (restore sends these for big files only).
-        if (run.length > 0) writeRun();
-        await piece.writeTo(fd, position);
-        position += piece.sizeBytes;
-        writtenEnd = position;
-        continue;
-      }
+      if ("writeTo" in piece) throw new Error("writeTo piece in a small file");
       const bytes = "data" in piece ? piece.data.byteLength : piece.zeroBytes;
       const data = "data" in piece ? piece.data : file.sparse ? null : new Uint8Array(bytes);
       if (data === null) {
-        if (run.length > 0) writeRun();
+        if (run.length > 0) writeAllSync(fd, run, runStart);
+        run = [];
       } else {
         if (run.length === 0) runStart = position;
         run.push(data);
@@ -105,7 +113,7 @@ export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise
       }
       position += bytes;
     }
-    if (run.length > 0) writeRun();
+    if (run.length > 0) writeAllSync(fd, run, runStart);
     if (writtenEnd !== file.sizeBytes) ftruncateSync(fd, file.sizeBytes);
     if (file.metadata !== null) {
       const { metadata } = file;
@@ -128,6 +136,12 @@ export async function writeSmallFile(file: SmallFile, pace: CreatePace): Promise
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether any piece is written by the vault itself (those need an fd held open across awaits). */
+export function hasWriteTo(pieces: readonly FilePiece[]): boolean {
+  for (const piece of pieces) if ("writeTo" in piece) return true;
+  return false;
 }
 
 function openFd(path: Buffer, flags: number, mode: number): Promise<number> {
