@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { FilePool } from "../src/backup/file-pool.ts";
 import { InodeTable } from "../src/backup/inode-table.ts";
 import { SuedeVault } from "../src/index.ts";
+import { Vault } from "../src/vault/vault.ts";
 
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
 const secret = { passphrase: "incremental" };
@@ -240,6 +241,46 @@ test("backup: the parent's inode table is built once for new directories, and no
     }
   } finally {
     InodeTable.build = build;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The walk takes the tree parts the inode table's build read (InodeTable.takePart) instead of reading them again:
+// the bench's moved step read the vault 3,626 times before, 2,818 after.
+test("backup: after the inode table is built, the walk reads no parent tree part a second time", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
+  const { getBlob } = Vault.prototype;
+  let reads = 0;
+  Vault.prototype.getBlob = function (this: Vault, ...args: Parameters<Vault["getBlob"]>) {
+    reads++;
+    return getBlob.apply(this, args);
+  };
+  try {
+    const source = join(dir, "src");
+    for (let d = 0; d < 10; d++) {
+      mkdirSync(join(source, "old", "album", `d${d}`), { recursive: true });
+      writeFileSync(join(source, "old", "album", `d${d}`, "f.txt"), `file ${d}`);
+    }
+    const vaultPath = join(dir, "v.vault");
+    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
+    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
+    try {
+      await vault.backup({ paths: [source] });
+      // "new" sorts before "old": the walk meets it (and builds the table) before it walks old/.
+      mkdirSync(join(source, "new"));
+      renameSync(join(source, "old", "album"), join(source, "new", "album"));
+      reads = 0;
+      const moved = await vault.backup({ paths: [source] });
+      assert.deepEqual([moved.bytesRead, moved.filesUnchanged], [0, 10]);
+      // The parent snapshot, its 16 tree parts for the table (/, the temp dirs, src, old, album, d0…d9), the 4 the
+      // walk read before it (/ down to src) and old's again for the table's look-up of album: 22–23 reads.
+      // Reading album's 11 parts again made it 34.
+      assert.ok(reads <= 24, `${reads} blob reads`);
+    } finally {
+      await vault.close();
+    }
+  } finally {
+    Vault.prototype.getBlob = getBlob;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -69,6 +69,8 @@ interface Context extends BackupOptions {
   readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
   /** Parent-snapshot files by inode, built when the first new directory appears (moves, renames). */
   inodeTable: Promise<InodeTable> | null;
+  /** The table once built: the walk takes the tree parts it read (InodeTable.takePart) instead of reading them again. */
+  builtInodeTable: InodeTable | null;
   /** Directory loads (listing and parent entries) started ahead of the walk, by path. */
   readonly loads: Map<string, AheadLoad>;
   /** Subdirectories waiting to be loaded ahead, newest listing on top (the walk's depth-first order). */
@@ -122,6 +124,7 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     loadsInFlight: 0,
     entriesAhead: 0,
     inodeTable: null,
+    builtInodeTable: null,
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
 }
@@ -543,7 +546,8 @@ interface ParentRead {
 async function readParentParts(context: Context, parentParts: readonly BlobId[] | null): Promise<ParentRead> {
   if (parentParts === null || parentParts.length === 0) return { plaintexts: null, failure: null };
   try {
-    return { plaintexts: await Promise.all(parentParts.map((id) => context.store.getBlob(id))), failure: null };
+    const table = context.builtInodeTable;
+    return { plaintexts: await Promise.all(parentParts.map((id) => table?.takePart(id) ?? context.store.getBlob(id))), failure: null };
   } catch (error) {
     return { plaintexts: null, failure: { error } }; // a damaged parent tree fails the walk only if it needs the entries
   }
@@ -654,15 +658,18 @@ function sameEntries(nodes: readonly Node[], previous: Map<string, Node>): boole
 /** A file in a directory the parent snapshot does not have: the same inode, unchanged, in the parent? */
 async function movedFile(context: Context, stat: SourceStat): Promise<Node | null> {
   if (context.parentRoot === null) return null;
-  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
-  return (await context.inodeTable).find(stat);
+  return (await inodeTable(context, context.parentRoot)).find(stat);
 }
 
 /** A directory with a name the parent snapshot does not have: the same inode there (moved, renamed)? */
 async function movedDirectory(context: Context, stat: SourceStat): Promise<Node | null> {
   if (context.parentRoot === null) return null;
-  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
-  return (await context.inodeTable).findDirectory(stat);
+  return (await inodeTable(context, context.parentRoot)).findDirectory(stat);
+}
+
+function inodeTable(context: Context, parentRoot: readonly BlobId[]): Promise<InodeTable> {
+  context.inodeTable ??= InodeTable.build(context.store, parentRoot, context.signal).then((table) => (context.builtInodeTable = table));
+  return context.inodeTable;
 }
 
 function reason(error: unknown): string {
