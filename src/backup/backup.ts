@@ -100,6 +100,8 @@ interface Context extends BackupOptions {
   readonly hardlinks: Map<string, Promise<Pick<Node, "chunks" | "sizeBytes" | "unreadable">>>;
   /** Parent-snapshot files by inode, built when the first new directory appears (moves, renames). */
   inodeTable: Promise<InodeTable> | null;
+  /** The table once built: the walk takes the tree parts it read (InodeTable.takePart) instead of reading them again. */
+  builtInodeTable: InodeTable | null;
   /** Directory loads (listing and parent entries) started ahead of the walk, by path. */
   readonly loads: Map<string, AheadLoad>;
   /** Subdirectories waiting to be loaded ahead, newest listing on top (the walk's depth-first order). */
@@ -153,6 +155,7 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     loadsInFlight: 0,
     entriesAhead: 0,
     inodeTable: null,
+    builtInodeTable: null,
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
 }
@@ -509,7 +512,8 @@ interface DirectoryLoad {
 interface PendingDirectory {
   readonly key: string;
   readonly path: Buffer;
-  readonly parentParts: readonly BlobId[] | null;
+  /** Null when queued as new by a load ahead; the walk sets it when it finds the directory moved. */
+  parentParts: readonly BlobId[] | null;
   readonly rootDevice: bigint;
   taken: boolean;
   /** Queued by a load ahead of the walk, not by the walk: started within the SPECULATIVE_ bounds. */
@@ -552,33 +556,44 @@ const SPECULATIVE_ENTRIES_AHEAD_MAX = 1024;
  * the directory cost one listing round trip per level on the way down.
  */
 async function loadDirectory(context: Context, path: Buffer, parentParts: readonly BlobId[] | null, rootDevice: bigint): Promise<DirectoryLoad> {
-  let plaintexts: Uint8Array[] | null = null;
-  let failure: { error: unknown } | null = null;
-  if (parentParts !== null && parentParts.length > 0) {
-    try {
-      plaintexts = await Promise.all(parentParts.map((id) => context.store.getBlob(id)));
-    } catch (error) {
-      failure = { error }; // a damaged parent tree fails the walk only if it needs the entries
-    }
-  }
-  const listing = await listDirectory(context, path, plaintexts);
+  const parent = await readParentParts(context, parentParts);
+  const listing = await listDirectory(context, path, parent.plaintexts);
   if (!("error" in listing) && listing.match?.unchanged === true) {
     const partsByEntry = listing.partsByEntry;
     queueSubdirectories(context, listing, (i) => partsByEntry?.[i] ?? null, rootDevice);
   } else if (!("error" in listing) && parentParts === null) {
-    // A new directory's subdirectories are new too (or moved: takeDirectory then reads their old
+    // A new directory's subdirectories are new too (or moved: the walk then gives them their old
     // entries), loaded before the walk gets here only while few loads are ahead (memory).
     queueSubdirectories(context, listing, () => null, rootDevice, true);
   }
+  return directoryLoad(listing, parentParts, parent);
+}
+
+interface ParentRead {
+  readonly plaintexts: Uint8Array[] | null;
+  readonly failure: { error: unknown } | null;
+}
+
+async function readParentParts(context: Context, parentParts: readonly BlobId[] | null): Promise<ParentRead> {
+  if (parentParts === null || parentParts.length === 0) return { plaintexts: null, failure: null };
+  try {
+    const table = context.builtInodeTable;
+    return { plaintexts: await Promise.all(parentParts.map((id) => table?.takePart(id) ?? context.store.getBlob(id))), failure: null };
+  } catch (error) {
+    return { plaintexts: null, failure: { error } }; // a damaged parent tree fails the walk only if it needs the entries
+  }
+}
+
+function directoryLoad(listing: WalkListing | { error: unknown }, parentParts: readonly BlobId[] | null, parent: ParentRead): DirectoryLoad {
   let previous: Promise<Map<string, Node>> | null = null;
   const decode = async (): Promise<Map<string, Node>> => {
-    if (failure !== null) throw failure.error;
+    if (parent.failure !== null) throw parent.failure.error;
     const map = new Map<string, Node>();
-    if (parentParts === null || plaintexts === null) return map;
-    for (const node of decodeTree(parentParts, plaintexts)) map.set(nameKey(node.name), node);
+    if (parentParts === null || parent.plaintexts === null) return map;
+    for (const node of decodeTree(parentParts, parent.plaintexts)) map.set(nameKey(node.name), node);
     return map;
   };
-  return { listing, previous: () => (previous ??= decode()), parentPlaintexts: plaintexts };
+  return { listing, previous: () => (previous ??= decode()), parentPlaintexts: parent.plaintexts };
 }
 
 /** The directory's load: the one started ahead of the walk, or a new one. */
@@ -595,14 +610,14 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   context.entriesAhead -= started.entries;
   started.entries = 0;
   if (started.parentParts === parentParts) return started.load;
-  // Loaded as a new directory, then found by inode as a moved one: its old entries are read now.
-  return started.load.then((load) => {
-    let previous: Promise<Map<string, Node>> | null = null;
-    return {
-      listing: "error" in load.listing ? load.listing : { ...load.listing, partsByEntry: null, match: null },
-      previous: () => (previous ??= parentEntries(context, parentParts)),
-      parentPlaintexts: null,
-    };
+  // Loaded as a new directory, then found by inode as a moved one: its old entries are read now and
+  // joined with the listing here, so an unchanged moved directory is copied as one, not decoded entry by entry.
+  return started.load.then(async (load) => {
+    const parent = await readParentParts(context, parentParts);
+    if ("error" in load.listing) return directoryLoad(load.listing, parentParts, parent);
+    const match = parent.plaintexts === null ? null : context.filePool.matchListing(load.listing, parent.plaintexts);
+    const partsByEntry = match === null ? null : byEntry(load.listing.stats, match, match.subtrees);
+    return directoryLoad({ ...load.listing, match, partsByEntry }, parentParts, parent);
   });
 }
 
@@ -618,8 +633,13 @@ function queueSubdirectories(context: Context, listing: WalkListing, parentParts
     if (context.oneFileSystem && stat.device !== rootDevice) continue;
     const key = listing.paths[i]!.toString("latin1");
     const queued = context.pendingByKey.get(key);
-    if (queued !== undefined && !speculative) queued.speculative = false; // the walk is here: needed soon
-    if (context.loads.has(key) || queued !== undefined) continue;
+    if (queued !== undefined) {
+      if (!speculative) queued.speculative = false; // the walk is here: needed soon
+      // Queued as new by a load ahead of a directory the walk then found moved: load it with its old entries.
+      if (queued.parentParts === null) queued.parentParts = parentPartsOf(i);
+      continue;
+    }
+    if (context.loads.has(key)) continue;
     const item = { key, path: listing.paths[i]!, parentParts: parentPartsOf(i), rootDevice, taken: false, speculative };
     items.push(item);
     context.pendingByKey.set(key, item);
@@ -669,15 +689,18 @@ function sameEntries(nodes: readonly Node[], previous: Map<string, Node>): boole
 /** A file in a directory the parent snapshot does not have: the same inode, unchanged, in the parent? */
 async function movedFile(context: Context, stat: SourceStat): Promise<Node | null> {
   if (context.parentRoot === null) return null;
-  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
-  return (await context.inodeTable).find(stat);
+  return (await inodeTable(context, context.parentRoot)).find(stat);
 }
 
 /** A directory with a name the parent snapshot does not have: the same inode there (moved, renamed)? */
 async function movedDirectory(context: Context, stat: SourceStat): Promise<Node | null> {
   if (context.parentRoot === null) return null;
-  context.inodeTable ??= InodeTable.build(context.store, context.parentRoot, context.signal);
-  return (await context.inodeTable).findDirectory(stat);
+  return (await inodeTable(context, context.parentRoot)).findDirectory(stat);
+}
+
+function inodeTable(context: Context, parentRoot: readonly BlobId[]): Promise<InodeTable> {
+  context.inodeTable ??= InodeTable.build(context.store, parentRoot, context.signal).then((table) => (context.builtInodeTable = table));
+  return context.inodeTable;
 }
 
 function reason(error: unknown): string {

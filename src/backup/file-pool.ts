@@ -8,7 +8,7 @@ import { AssertionError } from "../util/assert.ts";
 import { StartedWorker, startWorker } from "../util/worker.ts";
 import { type EntryError, NodeSourceFs } from "../fs/node-source-fs.ts";
 import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, ToWorker } from "./file-worker.ts";
-import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
+import { AccountBytes, type ListingToMatch, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type Listing, type PackedListing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
 
@@ -371,6 +371,11 @@ export class FilePool {
       const parts = parent === null ? null : parent.map((part) => new Uint8Array(part));
       this.send(worker, { type: "list", listId, path: ownBytes(path), parent: parts }, parts === null ? [] : parts.map((part) => part.buffer as ArrayBuffer));
     });
+  }
+
+  /** A listing joined with the parent's parts here (a directory found moved after a worker listed it as new). */
+  matchListing(listing: ListingToMatch, parent: readonly Uint8Array[]): ParentMatch | null {
+    return matchParent(this.accounts, listing, parent);
   }
 
   /**

@@ -14,6 +14,11 @@ import { TREE_PART_ENTRIES_MAX, TreePartScanner } from "../snapshot/tree-codec.t
 import { assert } from "../util/assert.ts";
 
 const PARTS_CACHED_MAX = 8;
+/**
+ * Plaintexts of the parts read while building, kept for the walk to take once (takePart) up to this many bytes:
+ * the walk reads most of them again right after (a moved directory's and every later directory's parts).
+ */
+const PARKED_BYTES_MAX = 8 * 1024 * 1024;
 /** Tree parts read at once while building (reads overlap; decoding stays on this thread). */
 const BUILD_READS_MAX = 8;
 
@@ -25,6 +30,8 @@ export class InodeTable {
   private readonly parts: BlobId[] = [];
   private readonly refs = new Map<number, number>();
   private readonly cache = new Map<number, Node[]>();
+  private readonly parked = new Map<string, Uint8Array>();
+  private parkedBytes = 0;
 
   private constructor(private readonly store: BlobStore) {}
 
@@ -43,6 +50,10 @@ export class InodeTable {
     const reader = async (): Promise<void> => {
       for (let part = queue.pop(); part !== undefined && signal?.aborted !== true; part = queue.pop()) {
         const bytes = await store.getBlob(part);
+        if (table.parkedBytes + bytes.byteLength <= PARKED_BYTES_MAX) {
+          table.parked.set(Buffer.from(part).toString("hex"), bytes);
+          table.parkedBytes += bytes.byteLength;
+        }
         const partIndex = table.parts.push(part) - 1;
         if (table.scanPart(bytes, partIndex, enqueue)) continue;
         // Not in the shape the scanner reads: decoding says what is wrong (or reads it after all).
@@ -90,6 +101,15 @@ export class InodeTable {
     } catch {
       return false;
     }
+  }
+
+  /** A tree part's plaintext as the build read it, handed out once; undefined when not kept. */
+  takePart(id: BlobId): Uint8Array | undefined {
+    if (this.parked.size === 0) return undefined;
+    const key = Buffer.from(id).toString("hex");
+    const bytes = this.parked.get(key);
+    if (bytes !== undefined) this.parked.delete(key);
+    return bytes;
   }
 
   /** The parent snapshot's node for this inode when nothing about the file changed, else null. */
