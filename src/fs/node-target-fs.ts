@@ -314,25 +314,35 @@ export class NodeTargetFs implements TargetFs {
    * setuid/setgid; not for symlinks, whose mode Linux cannot change), then mtime by lutimes with
    * atime = mtime (rsync -a does not keep atime either), to the microsecond: Node's utimes API takes
    * doubles and libuv truncates to microseconds, so nanoseconds are not restorable from Node 20.
+   * A directory (or other non-symlink) is lstat'ed first: lchown and chmod are made only when its
+   * owner or mode, as they are now, differ (usr: two syscalls of four per directory, issue 5).
    */
   async setMetadata(path: Buffer, metadata: TargetMetadata, options: { restoreOwner: boolean }): Promise<void> {
-    // Synchronous calls: none allocates, and a pool round trip each cost more (issue 5).
-    if (options.restoreOwner) {
-      try {
-        lchownSync(path, metadata.uid, metadata.gid);
-      } catch (error) {
-        if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
-      }
-    }
-    if (metadata.type !== "symlink") {
+    // Synchronous calls: a pool round trip each cost more (issue 5).
+    if (metadata.type === "symlink") {
+      if (options.restoreOwner) this.lchownOrSkip(path, metadata);
+    } else {
+      const stats = guardSync(path, () => lstatSync(path));
       // chmod follows symlinks and Linux has no lchmod: refuse if a symlink took the entry's place.
-      if (guardSync(path, () => lstatSync(path)).isSymbolicLink()) {
+      if (stats.isSymbolicLink()) {
         throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`);
       }
-      guardSync(path, () => chmodSync(path, metadata.mode & 0o7777));
+      const chowned = options.restoreOwner && (stats.uid !== metadata.uid || stats.gid !== metadata.gid) && this.lchownOrSkip(path, metadata);
+      if (needsChmod(stats.mode, metadata, chowned)) guardSync(path, () => chmodSync(path, metadata.mode & 0o7777));
     }
     const time = utimesArgument(metadata.mtimeNs);
     guardSync(path, () => lutimesSync(path, time, time));
+  }
+
+  /** lchown; whether it was made (a refusal is ignored unless running as root). */
+  private lchownOrSkip(path: Buffer, metadata: TargetMetadata): boolean {
+    try {
+      lchownSync(path, metadata.uid, metadata.gid);
+      return true;
+    } catch (error) {
+      if (chownRefusalIsFatal(error, this.isRoot)) throw targetError(path, error);
+      return false;
+    }
   }
 
 }
