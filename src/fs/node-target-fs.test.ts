@@ -479,6 +479,30 @@ test("writeFile with another owner restores owner and exact mode, setuid include
     }
   }));
 
+test("writeFile with the restoring user's owner: no chown needed, yet a setgid directory's group is undone", rootOnly, () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const sgid = at(dir, "sgid");
+    await fs.mkdir(sgid);
+    await fs.chown(sgid, 0, 4242);
+    await fs.chmod(sgid, 0o2777);
+    for (const size of [3, 300 * 1024]) {
+      for (const [name, parent] of [["plain", dir], ["sgid", sgid]] as const) {
+        for (const mode of [0o644, 0o4755]) {
+          const file = at(parent, `same-${name}-${size}-${mode.toString(8)}`);
+          const metadata: TargetMetadata = { type: "file", mode, uid: 0, gid: 0, mtimeNs: 1_600_000_000_000_000_000n };
+          await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x63) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: true } });
+          const stat = await fs.lstat(file);
+          const what = `${name}, ${size} bytes, mode ${mode.toString(8)}`;
+          assert.equal(stat.uid, 0, what);
+          assert.equal(stat.gid, 0, what);
+          assert.equal(stat.mode & 0o7777, mode, what);
+          assert.equal(stat.size, size, what);
+        }
+      }
+    }
+  }));
+
 /** A writeTo piece that writes bytes at the position it is given, after a delay; it records what it saw. */
 function writeToPiece(bytes: Buffer, delayMs: number, seen: string[], fail?: Error): FilePiece {
   return {
