@@ -290,6 +290,49 @@ test("setMetadata keeps setuid after chown", rootOnly, () =>
     assert.equal(stat.mode & 0o7777, 0o6755);
   }));
 
+test("setMetadata on directories: mode and owner exact whether or not they already match", () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    const mtimeNs = 1_500_000_000_250_000_000n;
+    // Already as recorded (nothing to change but the time), umask-narrowed, special bits, read-only.
+    const cases: [string, number][] = [["same", 0o755], ["wide", 0o777], ["setgid", 0o2755], ["sticky", 0o1777], ["readonly", 0o555]];
+    for (const [name, mode] of cases) {
+      const path = at(dir, name);
+      await target.mkdir(path);
+      await fs.chmod(path, 0o755);
+      await target.setMetadata(path, { type: "dir", mode, uid, gid, mtimeNs }, { restoreOwner: true });
+      const stat = await fs.lstat(path, { bigint: true });
+      assert.equal(Number(stat.mode) & 0o7777, mode, name);
+      assert.equal(stat.uid, BigInt(uid), name);
+      assert.equal(stat.gid, BigInt(gid), name);
+      assert.equal(stat.mtimeNs, mtimeNs, name);
+    }
+  }));
+
+test("setMetadata gives a directory its recorded owner when the target's state differs (setgid parent, other owner)", rootOnly, () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const parent = at(dir, "sgid");
+    await fs.mkdir(parent);
+    await fs.chown(parent, 0, 4242);
+    await fs.chmod(parent, 0o2777);
+    // Created under a setgid directory, the child inherits group 4242 and the setgid bit: both must go.
+    const child = at(dir, "sgid", "child");
+    await target.mkdir(child);
+    assert.equal((await fs.lstat(child)).gid, 4242);
+    await target.setMetadata(child, { type: "dir", mode: 0o755, uid: 0, gid: 0, mtimeNs: 0n }, { restoreOwner: true });
+    let stat = await fs.lstat(child);
+    assert.equal(stat.gid, 0);
+    assert.equal(stat.mode & 0o7777, 0o755);
+    await target.setMetadata(child, { type: "dir", mode: 0o755, uid: 1234, gid: 5678, mtimeNs: 0n }, { restoreOwner: true });
+    stat = await fs.lstat(child);
+    assert.equal(stat.uid, 1234);
+    assert.equal(stat.gid, 5678);
+    assert.equal(stat.mode & 0o7777, 0o755);
+  }));
+
 test("setMetadata on a symlink changes the link, not its target", rootOnly, () =>
   withTempDir(async (dir) => {
     const target = new NodeTargetFs();
@@ -432,6 +475,30 @@ test("writeFile with another owner restores owner and exact mode, setuid include
         assert.equal(stat.uid, 1234);
         assert.equal(stat.gid, 5678);
         assert.equal(stat.mode & 0o7777, mode, `${size} bytes, mode ${mode.toString(8)}`);
+      }
+    }
+  }));
+
+test("writeFile with the restoring user's owner: no chown needed, yet a setgid directory's group is undone", rootOnly, () =>
+  withTempDir(async (dir) => {
+    const target = new NodeTargetFs();
+    const sgid = at(dir, "sgid");
+    await fs.mkdir(sgid);
+    await fs.chown(sgid, 0, 4242);
+    await fs.chmod(sgid, 0o2777);
+    for (const size of [3, 300 * 1024]) {
+      for (const [name, parent] of [["plain", dir], ["sgid", sgid]] as const) {
+        for (const mode of [0o644, 0o4755]) {
+          const file = at(parent, `same-${name}-${size}-${mode.toString(8)}`);
+          const metadata: TargetMetadata = { type: "file", mode, uid: 0, gid: 0, mtimeNs: 1_600_000_000_000_000_000n };
+          await target.writeFile(file, piecesOf({ data: Buffer.alloc(size, 0x63) }), { sparse: false, sizeBytes: size, metadata: { metadata, restoreOwner: true } });
+          const stat = await fs.lstat(file);
+          const what = `${name}, ${size} bytes, mode ${mode.toString(8)}`;
+          assert.equal(stat.uid, 0, what);
+          assert.equal(stat.gid, 0, what);
+          assert.equal(stat.mode & 0o7777, mode, what);
+          assert.equal(stat.size, size, what);
+        }
       }
     }
   }));

@@ -72,6 +72,8 @@ export class RecordReader {
   private readonly load: number[] = [];
   private readonly pending = new Map<number, PendingRun>();
   private nextRunId = 1;
+  /** How many open workers a bulk reader runs (one per core); 0 until first asked. */
+  private workerCount = 0;
   /** Set when a worker failed or the reader closed: everything is then opened on the main thread. */
   private workersOff = false;
 
@@ -185,7 +187,9 @@ export class RecordReader {
 
   private ensureWorkers(): Worker[] | null {
     if (this.workersOff || this.bulkBytesRead < WORKERS_AFTER_BYTES) return this.workers;
-    const count = Math.max(1, availableParallelism());
+    // Asked once: availableParallelism is a sched_getaffinity syscall, and this runs per bulk run (issue 5).
+    this.workerCount ||= Math.max(1, availableParallelism());
+    const count = this.workerCount;
     if (this.workers !== null && this.workers.length >= count) return this.workers;
     this.workers ??= [];
     const data: OpenWorkerData = { recordKeys: this.keys };

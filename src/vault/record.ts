@@ -69,8 +69,16 @@ function headerAad(keys: RecordKeys): Uint8Array {
   return aad;
 }
 
+/** Opening's body AAD, rebuilt in place per record: setAAD copies it, so no buffer per record is kept (issue 5). */
+let openAadScratch = new Uint8Array(0);
+
 function bodyAad(keys: RecordKeys, headerPlain: Uint8Array): Uint8Array {
-  return Buffer.concat([keys.vaultId, AAD_BODY_TAG, headerPlain]);
+  const aadBytes = keys.vaultId.byteLength + AAD_BODY_TAG.byteLength + headerPlain.byteLength;
+  if (openAadScratch.byteLength !== aadBytes) openAadScratch = new Uint8Array(aadBytes);
+  openAadScratch.set(keys.vaultId, 0);
+  openAadScratch.set(AAD_BODY_TAG, keys.vaultId.byteLength);
+  openAadScratch.set(headerPlain, keys.vaultId.byteLength + AAD_BODY_TAG.byteLength);
+  return openAadScratch;
 }
 
 export function encodeRecordHeader(header: RecordHeader): Uint8Array {
