@@ -247,10 +247,9 @@ function settleSmallFile(context: Context, node: Node, path: Buffer, release: ()
 function restoreSmallFile(context: Context, node: Node, path: Buffer): Promise<void> {
   context.progress.currentPath = displayPath(path);
   const chunks = node.chunks ?? [];
-  let total = 0;
-  for (const chunk of chunks) total += chunk.sizeBytes;
-  if (total !== node.sizeBytes) return Promise.reject(new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`));
-  const options = { sparse: node.sparse === true, sizeBytes: node.sizeBytes, metadata: { metadata: node, restoreOwner: context.restoreOwner } };
+  const problem = chunkTotalProblem(node);
+  if (problem !== null) return Promise.reject(problem);
+  const options = writeOptions(context, node);
   const write = (pieces: readonly FilePiece[]) => context.target.writeFile(path, pieces, options);
   let written: Promise<void>;
   if (chunks.length === 0) {
@@ -271,6 +270,17 @@ function restoreSmallFile(context: Context, node: Node, path: Buffer): Promise<v
     },
     (error: unknown) => context.target.remove(path).then(() => Promise.reject(error), () => Promise.reject(error)),
   );
+}
+
+/** The tree's chunk sizes must add up to the file's size: a mismatch is damage, found before anything is written. */
+function chunkTotalProblem(node: Node): SuedeError | null {
+  let total = 0;
+  for (const chunk of node.chunks ?? []) total += chunk.sizeBytes;
+  return total === node.sizeBytes ? null : new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
+}
+
+function writeOptions(context: Context, node: Node) {
+  return { sparse: node.sparse === true, sizeBytes: node.sizeBytes, metadata: { metadata: node, restoreOwner: context.restoreOwner } };
 }
 
 /** A chunk's plaintext as a piece, once its length is the one the tree recorded. */
@@ -295,15 +305,10 @@ async function restoreFile(context: Context, node: Node, path: Buffer): Promise<
   let written: (value: Buffer | null) => void = () => undefined;
   if (linkKey !== null && first === undefined) context.hardlinks.set(linkKey, new Promise((resolve) => (written = resolve)));
   try {
-    const chunks = node.chunks ?? [];
-    const total = chunks.reduce((sum, chunk) => sum + chunk.sizeBytes, 0);
-    if (total !== node.sizeBytes) throw new SuedeError("VAULT_CORRUPT", `chunk sizes add up to ${total}, file size is ${node.sizeBytes}`);
+    const problem = chunkTotalProblem(node);
+    if (problem !== null) throw problem;
     try {
-      await context.target.writeFile(path, filePieces(context, node), {
-        sparse: node.sparse === true,
-        sizeBytes: node.sizeBytes,
-        metadata: { metadata: node, restoreOwner: context.restoreOwner },
-      });
+      await context.target.writeFile(path, filePieces(context, node), writeOptions(context, node));
     } catch (error) {
       await context.target.remove(path).catch(() => undefined);
       throw error;
@@ -361,8 +366,6 @@ async function* filePieces(context: Context, node: Node): AsyncGenerator<FilePie
       yield { zeroBytes: chunk.sizeBytes };
       continue;
     }
-    if (data.byteLength !== chunk.sizeBytes) throw new SuedeError("VAULT_CORRUPT", "chunk has the wrong size");
-    context.progress.bytesWritten += data.byteLength;
-    yield { data };
+    yield checkedPiece(context, chunk.sizeBytes, data);
   }
 }

@@ -404,12 +404,16 @@ export class Vault implements BlobStore {
     // An ID of another length takes the async path, where the index's assert becomes a rejection.
     const location = id.byteLength === BLOB_ID_SIZE_BYTES ? this.index.get(id) : undefined;
     if (location === undefined || location.offset + location.recordLength > this.batchOffset || location.offset >= this.committed.logEnd) {
-      return this.retrying(async () => this.reader.read(...(await this.locate(id))));
+      return this.retrying(() => this.readLocated(id));
     }
     const read = this.reader.read(location.offset, location.recordLength, id, location.kind);
     if (this.lock !== null) return read;
     const seen = this.superblockSequence;
-    return read.catch((error: unknown) => this.retrying(async () => this.reader.read(...(await this.locate(id))), { error, seen }));
+    return read.catch((error: unknown) => this.retrying(() => this.readLocated(id), { error, seen }));
+  }
+
+  private async readLocated(id: BlobId): Promise<Uint8Array> {
+    return this.reader.read(...(await this.locate(id)));
   }
 
   /**
