@@ -24,7 +24,7 @@ import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CreatePace } from "./create-pace.ts";
 import { RESTORE_READ_AHEAD_BYTES } from "../util/limits.ts";
-import { WRITE_FLAGS, createMode, hasWriteTo, needsChmod, writeSmallFile } from "./small-file.ts";
+import { WRITE_FLAGS, createMode, hasWriteTo, needsChmod, needsChown, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
 
@@ -306,7 +306,7 @@ export class NodeTargetFs implements TargetFs {
     restoreOwner: boolean,
   ): Promise<void> {
     let chowned = false;
-    if (restoreOwner && (opened.uid !== metadata.uid || opened.gid !== metadata.gid)) {
+    if (restoreOwner && needsChown(opened, metadata)) {
       try {
         await handle.chown(metadata.uid, metadata.gid);
         chowned = true;
@@ -337,7 +337,7 @@ export class NodeTargetFs implements TargetFs {
       if (stats.isSymbolicLink()) {
         throw new SuedeError("TARGET_UNWRITABLE", `cannot write ${displayPath(path)}: a symlink is in the way`);
       }
-      const chowned = options.restoreOwner && (stats.uid !== metadata.uid || stats.gid !== metadata.gid) && this.lchownOrSkip(path, metadata);
+      const chowned = options.restoreOwner && needsChown(stats, metadata) && this.lchownOrSkip(path, metadata);
       if (needsChmod(stats.mode, metadata, chowned)) guardSync(path, () => chmodSync(path, metadata.mode & 0o7777));
     }
     const time = utimesArgument(metadata.mtimeNs);

@@ -30,6 +30,11 @@ export function createMode(metadata: TargetMetadata | null, restoreOwner: boolea
   return metadata.mode & 0o777;
 }
 
+/** Whether a file or directory, as it is now, needs an lchown/fchown to get the recorded owner. */
+export function needsChown(current: { readonly uid: number; readonly gid: number }, metadata: TargetMetadata): boolean {
+  return current.uid !== metadata.uid || current.gid !== metadata.gid;
+}
+
 /**
  * Whether the file still needs its mode set, given its mode when opened: after a chown (which may
  * clear setuid/setgid), for setuid/setgid/sticky bits (never created, and a write by a non-root user
@@ -119,7 +124,7 @@ function fillAndClose(file: SmallFile, fd: number): void {
       const { metadata } = file;
       // A new file already has the restoring user's owner: restoring root's files as root skips the call.
       let chowned = false;
-      if (file.restoreOwner && (stats.uid !== metadata.uid || stats.gid !== metadata.gid)) {
+      if (file.restoreOwner && needsChown(stats, metadata)) {
         try {
           fchownSync(fd, metadata.uid, metadata.gid);
           chowned = true;
