@@ -1,10 +1,10 @@
 // Compares two directory trees entry by entry (bytes-as-names, lstat metadata, contents, hard links, holes), and via rsync's itemized dry run.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { nodeTypeFromMode } from "../../src/fs/node-source-fs.ts";
+import { hasProgram, runTool } from "./cli.ts";
 
 /** Raw path bytes as readable text: valid UTF-8 stays, other bytes and controls become \xNN escapes. */
 export function showPath(path: Buffer): string {
@@ -135,12 +135,8 @@ export async function compareTrees(source: string, restored: string, options: { 
 }
 
 /** Whether rsync is installed (CI installs it; locally it may be missing). */
-export async function hasRsync(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn("rsync", ["--version"], { stdio: "ignore" });
-    child.once("error", () => resolve(false));
-    child.once("close", (code) => resolve(code === 0));
-  });
+export function hasRsync(): Promise<boolean> {
+  return hasProgram("rsync");
 }
 
 /**
@@ -150,18 +146,7 @@ export async function hasRsync(): Promise<boolean> {
 export async function rsyncDiff(source: string, restored: string): Promise<string> {
   if (!(await hasRsync())) return "";
   const args = ["-a", "--dry-run", "--itemize-changes", "--checksum", "--hard-links", `${source}/`, `${restored}/`];
-  return new Promise((resolve, reject) => {
-    const child = spawn("rsync", args, { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code !== 0) reject(new Error(`rsync exited with ${code}: ${Buffer.concat(err).toString()}`));
-      else resolve(Buffer.concat(out).toString("utf8").trim());
-    });
-  });
+  return (await runTool("rsync", args)).trim();
 }
 
 /** Every path under root (root excluded), as raw bytes, parents before children, not following symlinks. */
