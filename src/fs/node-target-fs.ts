@@ -23,7 +23,7 @@ import { errorReason } from "./error-reason.ts";
 import { joinPath } from "./join.ts";
 import { nodeTypeFromMode } from "./node-source-fs.ts";
 import { CreatePace } from "./create-pace.ts";
-import { RESTORE_READ_AHEAD_BYTES } from "../util/limits.ts";
+import { RESTORE_DIRECT_WRITE_AHEAD_BYTES } from "../util/limits.ts";
 import { WRITE_FLAGS, createMode, hasWriteTo, needsChmod, needsChown, writeSmallFile } from "./small-file.ts";
 import { chownRefusalIsFatal, notRegularFileError, openForWriteError, targetError } from "./target-error.ts";
 import { utimesArgument } from "./utimes.ts";
@@ -136,8 +136,8 @@ export class NodeTargetFs implements TargetFs {
     } catch (error) {
       throw openForWriteError(path, error);
     }
-    // writeTo pieces in flight, oldest first, up to RESTORE_READ_AHEAD_BYTES (what restore counts per
-    // file); the fd stays open until each has settled, as the vault's threads write to it.
+    // writeTo pieces in flight, oldest first, up to RESTORE_DIRECT_WRITE_AHEAD_BYTES (what restore counts
+    // per such file); the fd stays open until each has settled, as the vault's threads write to it.
     const queued: { readonly done: Promise<void>; readonly bytes: number }[] = [];
     try {
       const stats = await guard(path, () => handle.stat());
@@ -180,7 +180,7 @@ export class NodeTargetFs implements TargetFs {
           queuedBytes += piece.sizeBytes;
           position += piece.sizeBytes;
           writtenEnd = position;
-          while (queuedBytes > RESTORE_READ_AHEAD_BYTES) await awaitOldest();
+          while (queuedBytes > RESTORE_DIRECT_WRITE_AHEAD_BYTES) await awaitOldest();
         } else {
           const count = piece.zeroBytes;
           assert(Number.isSafeInteger(count) && count >= 0, `bad zero run ${count}`);

@@ -14,7 +14,7 @@ import { readTreeParts } from "../snapshot/tree-reader.ts";
 import { TreeBudgetError, type WalkBudget } from "../snapshot/walk-budget.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { TreeAhead } from "./tree-ahead.ts";
-import { RESTORE_BYTES_IN_FLIGHT_MAX, RESTORE_DIRECT_WRITE_MIN_BYTES, RESTORE_LEAF_WEIGHT_MIN_BYTES, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
+import { RESTORE_BYTES_IN_FLIGHT_MAX, RESTORE_DIRECT_WRITE_AHEAD_BYTES, RESTORE_DIRECT_WRITE_MIN_BYTES, RESTORE_LEAF_WEIGHT_MIN_BYTES, RESTORE_READ_AHEAD_BYTES, TREE_DEPTH_MAX } from "../util/limits.ts";
 
 export interface RestoreProgress {
   files: number;
@@ -171,7 +171,8 @@ async function restoreChildren(context: Context, parts: readonly BlobId[], dirPa
 
 /** A leaf's share of the bytes in flight: what it holds in memory at most, or the floor. */
 function leafWeight(node: Node): number {
-  const bytes = node.type === "file" ? Math.min(node.sizeBytes, RESTORE_READ_AHEAD_BYTES) : 0;
+  const ahead = node.type === "file" && node.sizeBytes >= RESTORE_DIRECT_WRITE_MIN_BYTES ? RESTORE_DIRECT_WRITE_AHEAD_BYTES : RESTORE_READ_AHEAD_BYTES;
+  const bytes = node.type === "file" ? Math.min(node.sizeBytes, ahead) : 0;
   return Math.max(bytes, RESTORE_LEAF_WEIGHT_MIN_BYTES);
 }
 

@@ -50,8 +50,15 @@ export const RESTORE_READ_AHEAD_BYTES = 2 * 1024 * 1024;
  */
 export const RESTORE_DIRECT_WRITE_MIN_BYTES = 1024 * 1024;
 /**
+ * Bytes of such a file asked for ahead (instead of RESTORE_READ_AHEAD_BYTES): the open workers each
+ * need a queue of runs to stay busy while every reply makes its round trip through the main thread,
+ * and only compressed runs are held meanwhile. The file weighs this much in RESTORE_BYTES_IN_FLIGHT_MAX.
+ */
+export const RESTORE_DIRECT_WRITE_AHEAD_BYTES = 8 * 1024 * 1024;
+/**
  * Restore's bound on files, links and special files in flight: each holds its size (at most
- * RESTORE_READ_AHEAD_BYTES, at least RESTORE_LEAF_WEIGHT_MIN_BYTES) of this budget. Many small files
+ * RESTORE_READ_AHEAD_BYTES, or RESTORE_DIRECT_WRITE_AHEAD_BYTES for a file the vault writes itself;
+ * at least RESTORE_LEAF_WEIGHT_MIN_BYTES) of this budget. Many small files
  * at once let the vault read them in long runs and open them on its workers; big files stay few.
  */
 export const RESTORE_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024;
