@@ -12,7 +12,7 @@ import type { KdfTiming } from "../crypto/kdf.ts";
 const KDF_CHANNEL = "suede:kdf";
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-/** PHASE_CHANNEL in src/cli/common.ts: the steps of opening, using and closing a vault. */
+/** PHASE_CHANNEL in src/util/phase.ts: the steps of opening, using and closing a vault, and of a backup. */
 const PHASE_CHANNEL = "suede:phase";
 const phases: string[] = [];
 
