@@ -4,7 +4,7 @@
  */
 import { channel } from "node:diagnostics_channel";
 
-/** cli/memory-report.ts subscribes to it by this name. */
+/** cli/memory-report.ts subscribes to it (SUEDE_DEBUG=1). */
 export const PHASE_CHANNEL = "suede:phase";
 const phase = channel(PHASE_CHANNEL);
 
