@@ -327,33 +327,40 @@ test("FilePool: a big file whose read fails while blocks are in flight rejects w
   }
 });
 
-// Goal: a re-run that changes nothing runs one file worker (an isolate costs ~0.3 CPU-s and 15 MiB),
-// and the first file to read starts the others, which then share the work. Method: a two-worker
-// pool lists a directory 3 times (fewer slow listings than start the others, however busy the
-// machine), counting this process's threads; then backs up two files, each read whole.
-test("FilePool: listings run on one worker; the first file starts the others", { timeout: 120_000, skip: process.platform !== "linux" }, async () => {
+// Goal: a re-run that changes nothing, or only a few files, runs one file worker (an isolate costs
+// ~0.15 CPU-s and ~12 MiB), and files queueing on it start the others, which then share the work.
+// Method: a two-worker pool lists a directory 3 times (fewer slow listings than start the others,
+// however busy the machine) and backs up two files one after the other, counting this process's
+// threads; then backs up 140 files at once (more than QUEUED_BEFORE_OTHERS wait), each read whole.
+test("FilePool: listings and a few files run on one worker; files queueing start the others", { timeout: 120_000, skip: process.platform !== "linux" }, async () => {
   const threads = (): number => readdirSync("/proc/self/task").length;
   const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
   const before = threads();
   const keys = { recordKeys: { vaultId: randomBytes(16), recordBase: randomBytes(32) }, blobIdKey: randomBytes(32) };
   const pool = new FilePool({ ...keys, compressionLevel: 1, chunkerKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
   try {
-    const contents = [randomBytes(700_000), randomBytes(900_000)];
-    contents.forEach((content, i) => writeFileSync(join(dir, `f${i}`), content));
+    const contents = Array.from({ length: 142 }, (_, i) => randomBytes(1_000 + i * 1_000));
+    contents.forEach((content, i) => writeFileSync(join(dir, `f${String(i).padStart(3, "0")}`), content));
     for (let i = 0; i < 3; i++) {
       const listing = await pool.listDirectory(Buffer.from(dir));
       assert.ok(!("error" in listing));
-      assert.deepEqual(listing.names.map((name) => name.toString()), ["f0", "f1"]);
+      assert.equal(listing.names.length, contents.length);
     }
     const listed = threads();
     assert.ok(listed > before, "a worker runs the listings");
-    const runs = contents.map(() => pipelineHooks({ waitForRecords: false }));
-    const results = await Promise.all(contents.map((_, i) => pool.backupFile(Buffer.from(join(dir, `f${i}`)), runs[i]!.hooks)));
-    contents.forEach((content, i) => {
-      assert.equal(results[i]!.sizeBytes, content.byteLength);
-      assert.equal(assertChunkList(runs[i]!.order, runs[i]!.sealedById, keys, content), content.byteLength);
-    });
-    assert.ok(threads() > listed, "the first file started the second worker (not running for listings)");
+    const backUp = async (indexes: number[]): Promise<void> => {
+      const runs = indexes.map(() => pipelineHooks({ waitForRecords: false }));
+      const results = await Promise.all(indexes.map((f, i) => pool.backupFile(Buffer.from(join(dir, `f${String(f).padStart(3, "0")}`)), runs[i]!.hooks)));
+      indexes.forEach((f, i) => {
+        assert.equal(results[i]!.sizeBytes, contents[f]!.byteLength);
+        assert.equal(assertChunkList(runs[i]!.order, runs[i]!.sealedById, keys, contents[f]!), contents[f]!.byteLength);
+      });
+    };
+    await backUp([0]);
+    await backUp([1]);
+    assert.equal(threads(), listed, "two files one at a time ran on the first worker");
+    await backUp(contents.slice(2).map((_, i) => i + 2));
+    assert.ok(threads() > listed, "140 files at once started the second worker");
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });

@@ -30,6 +30,7 @@ import { type RetentionDecision, type RetentionPolicy, applyRetention, isEmptyPo
 import { lookupPath, pathComponents, readTree } from "../snapshot/tree-reader.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { TREE_DEPTH_MAX } from "../util/limits.ts";
+import { markPhase } from "../util/phase.ts";
 import { type Random, systemRandom } from "../util/random.ts";
 import { type HeaderRestoreResult, type RekeyResult, EARLY_WORKER_MIN_VAULT_BYTES, StartedOpenWorker, Vault, backupHeader, rekeyVault, restoreHeader } from "../vault/index.ts";
 
@@ -386,6 +387,7 @@ export class SuedeVault {
   }
 
   async backup(options: BackupOptions): Promise<BackupResult> {
+    markPhase("backup");
     const started = this.deps.clock.nowMs();
     const sourceFs = new NodeSourceFs();
     // The walk lists on its workers from here on; what was listed during the unlock is taken.
@@ -401,6 +403,7 @@ export class SuedeVault {
     }
     const host = hostname();
     const parent = await this.findParent(host, sources);
+    markPhase("parent");
     const excludes = options.excludes ?? [];
     // No patterns (the common case): skip the matcher and the per-entry path decoding altogether.
     const matcher = excludes.length > 0 ? ignore().add([...excludes]) : null;
@@ -440,6 +443,7 @@ export class SuedeVault {
         progress,
         ...(options.prepared !== undefined ? { prelisted: options.prepared.prelister } : {}),
       });
+      markPhase("walked");
       let id: number | null = null;
       if (options.dryRun !== true) {
         id = this.vault.allocateSnapshotNumber();
@@ -472,6 +476,7 @@ export class SuedeVault {
         this.vault.setSnapshots([...this.vault.snapshots, { number: id, id: snapshotId }]);
         if (options.signal?.aborted === true) throw new SuedeError("CANCELLED", "backup cancelled; the vault is unchanged");
         await this.vault.commit();
+        markPhase("committed");
       }
       return {
         id,
@@ -490,6 +495,7 @@ export class SuedeVault {
       };
     } finally {
       await filePool.close();
+      markPhase("workers closed");
     }
   }
 

@@ -68,6 +68,15 @@ const SETTLED: Promise<void> = Promise.resolve();
 
 /** Listings that took the worker over LISTING_SLOW_MS (file-worker.ts) before the other workers start. */
 const SLOW_LISTINGS_MAX = 4;
+/**
+ * Files and listings waiting on the first worker before a file starts the others. A file waits
+ * until the main thread takes its result, so a re-run's few changed files pile up while the walk
+ * runs (1% of usr, 194 files: 31–64 at most on one worker), yet one worker reads them in time; an
+ * isolate's start (~0.15 CPU-s, ~12 MiB) would cost more than it saves. A first backup queues
+ * this many within its first directories (FILES_IN_FLIGHT_MAX is 256), and a big file starts the
+ * others anyway when it hands out a segment.
+ */
+const QUEUED_BEFORE_OTHERS = 128;
 
 /**
  * A copy with its own buffer: a small Buffer is a view into Node's shared 8 KiB pool, and
@@ -116,8 +125,8 @@ export class FilePool {
   /** started: a worker started ahead (during the unlock) to be the first, instead of starting one now. */
   constructor(data: FileWorkerData, workerCount = availableParallelism(), started?: StartedFileWorker) {
     this.data = { ...data, workerCount: Math.max(1, workerCount) };
-    // One worker lists directories; the others start with the first file to back up, or once
-    // listings wait for the disk: a no-change re-run (warm) runs one isolate fewer.
+    // One worker lists directories and reads the first files; the others start once files queue on
+    // it, or once listings wait for the disk: a no-change or 1% re-run (warm) runs one isolate fewer.
     this.addWorker(started);
   }
 
@@ -380,7 +389,7 @@ export class FilePool {
 
   /**
    * The worker with the fewest files and listings (other than `except`, when there is another);
-   * every worker is started first unless this is for a listing.
+   * with `all`, every worker is started first.
    */
   private leastLoaded(except = -1, all = true): number {
     if (all) this.startAll();
@@ -392,7 +401,7 @@ export class FilePool {
   /** Backs up one file's content; resolves with its size and times as read. */
   backupFile(path: Uint8Array, hooks: FileHooks): Promise<ChunkedFile> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    const worker = this.leastLoaded();
+    const worker = this.leastLoaded(-1, this.load[0]! >= QUEUED_BEFORE_OTHERS);
     this.load[worker]!++;
     const fileId = this.nextFileId++;
     return new Promise<ChunkedFile>((resolve, reject) => {

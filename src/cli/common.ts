@@ -1,9 +1,9 @@
 /** Shared CLI plumbing: secret options, opening a vault, cancellation, JSON output. */
-import { channel } from "node:diagnostics_channel";
 import type { Command } from "commander";
 import type { Secret, SuedeVault } from "../api/suede-vault.ts";
 import { SuedeError, UsageError } from "../errors/errors.ts";
 import { config } from "../util/config.ts";
+import { markPhase as mark } from "../util/phase.ts";
 import { readSecret, type SecretOptions } from "./passphrase.ts";
 
 export function addSecretOptions(command: Command): Command {
@@ -21,12 +21,6 @@ export async function secretFrom(options: SecretOptions, confirm = false): Promi
 export function loadApi(): Promise<typeof import("../api/suede-vault.ts")> {
   return import("../api/suede-vault.ts");
 }
-
-/** SUEDE_DEBUG=1 prints these steps as a timeline (memory-report.ts); publishing costs nothing without it. */
-const phase = channel("suede:phase");
-const mark = (name: string): void => {
-  if (phase.hasSubscribers) phase.publish(name);
-};
 
 export async function withVault<T>(
   path: string,

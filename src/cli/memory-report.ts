@@ -7,13 +7,12 @@
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { KdfTiming } from "../crypto/kdf.ts";
+import { PHASE_CHANNEL } from "../util/phase.ts";
 
 /** KDF_CHANNEL in src/crypto/kdf.ts, spelled out: importing it would load the argon2 addon here. */
 const KDF_CHANNEL = "suede:kdf";
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-/** PHASE_CHANNEL in src/cli/common.ts: the steps of opening, using and closing a vault. */
-const PHASE_CHANNEL = "suede:phase";
 const phases: string[] = [];
 
 function recordPhase(name: unknown): void {

@@ -12,6 +12,7 @@ import type { BlobId } from "../core/ids.ts";
 import type { BlobKind, BlobStore, SealingSpec } from "../core/ports.ts";
 import { SuedeError, VaultCorruptError, ioError, isErrno } from "../errors/errors.ts";
 import { assert } from "../util/assert.ts";
+import { markPhase } from "../util/phase.ts";
 import { bytesEqual, toHex } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
@@ -254,6 +255,7 @@ export class Vault implements BlobStore {
     try {
       file = await VaultFile.open(path, { writable: options.writable });
       const { header, unlocked, keys: derivedKeys, warnings: macWarnings, headerWarnings } = await unlockOpened(file, options.secret, options.earlyUnlock);
+      markPhase("unlocked");
       const recordKeys: RecordKeys = { vaultId: header.vaultId, recordBase: derivedKeys.record };
       const { superblock, committed } = await loadSettledState(file, recordKeys, options.writable, options.indexLoad ?? "full");
       const keys: VaultKeys = { ...derivedKeys, ...committed.checkpoint.identityKeys };
@@ -736,6 +738,7 @@ export class Vault implements BlobStore {
     assert(this.claimed.size === 0, `commit with ${this.claimed.size} claimed blob(s) not delivered`);
     await this.flush();
     await this.file.sync();
+    markPhase("data synced");
     await this.assertUnchanged();
     const indexRecords = await this.writeIndexRecords(options.fullIndex ?? false);
     const sequence = this.committed.checkpoint.sequence + 1;
@@ -755,6 +758,7 @@ export class Vault implements BlobStore {
     this.batch.add(checkpointRecord);
     await this.flush();
     await this.file.sync();
+    markPhase("checkpoint synced");
     const superblock = sealMeta(this.recordKeys, this.deps.random, RecordKind.superblock, encodeSuperblock({
       sequence,
       checkpointOffset,
