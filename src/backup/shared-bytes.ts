@@ -1,0 +1,24 @@
+/**
+ * Read buffers of the block path that both file workers can see (issue 5): a block's new chunks
+ * that another worker seals are handed over as views of the owner's buffer instead of copies (on
+ * the 512 MiB file, ~220 MB copied into fresh buffers per first backup). The owner reuses such a
+ * buffer only after the other worker has sealed from it ("released", file-worker.ts sendBlock).
+ */
+
+/** A zeroed buffer of `bytes`: shared memory when another worker may seal from it, else private. */
+export function blockBytes(bytes: number, shared: boolean): Uint8Array {
+  return shared ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes);
+}
+
+/** Whether every view is of shared memory (so it can be handed to another worker without a copy). */
+export function allShared(views: readonly Uint8Array[]): boolean {
+  for (const view of views) if (!(view.buffer instanceof SharedArrayBuffer)) return false;
+  return true;
+}
+
+/** The buffers a postMessage may move: shared memory is shared, never in a transfer list (it throws). */
+export function movable(buffers: readonly ArrayBufferLike[]): ArrayBuffer[] {
+  const moved: ArrayBuffer[] = [];
+  for (const buffer of buffers) if (!(buffer instanceof SharedArrayBuffer)) moved.push(buffer);
+  return moved;
+}
