@@ -30,7 +30,7 @@ import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlobInto, sealBlobRun } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
-import { allShared, blockBytes, movable } from "./shared-bytes.ts";
+import { allShared, blockBytes, copyBytes, movable } from "./shared-bytes.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type PackedWholes, WholePacker } from "./whole-codec.ts";
 
@@ -492,7 +492,7 @@ async function readBlocks(
       inFlight.push({ done, buffer });
       // The uncut tail moves to a buffer no block in flight holds.
       const next = takeBuffer();
-      next.set(buffer.subarray(end, filled));
+      copyBytes(next, buffer.subarray(end, filled));
       buffer = next;
       if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
         const oldest = inFlight.shift()!;
@@ -718,7 +718,7 @@ async function readStretch(
     const { pieces, end } = cut(buffer, filled, eof, false, stop - position);
     if (pieces.length > 0) {
       const next = takeBuffer();
-      next.set(buffer.subarray(end, filled));
+      copyBytes(next, buffer.subarray(end, filled));
       await sendInFlight(fileId, pieces, undefined, buffer, inFlight, free);
       buffer = next;
     }
