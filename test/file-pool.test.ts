@@ -139,6 +139,49 @@ test("FilePool: two workers seal one big file's chunks; each block's records arr
   }
 });
 
+// Goal: the chunks a worker hands to the other worker to seal are views of its own read buffers and
+// segment windows (shared memory, no copy): it must not read into such a buffer again before the
+// other worker has sealed from it. Method: a 20 MiB random file (cut on both workers) whose records
+// are stored slowly, so each block's offload reaches the other worker late, while the owner reads on;
+// every record must open to the chunk's bytes.
+test("FilePool: chunks offloaded from shared read buffers are sealed before the buffer is read into again", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "suede-pool-"));
+  const recordKeys = { vaultId: randomBytes(16), recordBase: randomBytes(32) };
+  const pool = new FilePool({ recordKeys, compressionLevel: 1, chunkerKey: randomBytes(32), blobIdKey: randomBytes(32), params: CHUNKER_PARAMS_DEFAULT }, 2);
+  try {
+    const path = join(dir, "big");
+    const content = randomBytes(20 * 1024 * 1024);
+    writeFileSync(path, content);
+    const order: { id: Uint8Array; sizeBytes: number }[] = [];
+    const records = new Map<string, Uint8Array>();
+    const hooks: FileHooks = {
+      onChunks: async (chunks) => {
+        for (const chunk of chunks) order.push({ id: chunk.id!, sizeBytes: chunk.sizeBytes });
+        return chunks.map(() => true);
+      },
+      onSealed: async (sealed) => {
+        for (const chunk of sealed) records.set(Buffer.from(chunk.id).toString("hex"), chunk.record);
+        // A slow disk: the next block's offload is handed on only after this resolves.
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      },
+    };
+    const result = await pool.backupFile(Buffer.from(path), hooks);
+    assert.equal(result.sizeBytes, content.byteLength);
+    const codec = new Codec();
+    let at = 0;
+    for (const chunk of order) {
+      const raw = openBlob(recordKeys, codec, records.get(Buffer.from(chunk.id).toString("hex"))!, chunk.id, RecordKind.data);
+      assert.ok(raw instanceof Uint8Array, "record opens");
+      assert.ok(Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
+      at += chunk.sizeBytes;
+    }
+    assert.equal(at, content.byteLength);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // Goal: a worker reads many files at once (16 in progress, 64 KiB heads, 4 block buffers), and every
 // file still comes back whole whatever side of those sizes it falls on. Method: 48 random files
 // around the head and block sizes through a one-worker pool that needs every chunk, all submitted

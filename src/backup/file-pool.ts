@@ -11,6 +11,7 @@ import type { ChunkInfo, FileWorkerData, FromWorker, SealedChunk, SegmentCut, To
 import { AccountBytes, type ListingToMatch, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type Listing, type PackedListing, unpackListing, unpackSubtrees } from "./listing-codec.ts";
 import { unpackWholes, type WholeFile } from "./whole-codec.ts";
+import { movable } from "./shared-bytes.ts";
 
 /** A listing; match (its entries joined with the parent's, matchParent) when the parent's parts were given and scanned. */
 export type PoolListing = Listing & { readonly match: ParentMatch | null };
@@ -87,7 +88,7 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
 }
 
 function segmentTransfer(cut: SegmentCut): ArrayBuffer[] {
-  return "code" in cut ? [] : [cut.window.buffer as ArrayBuffer, cut.lengths.buffer as ArrayBuffer, cut.ids.buffer as ArrayBuffer, cut.holes.buffer as ArrayBuffer];
+  return "code" in cut ? [] : movable([cut.window.buffer, cut.lengths.buffer, cut.ids.buffer, cut.holes.buffer]);
 }
 
 /** The backup's first file worker, started during the unlock (see StartedWorker). */
@@ -236,7 +237,7 @@ export class FilePool {
       // Another worker cuts it while this one cuts its own stretch of the file (issue 5).
       const jobId = this.nextSegmentJob++;
       this.segmentJobs.set(jobId, { worker, jobId: message.jobId });
-      this.send(this.leastLoaded(worker), { ...message, jobId }, [message.window.buffer as ArrayBuffer]);
+      this.send(this.leastLoaded(worker), { ...message, jobId }, movable([message.window.buffer]));
       return;
     }
     if (message.type === "segmentCut") {
@@ -291,9 +292,17 @@ export class FilePool {
 
   private handleOffload(worker: number, task: Task, message: Extract<FromWorker, { type: "offload" }>): void {
     const sealId = this.nextSealId++;
-    task.offloaded = new Promise((resolve) => this.sealJobs.set(sealId, resolve));
-    // The pieces are views of one buffer (file-worker.ts packPieces): moved once.
-    const buffers = [...new Set(message.pieces.map((piece) => piece.buffer as ArrayBuffer))];
+    const { releaseId } = message;
+    task.offloaded = new Promise((resolve) =>
+      this.sealJobs.set(sealId, (sealed) => {
+        // Sealed from the owner's shared buffer: the owner may read into it again.
+        if (releaseId !== undefined) this.send(worker, { type: "released", releaseId });
+        resolve(sealed);
+      }),
+    );
+    // The pieces are views of one buffer (file-worker.ts packPieces): moved once; or of the
+    // owner's shared memory (shared-bytes.ts): not moved at all.
+    const buffers = movable([...new Set(message.pieces.map((piece) => piece.buffer))]);
     this.send(this.leastLoaded(worker), { type: "seal", sealId, ids: message.ids, pieces: message.pieces }, buffers);
   }
 

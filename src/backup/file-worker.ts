@@ -30,6 +30,7 @@ import { RecordKind } from "../vault/format.ts";
 import type { RecordKeys } from "../vault/record.ts";
 import { sealBlobInto, sealBlobRun } from "../vault/seal.ts";
 import { packListing, type PackedListing, type PackedSubtrees, packSubtrees, transferables } from "./listing-codec.ts";
+import { allShared, blockBytes, copyBytes, movable } from "./shared-bytes.ts";
 import { AccountBytes, matchParent, type ParentMatch } from "./unchanged.ts";
 import { type PackedWholes, WholePacker } from "./whole-codec.ts";
 
@@ -76,6 +77,8 @@ export type ToWorker =
   | { readonly type: "need"; readonly fileId: number; readonly need: readonly boolean[] }
   /** Chunks another worker read, to seal here (so one big file keeps every core busy). */
   | { readonly type: "seal"; readonly sealId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
+  /** An offload with a releaseId (its pieces are views of this worker's shared buffer) is sealed: the buffer may be reused. */
+  | { readonly type: "released"; readonly releaseId: number }
   /** A segment of another worker's file to cut (the pool's jobId), and that cut coming back to the owner (its own jobId). */
   | CutSegmentRequest
   | { readonly type: "segmentCut"; readonly jobId: number; readonly cut: SegmentCut };
@@ -110,8 +113,11 @@ export type FromWorker =
   /** Small files, each with every chunk already sealed (whole-codec.ts); the main thread keeps the new ones. */
   | { readonly type: "wholes"; readonly packed: PackedWholes }
   | { readonly type: "error"; readonly fileId: number; readonly code: string; readonly message: string }
-  /** Needed chunks of a file's block handed to another worker to seal (sent before this block's "records"). */
-  | { readonly type: "offload"; readonly fileId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[] }
+  /**
+   * Needed chunks of a file's block handed to another worker to seal (sent before this block's
+   * "records"). releaseId: the pieces are views of shared memory this worker reuses once told "released".
+   */
+  | { readonly type: "offload"; readonly fileId: number; readonly ids: Uint8Array[]; readonly pieces: Uint8Array[]; readonly releaseId?: number }
   | { readonly type: "sealed"; readonly sealId: number; readonly sealed: SealedChunk[] }
   /** A segment of this worker's big file for another worker to cut; and, from that worker, its cut. */
   | CutSegmentRequest
@@ -172,6 +178,9 @@ function isZero(bytes: Uint8Array): boolean {
   return Buffer.compare(bytes, zeros.subarray(0, bytes.byteLength)) === 0;
 }
 
+/** Block buffers and segment windows are shared memory when another worker may seal from them (shared-bytes.ts). */
+const sharing = (data.workerCount ?? 1) > 1;
+
 /** A block needing at least this many chunks sealed gives part of them to another worker. */
 const OFFLOAD_CHUNKS_MIN = 8;
 
@@ -218,20 +227,34 @@ async function sendBlock(fileId: number, pieces: Uint8Array[], chunks: ChunkInfo
   const need = await needed;
   const wanted = chunks.flatMap((chunk, i) => (need[i] === true && chunk.id !== null ? [{ id: chunk.id, piece: pieces[i]! }] : []));
   let keep = wanted.length;
+  let released: Promise<void> | null = null;
   if ((data.workerCount ?? 1) > 1 && wanted.length >= OFFLOAD_CHUNKS_MIN) {
     // A file cut with help: the other worker reads, cuts and names as much as this one, so half.
     const otherNs = otherWorkNs();
     keep = chunksToKeep(wanted, segmentedFiles > 0 ? 0 : otherNs);
     const given = wanted.slice(keep);
     const ids = given.map((want) => want.id);
-    // Copied (the pieces are views of the block's buffer, which is reused once the block is sent)
-    // into one buffer: one allocation and one transfer, not one per piece.
-    const { buffer, pieces: offloaded } = packPieces(given.map((want) => want.piece));
-    send({ type: "offload", fileId, ids, pieces: offloaded }, [buffer.buffer as ArrayBuffer]);
+    const pieces = given.map((want) => want.piece);
+    if (allShared(pieces)) {
+      // Views of shared memory: no copy; the block (and so its buffer) is done once they are sealed.
+      const releaseId = nextReleaseId++;
+      released = new Promise<void>((resolve) => releases.set(releaseId, resolve));
+      send({ type: "offload", fileId, ids, pieces, releaseId });
+    } else {
+      // Copied (the pieces are views of the block's buffer, which is reused once the block is sent)
+      // into one buffer: one allocation and one transfer, not one per piece.
+      const { buffer, pieces: offloaded } = packPieces(pieces);
+      send({ type: "offload", fileId, ids, pieces: offloaded }, [buffer.buffer as ArrayBuffer]);
+    }
   }
   const { sealed, transfer } = sealAll(wanted.slice(0, keep).map((want) => want.id), wanted.slice(0, keep).map((want) => want.piece));
   send({ type: "records", fileId, sealed }, transfer);
+  if (released !== null) await released;
 }
+
+/** Offloads whose pieces are views of this worker's shared buffers, by releaseId: resolved on "released". */
+const releases = new Map<number, () => void>();
+let nextReleaseId = 1;
 
 /** Copies of pieces, as views of one new buffer (transferable). */
 function packPieces(pieces: readonly Uint8Array[]): { buffer: Uint8Array; pieces: Uint8Array[] } {
@@ -321,7 +344,7 @@ let blockBuffersLent = 0;
 async function takeBlockBuffer(): Promise<Uint8Array> {
   while (blockBuffersLent >= BLOCK_BUFFERS_PER_WORKER_MAX) await new Promise<void>((resolve) => blockWaiters.push(resolve));
   blockBuffersLent++;
-  return spareBuffers.pop() ?? new Uint8Array(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes);
+  return spareBuffers.pop() ?? blockBytes(CHUNK_READ_BLOCK_BYTES + data.params.maxSizeBytes, sharing);
 }
 
 function returnBlockBuffer(buffer: Uint8Array): void {
@@ -415,7 +438,7 @@ async function backupRest(fileId: number, fd: number, buffer: Uint8Array, filled
   const inFlight: BlockInFlight[] = [];
   const taken: Uint8Array[] = [];
   const free: Uint8Array[] = [];
-  const takeBuffer = () => free.pop() ?? taken[taken.push(spareFlightBuffers.pop() ?? new Uint8Array(buffer.byteLength)) - 1]!;
+  const takeBuffer = () => free.pop() ?? taken[taken.push(spareFlightBuffers.pop() ?? blockBytes(buffer.byteLength, sharing)) - 1]!;
   try {
     const size = segmentedSize(fd);
     if (size === null) await readBlocks(fileId, fd, buffer, filled, inFlight, takeBuffer, free);
@@ -469,7 +492,7 @@ async function readBlocks(
       inFlight.push({ done, buffer });
       // The uncut tail moves to a buffer no block in flight holds.
       const next = takeBuffer();
-      next.set(buffer.subarray(end, filled));
+      copyBytes(next, buffer.subarray(end, filled));
       buffer = next;
       if (inFlight.length >= BLOCKS_IN_FLIGHT_PER_FILE_MAX) {
         const oldest = inFlight.shift()!;
@@ -513,7 +536,7 @@ function segmentedSize(fd: number): number | null {
 function askSegment(fd: number, start: number, window: Uint8Array): Promise<SegmentCut> {
   const jobId = nextSegmentJob++;
   const cut = new Promise<SegmentCut>((resolve) => segmentCuts.set(jobId, resolve));
-  send({ type: "cutSegment", jobId, fd, start, segmentBytes, window }, [window.buffer as ArrayBuffer]);
+  send({ type: "cutSegment", jobId, fd, start, segmentBytes, window }, movable([window.buffer]));
   return cut;
 }
 
@@ -559,7 +582,7 @@ async function cutSegmentJob(jobId: number, fd: number, start: number, bytes: nu
     const holes = new Uint8Array(lengths.length);
     names.forEach((id, i) => (id === null ? (holes[i] = 1) : ids.set(id, i * BLOB_ID_SIZE_BYTES)));
     cut = { window: got, eof, lengths, ids, holes };
-    transfer = [window.buffer, lengths.buffer, ids.buffer, holes.buffer] as ArrayBuffer[];
+    transfer = movable([window.buffer, lengths.buffer, ids.buffer, holes.buffer]);
   } catch (error) {
     cut = { code: (error as NodeJS.ErrnoException).code ?? "EIO", message: error instanceof Error ? error.message : String(error) };
   }
@@ -595,7 +618,7 @@ async function readSegmented(
   const takeWindow = async () => {
     if (windows < SEGMENTS_AHEAD_PER_FILE_MAX + 2) {
       windows++;
-      return new Uint8Array(segmentBytes + data.params.maxSizeBytes);
+      return blockBytes(segmentBytes + data.params.maxSizeBytes, sharing);
     }
     const oldest = used.shift()!;
     await oldest.done;
@@ -695,7 +718,7 @@ async function readStretch(
     const { pieces, end } = cut(buffer, filled, eof, false, stop - position);
     if (pieces.length > 0) {
       const next = takeBuffer();
-      next.set(buffer.subarray(end, filled));
+      copyBytes(next, buffer.subarray(end, filled));
       await sendInFlight(fileId, pieces, undefined, buffer, inFlight, free);
       buffer = next;
     }
@@ -797,6 +820,12 @@ port.on("message", (batch: ToWorker[]) => {
     }
     if (message.type === "cutSegment") {
       void cutSegmentJob(message.jobId, message.fd, message.start, message.segmentBytes, message.window);
+      continue;
+    }
+    if (message.type === "released") {
+      const resolve = releases.get(message.releaseId);
+      releases.delete(message.releaseId);
+      resolve?.();
       continue;
     }
     if (message.type === "segmentCut") {

@@ -120,6 +120,22 @@ test("gearTableFromKey: same key gives same cuts, different keys give different 
   assert.ok(shared < firstCuts.size / 4, `${shared} of ${firstCuts.size} cuts shared between keys`);
 });
 
+// Goal: the file workers cut bytes in shared memory (SharedArrayBuffer read buffers), copied into
+// the scanner at the alignment they have there; the cuts must not depend on where the bytes sit.
+// Method: the same 4 MiB at each offset 0-8 of a SharedArrayBuffer and of a private buffer.
+test("Chunker: cuts of bytes in shared memory at any alignment equal the cuts of the same bytes in a private buffer", () => {
+  const data = pseudoRandomBytes(3, 4 * MIB);
+  const expected = lengthsOf(chunkerFor(5), data);
+  for (let offset = 0; offset <= 8; offset++) {
+    const shared = new Uint8Array(new SharedArrayBuffer(offset + data.byteLength), offset);
+    shared.set(data);
+    assert.deepEqual(lengthsOf(chunkerFor(5), shared), expected, `shared, offset ${offset}`);
+    const own = new Uint8Array(offset + data.byteLength).subarray(offset);
+    own.set(data);
+    assert.deepEqual(lengthsOf(chunkerFor(5), own), expected, `private, offset ${offset}`);
+  }
+});
+
 test("gearTableFromKey: matches the AES-256-CTR keystream (cuts stay stable across releases)", () => {
   // FIPS-197 style known answer: AES-256 of the zero block under the zero key is dc95c078a2408989...
   const gear = gearTableFromKey(new Uint8Array(32));

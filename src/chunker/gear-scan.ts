@@ -103,9 +103,12 @@ export class GearScanner {
     let warm = Math.max(hashFrom, testFrom - HASH_WINDOW_BYTES);
     for (let from = testFrom; from < end; ) {
       const to = Math.min(end, from + STRETCH_BYTES);
-      this.heap.set(data.subarray(warm, to), DATA_AT);
-      const at = this.scanAt(DATA_AT, DATA_AT + (from - warm), DATA_AT + (to - warm), mask);
-      if (at >= 0) return at - DATA_AT + warm;
+      // Copied to the same address modulo 8 as it has in data: a copy out of shared memory (the
+      // file workers' read buffers) is done a byte at a time unless both sides are equally aligned.
+      const at0 = DATA_AT + ((data.byteOffset + warm) & 7);
+      this.heap.set(data.subarray(warm, to), at0);
+      const at = this.scanAt(at0, at0 + (from - warm), at0 + (to - warm), mask);
+      if (at >= 0) return at - at0 + warm;
       warm = Math.max(hashFrom, to - HASH_WINDOW_BYTES);
       from = to;
     }
