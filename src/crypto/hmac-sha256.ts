@@ -14,7 +14,7 @@ const BLOCK_BYTES = 64;
 /** A message this long or shorter fits one block with SHA-256's padding (0x80 and a 64-bit length). */
 export const HMAC_MESSAGE_MAX_BYTES = BLOCK_BYTES - 9;
 
-// prettier-ignore
+/** FIPS 180-4 §4.2.2 and §5.3.3. */
 const ROUND_CONSTANTS = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
