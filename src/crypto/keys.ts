@@ -4,7 +4,6 @@
  */
 import { createHash, createHmac, hkdfSync } from "node:crypto";
 import { assert } from "../util/assert.ts";
-import { HmacSha256 } from "./hmac-sha256.ts";
 
 /** Master and derived keys. Here, not in kdf.ts, so file workers do not load the argon2 addon. */
 export const KEY_SIZE_BYTES = 32;
@@ -44,17 +43,8 @@ export function deriveVaultKeys(master: Uint8Array, vaultId: Uint8Array): VaultK
  * is about n²/2^129: 2^-33 after 2^48 records (FORMAT.md §4).
  */
 export function recordKey(recordBase: Uint8Array, salt: Uint8Array): Buffer {
-  // One MAC per record sealed or opened: its pads are hashed once per key (hmac-sha256.ts, issue 5).
-  let mac = recordMacs.get(recordBase);
-  if (mac === undefined || !mac.hasKey(recordBase)) {
-    mac = new HmacSha256(recordBase);
-    recordMacs.set(recordBase, mac);
-  }
-  return mac.digest(salt);
+  return createHmac("sha256", recordBase).update(salt).digest();
 }
-
-/** Per record base key (the same object for every record of a vault, on each thread). */
-const recordMacs = new WeakMap<Uint8Array, HmacSha256>();
 
 export function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
   const mac = createHmac("sha256", key);
