@@ -12,6 +12,7 @@ import fc from "fast-check";
 import type { ChunkRef, Node, NodeType } from "../core/types.ts";
 import { ByteWriter } from "../util/bytes.ts";
 import { decodeTreePart, encodeTreePart, encodeTreePartFrom } from "./tree-codec.ts";
+import { nodeFromSpec } from "../../test/helpers/node-spec.ts";
 
 const envSeed = process.env["SUEDE_FC_SEED"];
 const FC_SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(envSeed, 10);
@@ -80,21 +81,7 @@ type Spec = typeof entry extends fc.Arbitrary<infer T> ? T : never;
 
 function node(spec: Spec): Node {
   const type = spec.type ?? "file";
-  const n: { -readonly [K in keyof Node]: Node[K] } = {
-    name: spec.name ?? Buffer.from("n"),
-    type,
-    mode: spec.mode ?? 0o644,
-    uid: spec.uid ?? 0,
-    gid: spec.gid ?? 0,
-    user: spec.user ?? "root",
-    group: spec.group ?? "root",
-    mtimeNs: spec.mtimeNs ?? 0n,
-    ctimeNs: spec.ctimeNs ?? 0n,
-    inode: spec.inode ?? 1n,
-    device: spec.device ?? 1n,
-    nlink: spec.nlink ?? 1,
-    sizeBytes: spec.sizeBytes ?? 0,
-  };
+  const n = nodeFromSpec(spec.name ?? Buffer.from("n"), spec);
   // Any option on any type: the writer must not depend on which type carries which option.
   if (spec.chunks !== undefined) n.chunks = spec.chunks;
   if (spec.sparse !== undefined) n.sparse = spec.sparse;

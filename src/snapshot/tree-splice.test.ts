@@ -10,6 +10,7 @@ import { randomInt } from "node:crypto";
 import fc from "fast-check";
 import type { Node, NodeType } from "../core/types.ts";
 import { decodeTreeEntry, decodeTreePart, type EncodedEntry, encodeTreePart, encodeTreePartFrom, TreePartScanner } from "./tree-codec.ts";
+import { nodeFromSpec } from "../../test/helpers/node-spec.ts";
 
 const envSeed = process.env["SUEDE_FC_SEED"];
 const FC_SEED = envSeed === undefined ? randomInt(2 ** 31) : Number.parseInt(envSeed, 10);
@@ -51,22 +52,8 @@ type Spec = Partial<typeof entry extends fc.Arbitrary<infer T> ? T : never>;
 
 function node(spec: Spec, i: number): Node {
   const type = spec.type ?? "file";
-  const n: { -readonly [K in keyof Node]: Node[K] } = {
-    // Sorted and distinct by the prefix; the tail makes some names non-UTF-8.
-    name: Buffer.concat([Buffer.from(String(i).padStart(5, "0")), Buffer.from((spec.nameTail ?? new Uint8Array()).map((b: number) => (b === 0x2f || b === 0 ? 0x41 : b)))]),
-    type,
-    mode: spec.mode ?? 0o644,
-    uid: spec.uid ?? 0,
-    gid: spec.gid ?? 0,
-    user: spec.user ?? "root",
-    group: spec.group ?? "root",
-    mtimeNs: spec.mtimeNs ?? 0n,
-    ctimeNs: spec.ctimeNs ?? 0n,
-    inode: spec.inode ?? 1n,
-    device: spec.device ?? 1n,
-    nlink: spec.nlink ?? 1,
-    sizeBytes: spec.sizeBytes ?? 0,
-  };
+  // Sorted and distinct by the prefix; the tail makes some names non-UTF-8.
+  const n = nodeFromSpec(Buffer.concat([Buffer.from(String(i).padStart(5, "0")), Buffer.from((spec.nameTail ?? new Uint8Array()).map((b: number) => (b === 0x2f || b === 0 ? 0x41 : b)))]), spec);
   if (type === "file") n.chunks = spec.chunks ?? [];
   if (type === "file" && spec.sparse === true) n.sparse = true;
   if (type === "dir") n.subtree = spec.subtree ?? [];
