@@ -13,6 +13,7 @@ import { CHUNKER_PARAMS_DEFAULT } from "../src/chunker/params.ts";
 import { Codec } from "../src/vault/compress.ts";
 import { RecordKind } from "../src/vault/format.ts";
 import { openBlob } from "../src/vault/open-record.ts";
+import type { RecordKeys } from "../src/vault/record.ts";
 import { SKIP_EIO_FS, startEioFs } from "./fault/eio-fs.ts";
 import { assertChunkList } from "./helpers/chunk-list.ts";
 
@@ -93,6 +94,19 @@ test("FilePool: files and listings still pending when the pool is closed are rej
   }
 });
 
+/** Every chunk, in file order, opens from its record (vault/open-record.ts) to the file's bytes at its offset. */
+function assertChunksOpen(recordKeys: RecordKeys, order: readonly { id: Uint8Array; sizeBytes: number }[], recordOf: (id: Uint8Array) => Uint8Array, content: Buffer): void {
+  const codec = new Codec();
+  let at = 0;
+  for (const chunk of order) {
+    const raw = openBlob(recordKeys, codec, recordOf(chunk.id), chunk.id, RecordKind.data);
+    assert.ok(raw instanceof Uint8Array, "record opens");
+    assert.ok(Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
+    at += chunk.sizeBytes;
+  }
+  assert.equal(at, content.byteLength);
+}
+
 // Goal: with two workers, a big file's blocks share their sealing (file-worker "offload"), and every
 // needed chunk still reaches the hooks exactly once, a block's records in one onSealed call (backup.ts
 // releases one byte reservation per call). Method: a 9 MiB random file through a two-worker pool that
@@ -123,16 +137,7 @@ test("FilePool: two workers seal one big file's chunks; each block's records arr
     assert.deepEqual(delivered.map((call) => call.length), blocks, "one onSealed call per block, with all its chunks");
     const byId = new Map(delivered.flat().map((sealed) => [Buffer.from(sealed.id).toString("hex"), sealed]));
     assert.equal(byId.size, order.length, "every chunk delivered exactly once");
-    const codec = new Codec();
-    let at = 0;
-    for (const chunk of order) {
-      const sealed = byId.get(Buffer.from(chunk.id).toString("hex"))!;
-      const raw = openBlob(recordKeys, codec, sealed.record, chunk.id, RecordKind.data);
-      assert.ok(raw instanceof Uint8Array, "record opens");
-      assert.ok(Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
-      at += chunk.sizeBytes;
-    }
-    assert.equal(at, content.byteLength);
+    assertChunksOpen(recordKeys, order, (id) => byId.get(Buffer.from(id).toString("hex"))!.record, content);
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });
@@ -167,15 +172,7 @@ test("FilePool: chunks offloaded from shared read buffers are sealed before the 
     };
     const result = await pool.backupFile(Buffer.from(path), hooks);
     assert.equal(result.sizeBytes, content.byteLength);
-    const codec = new Codec();
-    let at = 0;
-    for (const chunk of order) {
-      const raw = openBlob(recordKeys, codec, records.get(Buffer.from(chunk.id).toString("hex"))!, chunk.id, RecordKind.data);
-      assert.ok(raw instanceof Uint8Array, "record opens");
-      assert.ok(Buffer.from(raw).equals(content.subarray(at, at + chunk.sizeBytes)), `chunk at ${at}`);
-      at += chunk.sizeBytes;
-    }
-    assert.equal(at, content.byteLength);
+    assertChunksOpen(recordKeys, order, (id) => records.get(Buffer.from(id).toString("hex"))!, content);
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });
