@@ -19,5 +19,7 @@ if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
+// Every test process runs the CLI's guard against a lost libuv pool wake-up (src/fs/pool-nudge.ts).
+const nudge = new URL("../test/helpers/pool-nudge-preload.ts", import.meta.url).pathname;
+const result = spawnSync(process.execPath, ["--import", "tsx", "--import", nudge, "--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
 process.exit(result.status ?? 1);

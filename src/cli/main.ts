@@ -16,6 +16,7 @@ import { Command, CommanderError } from "commander";
 import { SuedeError } from "../errors/errors.ts";
 import { EXIT_CODES } from "../errors/exit-codes.ts";
 import { config } from "../util/config.ts";
+import { startPoolNudge } from "../fs/pool-nudge.ts";
 import { commandModulesFor } from "./command-table.ts";
 
 async function buildProgram(argv: readonly string[]): Promise<Command> {
@@ -58,6 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 // libuv's pool keeps its default 4 threads: it starts while node loads this ESM entry (before any line
 // here runs), and 8 or 16 threads cost more CPU per cold read here (docs/PERFORMANCE.md, "Cold first backups").
+startPoolNudge();
 const stopMemoryReport = config.debug() ? (await import("./memory-report.ts")).startMemoryReport() : null;
 process.exitCode = await main(process.argv);
 stopMemoryReport?.();
