@@ -19,6 +19,8 @@ export {
   type SnapshotRef,
 } from "./api/suede-vault.ts";
 export { startUnlock, type StartedUnlock } from "./api/early-unlock.ts";
+/** The CLI's guard against a lost wake-up of libuv's pool (glibc bug): call it once in a program that embeds suede. */
+export { startPoolNudge } from "./fs/pool-nudge.ts";
 export type { CheckProblem, CheckReport } from "./check/check.ts";
 export type { RepairReport } from "./check/repair.ts";
 export type { SalvageReport, SalvagedSnapshot } from "./api/salvage.ts";
