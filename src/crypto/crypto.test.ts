@@ -215,5 +215,8 @@ test("blobIdHasher: keyed BLAKE3 official vectors (key 'whats the Elvish word fo
   // A view into a larger buffer hashes only its own bytes.
   const big = input(3000);
   assert.equal(toHex(hash(big.subarray(0, 1025))), "357dc55de0c7e382c900fd6e320acc04146be01db6a8ce7210b7189bd664ea69");
+  // Each ID is its own 32 bytes (callers keep, compare and send IDs), not a view of a shared buffer.
+  const [first, second] = [hash(input(7)), hash(input(7))];
+  assert.ok(first.byteOffset === 0 && first.buffer.byteLength === 32 && first.buffer !== second.buffer);
   assert.throws(() => blobIdHasher(new Uint8Array(31)));
 });
