@@ -629,7 +629,11 @@ function takeDirectory(context: Context, path: Buffer, parentParts: readonly Blo
   context.loads.delete(key);
   context.entriesAhead -= started.entries;
   started.entries = 0;
-  if (started.parentParts === parentParts) return started.load;
+  // The same IDs in another array (a changed directory queues its subdirectories with the parts its match found,
+  // the walk then passes the decoded node's): the load is the one wanted, not read and joined again.
+  if (started.parentParts === parentParts || (started.parentParts !== null && parentParts !== null && sameIds(started.parentParts, parentParts))) {
+    return started.load;
+  }
   // Loaded as a new directory, then found by inode as a moved one: its old entries are read now and
   // joined with the listing here, so an unchanged moved directory is copied as one, not decoded entry by entry.
   return started.load.then(async (load) => {
