@@ -18,7 +18,7 @@ const PARTS_CACHED_MAX = 8;
  * Plaintexts of the parts read while building, kept for the walk to take once (takePart) up to this many bytes:
  * the walk reads most of them again right after (a moved directory's and every later directory's parts).
  */
-const PARKED_BYTES_MAX = 8 * 1024 * 1024;
+export const PARKED_BYTES_MAX = 8 * 1024 * 1024;
 /** Tree parts read at once while building (reads overlap; decoding stays on this thread). */
 const BUILD_READS_MAX = 8;
 
@@ -35,7 +35,12 @@ export class InodeTable {
 
   private constructor(private readonly store: BlobStore) {}
 
-  static async build(store: BlobStore, root: readonly BlobId[], signal?: AbortSignal): Promise<InodeTable> {
+  /**
+   * readBefore: plaintexts of parent tree parts the walk read before the table was asked for, by hex ID;
+   * the build takes them (and empties the map) instead of reading them again (cold: a pread, an open and
+   * a decompress each, on this thread).
+   */
+  static async build(store: BlobStore, root: readonly BlobId[], signal?: AbortSignal, readBefore?: Map<string, Uint8Array>): Promise<InodeTable> {
     const table = new InodeTable(store);
     const seen = new Set<string>();
     const queue: BlobId[] = [];
@@ -49,10 +54,16 @@ export class InodeTable {
     };
     const reader = async (): Promise<void> => {
       for (let part = queue.pop(); part !== undefined && signal?.aborted !== true; part = queue.pop()) {
-        const bytes = await store.getBlob(part);
-        if (table.parkedBytes + bytes.byteLength <= PARKED_BYTES_MAX) {
-          table.parked.set(Buffer.from(part).toString("hex"), bytes);
-          table.parkedBytes += bytes.byteLength;
+        const key = Buffer.from(part).toString("hex");
+        let bytes = readBefore?.get(key);
+        if (bytes !== undefined) {
+          readBefore!.delete(key); // the walk has had it: not parked again
+        } else {
+          bytes = await store.getBlob(part);
+          if (table.parkedBytes + bytes.byteLength <= PARKED_BYTES_MAX) {
+            table.parked.set(key, bytes);
+            table.parkedBytes += bytes.byteLength;
+          }
         }
         const partIndex = table.parts.push(part) - 1;
         if (table.scanPart(bytes, partIndex, enqueue)) continue;
@@ -75,6 +86,7 @@ export class InodeTable {
     while (queue.length > 0 && signal?.aborted !== true) {
       await Promise.all(Array.from({ length: Math.min(BUILD_READS_MAX, queue.length) }, reader));
     }
+    readBefore?.clear();
     return table;
   }
 
