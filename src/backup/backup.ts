@@ -18,7 +18,7 @@ import { assert } from "../util/assert.ts";
 import { CHUNK_BYTES_IN_FLIGHT_MAX, FILES_IN_FLIGHT_MAX, TREE_DEPTH_MAX } from "../util/limits.ts";
 import { type ChunkedFile, type FileHooks, FileReadError, type FilePool } from "./file-pool.ts";
 import type { ChunkInfo, SealedChunk } from "./file-worker.ts";
-import { InodeTable, PARKED_BYTES_MAX } from "./inode-table.ts";
+import { InodeTable, KeptParts } from "./inode-table.ts";
 import { markPhase } from "../util/phase.ts";
 import type { Prelister } from "./prelist.ts";
 import type { WholeFile } from "./whole-codec.ts";
@@ -104,12 +104,11 @@ interface Context extends BackupOptions {
   /** The table once built: the walk takes the tree parts it read (InodeTable.takePart) instead of reading them again. */
   builtInodeTable: InodeTable | null;
   /**
-   * Parent tree parts the walk read while no inode table is asked for (by hex ID, up to PARKED_BYTES_MAX): a
-   * table's build takes them instead of reading them again (moved step, usr: 775 of its 2,398 reads). null when
-   * there is no parent or once the table is asked for.
+   * Parent tree parts the walk read while no inode table is asked for: a table's build takes them instead of
+   * reading them again (moved step, usr: 775 of its 2,398 reads). null when there is no parent or once the
+   * table is asked for.
    */
-  partsReadBefore: Map<string, Uint8Array> | null;
-  partsReadBeforeBytes: number;
+  partsReadBefore: KeptParts | null;
   /** Directory loads (listing and parent entries) started ahead of the walk, by path. */
   readonly loads: Map<string, AheadLoad>;
   /** Subdirectories waiting to be loaded ahead, newest listing on top (the walk's depth-first order). */
@@ -164,8 +163,7 @@ export async function backupTree(store: BlobStore, fs: SourceFs, options: Backup
     entriesAhead: 0,
     inodeTable: null,
     builtInodeTable: null,
-    partsReadBefore: options.parentRoot === null ? null : new Map(),
-    partsReadBeforeBytes: 0,
+    partsReadBefore: options.parentRoot === null ? null : new KeptParts(),
   };
   return (await walkVirtualDir(context, buildVirtualRoot(options.sources), Buffer.from("/"), options.parentRoot)).done;
 }
@@ -591,12 +589,7 @@ async function readParentParts(context: Context, parentParts: readonly BlobId[] 
     const plaintexts = await Promise.all(parentParts.map((id) => table?.takePart(id) ?? context.store.getBlob(id)));
     const kept = context.partsReadBefore;
     if (kept !== null) {
-      for (let i = 0; i < parentParts.length; i++) {
-        const bytes = plaintexts[i]!;
-        if (context.partsReadBeforeBytes + bytes.byteLength > PARKED_BYTES_MAX) break;
-        kept.set(Buffer.from(parentParts[i]!).toString("hex"), bytes);
-        context.partsReadBeforeBytes += bytes.byteLength;
-      }
+      for (let i = 0; i < parentParts.length; i++) if (!kept.keep(parentParts[i]!, plaintexts[i]!)) break;
     }
     return { plaintexts, failure: null };
   } catch (error) {

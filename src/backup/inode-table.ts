@@ -15,10 +15,11 @@ import { assert } from "../util/assert.ts";
 
 const PARTS_CACHED_MAX = 8;
 /**
- * Plaintexts of the parts read while building, kept for the walk to take once (takePart) up to this many bytes:
- * the walk reads most of them again right after (a moved directory's and every later directory's parts).
+ * Tree part plaintexts kept for another reader up to this many bytes: the build's for the walk, which reads
+ * most of them again right after (a moved directory's and every later directory's parts), and the walk's
+ * before a table is asked for, for the build.
  */
-export const PARKED_BYTES_MAX = 8 * 1024 * 1024;
+const KEPT_PART_BYTES_MAX = 8 * 1024 * 1024;
 /** Tree parts read at once while building (reads overlap; decoding stays on this thread). */
 const BUILD_READS_MAX = 8;
 
@@ -26,21 +27,48 @@ function inodeKey(device: bigint, inode: bigint): number {
   return Number((inode * 1_000_003n + device) % 2n ** 52n);
 }
 
+/** Tree part plaintexts by ID, kept up to KEPT_PART_BYTES_MAX in all and each handed out once. */
+export class KeptParts {
+  private readonly parts = new Map<string, Uint8Array>();
+  private bytes = 0;
+
+  /** Keeps a part's plaintext; false (and not kept) once the bound is reached. */
+  keep(id: BlobId, plaintext: Uint8Array): boolean {
+    if (this.bytes + plaintext.byteLength > KEPT_PART_BYTES_MAX) return false;
+    this.parts.set(Buffer.from(id).toString("hex"), plaintext);
+    this.bytes += plaintext.byteLength;
+    return true;
+  }
+
+  /** The part's plaintext, handed out once; undefined when not kept. */
+  take(id: BlobId): Uint8Array | undefined {
+    if (this.parts.size === 0) return undefined;
+    const key = Buffer.from(id).toString("hex");
+    const bytes = this.parts.get(key);
+    if (bytes !== undefined) this.parts.delete(key);
+    return bytes;
+  }
+
+  clear(): void {
+    this.parts.clear();
+  }
+}
+
 export class InodeTable {
   private readonly parts: BlobId[] = [];
   private readonly refs = new Map<number, number>();
   private readonly cache = new Map<number, Node[]>();
-  private readonly parked = new Map<string, Uint8Array>();
-  private parkedBytes = 0;
+  /** Parts the build read, for the walk to take (takePart). */
+  private readonly parked = new KeptParts();
 
   private constructor(private readonly store: BlobStore) {}
 
   /**
-   * readBefore: plaintexts of parent tree parts the walk read before the table was asked for, by hex ID;
-   * the build takes them (and empties the map) instead of reading them again (cold: a pread, an open and
-   * a decompress each, on this thread).
+   * readBefore: parent tree parts the walk read before the table was asked for; the build takes them
+   * (and empties it) instead of reading them again (cold: a pread, an open and a decompress each, on
+   * this thread).
    */
-  static async build(store: BlobStore, root: readonly BlobId[], signal?: AbortSignal, readBefore?: Map<string, Uint8Array>): Promise<InodeTable> {
+  static async build(store: BlobStore, root: readonly BlobId[], signal?: AbortSignal, readBefore?: KeptParts): Promise<InodeTable> {
     const table = new InodeTable(store);
     const seen = new Set<string>();
     const queue: BlobId[] = [];
@@ -54,16 +82,11 @@ export class InodeTable {
     };
     const reader = async (): Promise<void> => {
       for (let part = queue.pop(); part !== undefined && signal?.aborted !== true; part = queue.pop()) {
-        const key = Buffer.from(part).toString("hex");
-        let bytes = readBefore?.get(key);
-        if (bytes !== undefined) {
-          readBefore!.delete(key); // the walk has had it: not parked again
-        } else {
+        // A part the walk read before has been had by it: not kept again.
+        let bytes = readBefore?.take(part);
+        if (bytes === undefined) {
           bytes = await store.getBlob(part);
-          if (table.parkedBytes + bytes.byteLength <= PARKED_BYTES_MAX) {
-            table.parked.set(key, bytes);
-            table.parkedBytes += bytes.byteLength;
-          }
+          table.parked.keep(part, bytes);
         }
         const partIndex = table.parts.push(part) - 1;
         if (table.scanPart(bytes, partIndex, enqueue)) continue;
@@ -117,11 +140,7 @@ export class InodeTable {
 
   /** A tree part's plaintext as the build read it, handed out once; undefined when not kept. */
   takePart(id: BlobId): Uint8Array | undefined {
-    if (this.parked.size === 0) return undefined;
-    const key = Buffer.from(id).toString("hex");
-    const bytes = this.parked.get(key);
-    if (bytes !== undefined) this.parked.delete(key);
-    return bytes;
+    return this.parked.take(id);
   }
 
   /** The parent snapshot's node for this inode when nothing about the file changed, else null. */
