@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { FilePool } from "../src/backup/file-pool.ts";
 import { InodeTable } from "../src/backup/inode-table.ts";
-import { SuedeVault } from "../src/index.ts";
+import { type BackupResult, SuedeVault } from "../src/index.ts";
 import { Vault } from "../src/vault/vault.ts";
 
 const KDF = { iterations: 1, memoryKiB: 64, parallelism: 1 };
@@ -245,9 +245,11 @@ test("backup: the parent's inode table is built once for new directories, and no
   }
 });
 
-// The walk takes the tree parts the inode table's build read (InodeTable.takePart) instead of reading them again:
-// the bench's moved step read the vault 3,626 times before, 2,818 after.
-test("backup: after the inode table is built, the walk reads no parent tree part a second time", async () => {
+/**
+ * A moved-directory re-run with the vault's blob reads counted: `make` fills the source for the first backup,
+ * `move` changes it before the second; the reads are the second backup's.
+ */
+async function movedStepReads(make: (source: string) => void, move: (source: string) => void): Promise<{ moved: BackupResult; reads: number }> {
   const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
   const { getBlob } = Vault.prototype;
   let reads = 0;
@@ -257,25 +259,15 @@ test("backup: after the inode table is built, the walk reads no parent tree part
   };
   try {
     const source = join(dir, "src");
-    for (let d = 0; d < 10; d++) {
-      mkdirSync(join(source, "old", "album", `d${d}`), { recursive: true });
-      writeFileSync(join(source, "old", "album", `d${d}`, "f.txt"), `file ${d}`);
-    }
+    make(source);
     const vaultPath = join(dir, "v.vault");
     await SuedeVault.create(vaultPath, { secret, kdf: KDF });
     const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
     try {
       await vault.backup({ paths: [source] });
-      // "new" sorts before "old": the walk meets it (and builds the table) before it walks old/.
-      mkdirSync(join(source, "new"));
-      renameSync(join(source, "old", "album"), join(source, "new", "album"));
+      move(source);
       reads = 0;
-      const moved = await vault.backup({ paths: [source] });
-      assert.deepEqual([moved.bytesRead, moved.filesUnchanged], [0, 10]);
-      // The parent snapshot, its 16 tree parts for the table (/, the temp dirs, src, old, album, d0…d9), the 4 the
-      // walk read before it (/ down to src) and old's again for the table's look-up of album: 22–23 reads.
-      // Reading album's 11 parts again made it 34.
-      assert.ok(reads <= 24, `${reads} blob reads`);
+      return { moved: await vault.backup({ paths: [source] }), reads };
     } finally {
       await vault.close();
     }
@@ -283,47 +275,53 @@ test("backup: after the inode table is built, the walk reads no parent tree part
     Vault.prototype.getBlob = getBlob;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// The walk takes the tree parts the inode table's build read (InodeTable.takePart) instead of reading them again:
+// the bench's moved step read the vault 3,626 times before, 2,818 after.
+test("backup: after the inode table is built, the walk reads no parent tree part a second time", async () => {
+  const { moved, reads } = await movedStepReads(
+    (source) => {
+      for (let d = 0; d < 10; d++) {
+        mkdirSync(join(source, "old", "album", `d${d}`), { recursive: true });
+        writeFileSync(join(source, "old", "album", `d${d}`, "f.txt"), `file ${d}`);
+      }
+    },
+    (source) => {
+      // "new" sorts before "old": the walk meets it (and builds the table) before it walks old/.
+      mkdirSync(join(source, "new"));
+      renameSync(join(source, "old", "album"), join(source, "new", "album"));
+    },
+  );
+  assert.deepEqual([moved.bytesRead, moved.filesUnchanged], [0, 10]);
+  // The parent snapshot, its 16 tree parts for the table (/, the temp dirs, src, old, album, d0…d9), the 4 the
+  // walk read before it (/ down to src) and old's again for the table's look-up of album: 22–23 reads.
+  // Reading album's 11 parts again made it 34.
+  assert.ok(reads <= 24, `${reads} blob reads`);
 });
 
 // The other way round: the table's build takes the parts the walk read before it was asked for (the bench's
 // moved step: 775 of the build's 2,398 reads).
 test("backup: the inode table's build reads no parent tree part the walk read before it", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "suede-incr-"));
-  const { getBlob } = Vault.prototype;
-  let reads = 0;
-  Vault.prototype.getBlob = function (this: Vault, ...args: Parameters<Vault["getBlob"]>) {
-    reads++;
-    return getBlob.apply(this, args);
-  };
-  try {
-    const source = join(dir, "src");
-    for (let d = 0; d < 20; d++) {
-      mkdirSync(join(source, "a", `d${d}`), { recursive: true });
-      writeFileSync(join(source, "a", `d${d}`, "f.txt"), `file ${d}`);
-    }
-    mkdirSync(join(source, "b", "m"), { recursive: true });
-    writeFileSync(join(source, "b", "m", "g.txt"), "moved");
-    const vaultPath = join(dir, "v.vault");
-    await SuedeVault.create(vaultPath, { secret, kdf: KDF });
-    const vault = await SuedeVault.open(vaultPath, { secret, writable: true });
-    try {
-      await vault.backup({ paths: [source] });
+  const { moved, reads } = await movedStepReads(
+    (source) => {
+      for (let d = 0; d < 20; d++) {
+        mkdirSync(join(source, "a", `d${d}`), { recursive: true });
+        writeFileSync(join(source, "a", `d${d}`, "f.txt"), `file ${d}`);
+      }
+      mkdirSync(join(source, "b", "m"), { recursive: true });
+      writeFileSync(join(source, "b", "m", "g.txt"), "moved");
+    },
+    (source) => {
       // The walk reads a/ and its 20 directories' parts, then b/, then meets the new c/ (the table).
       mkdirSync(join(source, "c"));
       renameSync(join(source, "b", "m"), join(source, "c", "m"));
-      reads = 0;
-      const moved = await vault.backup({ paths: [source] });
-      assert.deepEqual([moved.bytesRead, moved.filesUnchanged], [0, 21]);
-      // The parent snapshot, the walk's parts down to b/ (/, the temp dirs, src, a, d0…d19, b), the table's only
-      // one it has not seen (m) and b's again for the look-up of m. Reading them all again for the table made it 55.
-      assert.ok(reads <= 34, `${reads} blob reads`);
-    } finally {
-      await vault.close();
-    }
-  } finally {
-    Vault.prototype.getBlob = getBlob;
-    rmSync(dir, { recursive: true, force: true });
-  }
+    },
+  );
+  assert.deepEqual([moved.bytesRead, moved.filesUnchanged], [0, 21]);
+  // The parent snapshot, the walk's parts down to b/ (/, the temp dirs, src, a, d0…d19, b), the table's only
+  // one it has not seen (m) and b's again for the look-up of m. Reading them all again for the table made it 55.
+  assert.ok(reads <= 34, `${reads} blob reads`);
 });
 
 test("backup: a file changed deep below unchanged directories is stored, and its siblings and ancestors' other entries are kept", async () => {
