@@ -37,32 +37,4 @@ for n in "${names[@]}"; do
   echo "$n moved wall_s=$(col 3) cpu_s=$(col 4) rss_mib=$(col 5) own_ms=$(col 6) main_cpu_s=$(col 7) load=$(echo "$rows" | cut -d' ' -f2 | sort -n | sed -n '1p;$p' | paste -sd-) runs=$(echo "$rows" | wc -l)"
   [ -z "${VERBOSE:-}" ] || echo "$rows"
 done
-node - "$SCRATCH/runs" <<'JS'
-const { readFileSync } = require("node:fs");
-const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
-const groups = new Map();
-for (const line of readFileSync(process.argv[2], "utf8").split("\n")) {
-  const [head, timeline] = line.split("|");
-  if (!timeline || timeline.trim() === "") continue;
-  const [tool, , wall] = head.split(" ");
-  const marks = [["node start", 0]];
-  for (const part of timeline.split(",")) {
-    const m = /^\s*(.*?) (\d+)(?:-(\d+))?$/.exec(part);
-    if (m === null) continue;
-    if (m[3] === undefined) marks.push([m[1], Number(m[2])]);
-    else marks.push([`${m[1]} start`, Number(m[2])], [`${m[1]} end`, Number(m[3])]);
-  }
-  marks.sort((a, b) => a[1] - b[1]);
-  marks.push(["exit", Number(wall) * 1000]);
-  const gaps = groups.get(tool) ?? new Map();
-  for (let i = 1; i < marks.length; i++) {
-    const name = `${marks[i - 1][0]} -> ${marks[i][0]}`;
-    gaps.set(name, [...(gaps.get(name) ?? []), marks[i][1] - marks[i - 1][1]]);
-  }
-  groups.set(tool, gaps);
-}
-for (const [group, gaps] of groups) {
-  console.log(`phases, ${group}:`);
-  for (const [name, values] of gaps) console.log(`  ${name.padEnd(40)} ${String(Math.round(median(values))).padStart(6)} ms (${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))}, ${values.length} runs)`);
-}
-JS
+node "$(dirname "$0")/timeline-phases.mjs" "$SCRATCH/runs" 1
